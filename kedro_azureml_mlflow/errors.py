@@ -1,0 +1,17 @@
+"""The plugin's one error type.
+
+It is a ``click.ClickException`` so that from any ``kedro`` command the user sees one clear
+line (``Error: …``) instead of a traceback from deep inside Kedro, pydantic, MLflow or Azure.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+class PluginError(click.ClickException):
+    """A problem the user can fix: the message says what, where and what was expected."""
+
+
+class ConfigError(PluginError):
+    """``azureml.yml`` (or a file it points to) is not what the plugin expects."""
