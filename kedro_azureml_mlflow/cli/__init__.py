@@ -1,19 +1,11 @@
 """``kedro azureml …``: the plugin's project commands.
 
-Each command lives in a module of its own; this one only assembles the group. Commands import
-``mlflow`` and ``azure.*`` inside their bodies so ``kedro --help`` stays fast.
+Each command lives in a module of its own and attaches itself to the group in
+:mod:`.group`; importing them here registers them. Command bodies import ``mlflow`` and
+``azure.*`` lazily so ``kedro --help`` stays fast.
 """
 
-from __future__ import annotations
+from kedro_azureml_mlflow.cli import init  # noqa: F401  (registers the command)
+from kedro_azureml_mlflow.cli.group import azureml, commands
 
-import click
-
-
-@click.group(name="azureml-mlflow")
-def commands() -> None:
-    """Kedro plugin commands (entry point group ``kedro.project_commands``)."""
-
-
-@commands.group(name="azureml")
-def azureml() -> None:
-    """Track with MLflow on Azure ML and run pipelines on Azure ML compute."""
+__all__ = ["azureml", "commands"]

@@ -1,0 +1,52 @@
+"""The plugin's view of a Kedro project: where it is, its conf folders, its ``azureml.yml``.
+
+Hooks get the config loader from the Kedro context; CLI commands run outside a session and
+build the same loader from the project's settings, so both read identical configuration.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml_mlflow.config import PluginConfig
+from kedro_azureml_mlflow.config_loading import load_plugin_config
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    """What the plugin needs to know about the project it runs in."""
+
+    path: Path
+    package_name: str
+    env: str
+    conf_dirs: tuple[Path, ...]
+
+    @property
+    def config_file(self) -> str:
+        """How to name the project's ``azureml.yml`` in messages."""
+        return " / ".join(str(d / "azureml.yml") for d in self.conf_dirs)
+
+
+def conf_dirs_of(config_loader: Any, conf_source: Path, env: str | None) -> tuple[tuple[Path, ...], str]:
+    """The base and run-env conf folders the loader reads, and the run env's name."""
+    base_env = getattr(config_loader, "base_env", None) or "base"
+    run_env = env or getattr(config_loader, "default_run_env", None) or "local"
+    dirs = [conf_source / base_env]
+    if run_env != base_env:
+        dirs.append(conf_source / run_env)
+    return tuple(dirs), run_env
+
+
+def load_project(project_path: Path, package_name: str, env: str | None) -> tuple[ProjectInfo, PluginConfig]:
+    """Read ``azureml.yml`` for a CLI command, through the project's configured loader."""
+    from kedro.framework.project import settings
+
+    conf_source = project_path / settings.CONF_SOURCE
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS
+    )
+    dirs, run_env = conf_dirs_of(loader, conf_source, env)
+    info = ProjectInfo(project_path, package_name, run_env, dirs)
+    return info, load_plugin_config(loader, list(dirs))
