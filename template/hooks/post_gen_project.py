@@ -1,0 +1,43 @@
+"""Cookiecutter post-generation hook: write ``conf/base/azureml.yml``.
+
+The file is not kept in the template: it is copied from the commented default that ships
+inside the installed ``kedro_azureml_mlflow`` package, so the starter and
+``kedro azureml init`` always write the same text. Cookiecutter runs this hook with the
+interpreter that runs ``kedro new``, which is the one the plugin is installed in.
+Cookiecutter runs it from the root of the generated project.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def _default_config_text() -> str:
+    try:
+        from kedro_azureml_mlflow.init_config import default_config_text
+    except ImportError:
+        # Older plugin versions without the helper: read the packaged file directly.
+        from importlib.resources import files
+
+        return (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text(encoding="utf-8")
+    return default_config_text()
+
+
+def main() -> None:
+    try:
+        text = _default_config_text()
+    except (ImportError, OSError) as exc:
+        sys.stderr.write(
+            "kedro-azureml-mlflow starter: could not read the packaged azureml.default.yml "
+            f"({exc}). Is kedro-azureml-mlflow installed in the interpreter running "
+            "`kedro new`?\n"
+        )
+        raise SystemExit(1) from exc
+    target = Path.cwd() / "conf" / "base" / "azureml.yml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
