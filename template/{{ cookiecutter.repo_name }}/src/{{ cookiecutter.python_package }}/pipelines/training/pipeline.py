@@ -1,0 +1,43 @@
+"""The ``training`` pipeline: split, train, evaluate."""
+
+from kedro.pipeline import Pipeline, node
+
+from .nodes import compute_training_curve, evaluate_model, split_data, train_model
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return Pipeline(
+        [
+            node(
+                func=split_data,
+                inputs=["iris", "params:split"],
+                outputs=["X_train", "X_test", "y_train", "y_test"],
+                name="split_data",
+            ),
+            node(
+                func=train_model,
+                inputs=["X_train", "y_train", "params:model"],
+                outputs="classifier",
+                name="train_model",
+            ),
+            node(
+                func=evaluate_model,
+                inputs=["classifier", "X_test", "y_test"],
+                outputs="model_metrics",
+                name="evaluate_model",
+            ),
+            node(
+                func=compute_training_curve,
+                inputs=[
+                    "X_train",
+                    "y_train",
+                    "X_test",
+                    "y_test",
+                    "params:model",
+                    "params:training_curve",
+                ],
+                outputs="training_curve_metrics",
+                name="compute_training_curve",
+            ),
+        ]
+    )

@@ -1,0 +1,18 @@
+"""Project settings. There is no need to edit this file unless you want to change values
+from the Kedro defaults: see https://docs.kedro.org/en/stable/configure/configuration_basics/
+
+kedro-azureml-mlflow needs nothing here: its hooks register themselves when the plugin is
+installed, and it reads conf/<env>/azureml.yml on its own. To run without tracking, set
+`tracking.enabled: false` there, or disable the plugin's hooks with
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro-azureml-mlflow",)
+"""
+
+# Instantiated project hooks, e.g. after creating a hooks.py with a ProjectHooks class:
+# from {{ cookiecutter.python_package }}.hooks import ProjectHooks
+# HOOKS = (ProjectHooks(),)
+
+# Keyword arguments to pass to the `CONFIG_LOADER_CLASS` constructor.
+CONFIG_LOADER_ARGS = {
+    "base_env": "base",
+    "default_run_env": "local",
+}
