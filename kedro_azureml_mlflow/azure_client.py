@@ -9,7 +9,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.config import CredentialsConfig
 from kedro_azureml_mlflow.credentials import HOW_TO_SIGN_IN, build_credential
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, first_line
 from kedro_azureml_mlflow.workspace import WorkspaceRef
 
 
@@ -61,16 +61,12 @@ class AzureWorkspace:
             hint = HOW_TO_SIGN_IN[self.credentials.type]
             raise PluginError(
                 f"Could not sign in to Azure ({self.credentials.type.value} credential) while {doing}: "
-                f"{_first_line(exc)}. To sign in: {hint}."
+                f"{first_line(exc)}. To sign in: {hint}."
             ) from None
         except ResourceNotFoundError as exc:
-            raise PluginError(f"Not found while {doing} for {self.ref.describe()}: {_first_line(exc)}") from None
+            raise PluginError(f"Not found while {doing} for {self.ref.describe()}: {first_line(exc)}") from None
         except ServiceRequestError as exc:
-            raise PluginError(f"Could not reach Azure ML while {doing}: {_first_line(exc)}") from None
+            raise PluginError(f"Could not reach Azure ML while {doing}: {first_line(exc)}") from None
         except HttpResponseError as exc:
-            raise PluginError(f"Azure ML refused {doing} for {self.ref.describe()}: {_first_line(exc)}") from None
+            raise PluginError(f"Azure ML refused {doing} for {self.ref.describe()}: {first_line(exc)}") from None
 
-
-def _first_line(exc: BaseException) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

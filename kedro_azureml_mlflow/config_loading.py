@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from kedro_azureml_mlflow.config import PluginConfig
-from kedro_azureml_mlflow.errors import ConfigError
+from kedro_azureml_mlflow.errors import ConfigError, first_line
 
 CONFIG_KEY = "azureml"
 CONFIG_PATTERNS = ["azureml*", "azureml*/**", "**/azureml*"]
@@ -40,7 +40,7 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
     except MissingConfigException:
         raw = {}
     except (yaml.YAMLError, ValueError) as exc:
-        raise ConfigError(f"{_describe(conf_dirs)}: {_first_line(exc)}") from None
+        raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)
 
 
@@ -113,6 +113,3 @@ def _describe(conf_dirs: list[Path]) -> str:
     files = _config_files(conf_dirs)
     return str(files[-1]) if files else " or ".join(f"{d}/azureml.yml" for d in conf_dirs)
 
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

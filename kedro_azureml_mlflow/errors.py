@@ -15,3 +15,9 @@ class PluginError(click.ClickException):
 
 class ConfigError(PluginError):
     """``azureml.yml`` (or a file it points to) is not what the plugin expects."""
+
+
+def first_line(exc: BaseException, limit: int = 300) -> str:
+    """The useful part of a third-party exception's message: its first line, bounded."""
+    text = str(getattr(exc, "message", None) or exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -1,0 +1,96 @@
+"""The project's own requirements, and the job's: the project's plus this plugin and MLflow."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from kedro_azureml_mlflow.errors import PluginError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Kedro depends on tomli there
+    import tomli as tomllib
+
+PLUGIN_NAME = "kedro-azureml-mlflow"
+REQUIREMENTS_FILES = ("requirements.txt", "src/requirements.txt")
+
+
+@dataclass(frozen=True)
+class ProjectRequirements:
+    """Requirement lines and the file they came from (for messages and the dry run)."""
+
+    lines: tuple[str, ...]
+    source: Path
+
+
+def find_requirements(project_path: Path) -> ProjectRequirements:
+    """``requirements.txt``, ``src/requirements.txt``, then ``[project].dependencies``."""
+    for name in REQUIREMENTS_FILES:
+        path = project_path / name
+        if path.is_file():
+            return _non_empty(ProjectRequirements(tuple(read_requirements_file(path)), path))
+    pyproject = project_path / "pyproject.toml"
+    if pyproject.is_file():
+        deps = _pyproject_dependencies(pyproject)
+        if deps:
+            return ProjectRequirements(tuple(deps), pyproject)
+    raise PluginError(
+        f"{project_path}: no requirements found; expected {' or '.join(REQUIREMENTS_FILES)} "
+        "or [project].dependencies in pyproject.toml, listing what the job must install (kedro, …)"
+    )
+
+
+def read_requirements_file(path: Path) -> list[str]:
+    """Requirement lines without comments; ``-r other.txt`` includes are inlined."""
+    lines: list[str] = []
+    for raw in path.read_text().splitlines():
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith(("-r ", "--requirement ")):
+            included = path.parent / line.split(maxsplit=1)[1].strip()
+            if not included.is_file():
+                raise PluginError(f"{path}: '{line}' names a file that does not exist ({included})")
+            lines.extend(read_requirements_file(included))
+        else:
+            lines.append(line)
+    return lines
+
+
+def job_requirements(project: list[str] | tuple[str, ...], plugin_requirement: str, mlflow_version: str) -> list[str]:
+    """The project's requirements with this plugin pinned to the submitting install, plus MLflow.
+
+    The project's own line for the plugin is replaced so the job cannot resolve another version.
+    """
+    kept = [line for line in project if requirement_name(line) != PLUGIN_NAME]
+    names = {requirement_name(line) for line in kept}
+    extra = [] if names & {"mlflow", "mlflow-skinny"} else [f"mlflow=={mlflow_version}"]
+    return [*kept, *extra, plugin_requirement]
+
+
+def requirement_name(line: str) -> str | None:
+    """The canonical project name a requirement line installs, or None for options/paths."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        return canonicalize_name(Requirement(line).name)
+    except InvalidRequirement:
+        return None
+
+
+def _non_empty(found: ProjectRequirements) -> ProjectRequirements:
+    if not found.lines:
+        raise PluginError(f"{found.source}: lists no requirements; expected at least kedro")
+    return found
+
+
+def _pyproject_dependencies(path: Path) -> list[str]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise PluginError(f"{path}: not valid TOML ({exc})") from None
+    deps = data.get("project", {}).get("dependencies", [])
+    return [str(d) for d in deps] if isinstance(deps, list) else []

@@ -1,0 +1,66 @@
+"""The few MLflow calls the plugin makes, by explicit run id (never the thread-local active run).
+
+Shared by the live writer and journal replay so both speak to the server the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro_azureml_mlflow.tracking.batching import Batch
+from kedro_azureml_mlflow.tracking.journal import RunHeader
+
+# Error codes that mean "the server understood and refused": retrying or journaling won't help.
+_PERMANENT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
+
+
+def make_client(tracking_uri: str) -> Any:
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri)
+
+
+def experiment_id_for(client: Any, name: str) -> str:
+    """The experiment's id, creating it on first use (tolerating a concurrent creator)."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return str(experiment.experiment_id)
+
+
+def create_run(client: Any, header: RunHeader) -> str:
+    experiment_id = experiment_id_for(client, header.experiment_name or "Default")
+    run = client.create_run(
+        experiment_id, start_time=header.start_time_ms, tags=header.tags, run_name=header.run_name
+    )
+    return str(run.info.run_id)
+
+
+def log_request(client: Any, run_id: str, part: Batch) -> None:
+    """One ``log_batch`` request; ``part`` must already be within limits (see ``batching.chunk``)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, value, timestamp, step) for key, value, timestamp, step in part.metrics],
+        params=[Param(key, value) for key, value in part.params],
+        tags=[RunTag(key, value) for key, value in part.tags],
+        synchronous=True,
+    )
+
+
+def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
+    client.set_terminated(run_id, status=status, end_time=end_time_ms)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A refusal (bad value, changed param on a resumed run) rather than a server in trouble."""
+    return getattr(exc, "error_code", None) in _PERMANENT_CODES

@@ -1,0 +1,49 @@
+"""Recognise metric-like node outputs and turn them into MLflow metric records."""
+
+from __future__ import annotations
+
+import fnmatch
+import numbers
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from kedro_azureml_mlflow.tracking.batching import MetricRecord
+
+
+def is_metrics_dataset(name: str, patterns: Iterable[str]) -> bool:
+    """Whether a dataset's name matches one of the configured shell-style patterns."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _is_number_list(value: Any) -> bool:
+    return isinstance(value, (list, tuple)) and bool(value) and all(_is_number(v) for v in value)
+
+
+def to_metric_records(name: str, value: Any, separator: str, timestamp_ms: int) -> list[MetricRecord] | None:
+    """Metric records for ``value`` logged under ``name``; ``None`` when it is not metric-like.
+
+    A number is one value at step 0, a list of numbers is one value per step, and a dict
+    (nested ones flattened with ``separator``) is one metric per leaf, named ``name.key``.
+    Anything else in a dict makes the whole value not metric-like, so nothing is half-logged.
+    """
+    records: list[MetricRecord] = []
+    if not _collect(name, value, separator, timestamp_ms, records):
+        return None
+    return records
+
+
+def _collect(name: str, value: Any, separator: str, timestamp_ms: int, out: list[MetricRecord]) -> bool:
+    if _is_number(value):
+        out.append((name, float(value), timestamp_ms, 0))
+        return True
+    if _is_number_list(value):
+        out.extend((name, float(v), timestamp_ms, step) for step, v in enumerate(value))
+        return True
+    if isinstance(value, Mapping) and value:
+        return all(_collect(f"{name}{separator}{key}", item, separator, timestamp_ms, out) for key, item in value.items())
+    return False
+

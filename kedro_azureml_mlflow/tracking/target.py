@@ -1,0 +1,96 @@
+"""Where a ``kedro run`` is tracked, decided once per session.
+
+In order: inside a submitted job or ``mlflow run`` (``MLFLOW_RUN_ID`` set) resume that run on
+the injected tracking URI; an explicit ``tracking.tracking_uri``; the workspace's URI asked of
+Azure ML; ``MLFLOW_TRACKING_URI``; the embedded SQLite store in the project.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.config import PluginConfig
+from kedro_azureml_mlflow.project import ProjectInfo
+from kedro_azureml_mlflow.workspace import resolve_workspace
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """A tracking URI, the run to resume (if any), the experiment, and how to describe it."""
+
+    tracking_uri: str
+    experiment_name: str | None
+    resume_run_id: str | None
+    description: str
+    workspace: AzureWorkspace | None = None
+
+
+def local_store_uri(project: ProjectInfo) -> str:
+    return f"sqlite:///{(project.path / 'mlflow.db').as_posix()}"
+
+
+def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget:
+    """Decide where to track; asks the workspace (one request) only when one is configured."""
+    experiment = config.tracking.experiment or project.package_name
+    injected_run = os.environ.get("MLFLOW_RUN_ID")
+    injected_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if injected_run and injected_uri:
+        return TrackingTarget(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
+    if config.tracking.tracking_uri:
+        return TrackingTarget(config.tracking.tracking_uri, experiment, None, config.tracking.tracking_uri)
+    ref = resolve_workspace(config, project.path, project.config_file)
+    if ref is not None:
+        workspace = AzureWorkspace(ref, config.credentials)
+        return TrackingTarget(workspace.tracking_uri, experiment, None, f"Azure ML {ref.describe()}", workspace)
+    if injected_uri:
+        return TrackingTarget(injected_uri, experiment, None, injected_uri)
+    uri = local_store_uri(project)
+    return TrackingTarget(uri, experiment, None, f"the embedded local store {uri}")
+
+
+def connect(target: TrackingTarget) -> Any:
+    """An ``MlflowClient`` for the target (runs in the writer's thread: imports MLflow there)."""
+    from kedro_azureml_mlflow.tracking.client_ops import make_client
+
+    if target.workspace is not None:
+        use_credential_for_tracking(target.tracking_uri, target.workspace)
+    return make_client(target.tracking_uri)
+
+
+def connect_shared(shared: dict[str, Any]) -> Any:
+    """The same, in a ParallelRunner worker, from what the parent shared (no workspace lookup)."""
+    from kedro_azureml_mlflow.config import CredentialsConfig
+    from kedro_azureml_mlflow.workspace import WorkspaceRef
+
+    workspace = None
+    if shared.get("workspace"):
+        ref = WorkspaceRef(**shared["workspace"])
+        workspace = AzureWorkspace(ref, CredentialsConfig.model_validate(shared["credentials"]))
+    return connect(TrackingTarget(shared["tracking_uri"], None, shared["run_id"], "", workspace))
+
+
+def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace) -> None:
+    """Make azureml-mlflow's ``azureml://`` store sign in with the plugin's credential.
+
+    Left alone it builds its own chain ending in interactive browser / device-code sign-in,
+    which hangs a headless run and ignores ``credentials:`` in azureml.yml. azureml-mlflow has
+    no public hook for this; its service-context cache is the one place to hand it ours.
+    """
+    if urlparse(tracking_uri).scheme != "azureml":
+        return
+    from azureml.mlflow._internal.service_context_loader import _AzureMLServiceContextLoader
+    from azureml.mlflow._internal.utils import ServiceContext
+
+    ref = workspace.ref
+    context = ServiceContext(
+        host_url=f"https://{urlparse(tracking_uri).netloc}",
+        subscription_id=ref.subscription_id,
+        workspace_name=ref.name,
+        resource_group_name=ref.resource_group,
+        auth=workspace.credential,
+    )
+    _AzureMLServiceContextLoader.add_service_context(tracking_uri, context)
