@@ -1,0 +1,77 @@
+"""A local, stateful stand-in for Azure Machine Learning, for tests only.
+
+The *real* clients (``azure-ai-ml``, ``azure-identity``, ``azure-storage-blob``, ``azureml-mlflow`` +
+``mlflow``) talk to it over the network, unmodified: no SDK internals are patched, only environment
+variables and public constructor arguments are used.
+
+Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_double_session``):
+
+- **fake control plane** (``server.py``, its own process, HTTPS with a throw-away CA generated at test time by
+  ``certs.py``): ARM/MFE workspace, computes, code assets, environments, jobs (+ cancel LRO), workspace
+  discovery, run history (details + log files), identity endpoints, an MLflow proxy and test-only
+  ``/_double/*`` endpoints (request log, reset, faults, job internals).
+- **real ``mlflow server``** (SQLite, ``--workers 1``) behind the proxy: ``azureml://127.0.0.1:P/mlflow/v2.0/
+  <workspace scope>`` is what ``workspaces.get(ws).mlflow_tracking_uri`` returns; azureml-mlflow turns it into
+  ``https://127.0.0.1:P/mlflow/v2.0/<scope>/api/2.0/mlflow/...`` and the proxy strips the prefix.
+- **Azurite** (``node_modules/azurite``, pinned in ``package.json``; run ``npm ci``) for blob storage: code
+  uploads go to SAS URIs the double hands out (``startPendingUpload``).
+- **emulated compute** (``compute.py``): command jobs on a known compute (``cpu-cluster``, ``gpu-cluster``)
+  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML.
+
+What is emulated (relative to ``/subscriptions/{s}/resourceGroups/{rg}/providers/
+Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend`` prefixes are accepted)::
+
+    GET    {ws}                                       workspace (mlFlowTrackingUri, discoveryUrl); unknown -> 404
+    GET    .../workspaces                             list
+    GET    {ws}/computes[/{name}]                     computes; unknown -> 404 ResourceNotFound
+    GET    {ws}/codes/{n}/versions?hash=..            code de-dup;  POST .../versions/{v}/startPendingUpload
+    PUT|GET {ws}/codes/{n}/versions/{v}
+    PUT|GET {ws}/environments/{n}/versions/{v}        + GET .../versions ($top), GET {ws}/environments[/{n}]
+    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400)
+    POST   {ws}/jobs/{n}/cancel                       202 + Location -> GET .../mfeOperationResults/{op}
+    GET    /discovery/workspaces/{id}                 discovery (api, history, ... -> the double)
+    GET    /history/v1.0/{ws}/runs/{id}[/details]     run history (status, logFiles); log files at /_logs/...
+    *      /mlflow/v2.0/{ws}/api/2.0/mlflow[-artifacts]/...   -> real mlflow server
+    POST   /{tenant}/oauth2/v2.0/token, GET /{tenant}/v2.0/.well-known/openid-configuration,
+    GET    /common/discovery/instance, GET /metadata/endpoints (ARM cloud metadata)
+    GET    /_identity/msi/token                       managed identity (MSI_ENDPOINT / IDENTITY_ENDPOINT flavours)
+
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, datastores and data assets, models,
+online/batch endpoints, job outputs (``${{outputs.x}}`` resolve to a local scratch folder), azureml-mlflow's
+own artifact service (``/artifact/v2.0/...``: ``mlflow.log_artifact`` through ``azureml://`` is a gap), RBAC
+and real token validation (any non-empty bearer token is accepted; the ``aud`` claim is recorded). The
+emulated compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
+venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
+
+Pointing code at it:
+
+- In the test process use the fixtures (``tests/azureml_double/fixtures.py``): ``azureml_double.ml_client()``,
+  ``azureml_double.credential()``, ``azureml_double.tracking_uri`` ...
+- In a subprocess (``kedro run``, ``python -c``), environment variables only:
+  ``subprocess.run(..., env=azureml_double.env())`` (``os.environ`` + ``azureml_double.client_env()``):
+  ``AZUREML_DEV_URL_MFE`` (MLClient base URL), ``AZUREML_CURRENT_CLOUD=AzureCloud``, ``REQUESTS_CA_BUNDLE``/
+  ``SSL_CERT_FILE`` (the test CA), ``MSI_ENDPOINT``/``MSI_SECRET`` + ``AZURE_TOKEN_CREDENTIALS=
+  ManagedIdentityCredential`` (so ``DefaultAzureCredential()`` gets tokens from the double; or
+  ``client_env(auth="client_secret")``: ``AZURE_AUTHORITY_HOST``/``AZURE_CLIENT_ID``/``AZURE_CLIENT_SECRET``/
+  ``AZURE_TENANT_ID`` for ``EnvironmentCredential``), ``AZUREML_SUBSCRIPTION_ID``/``AZUREML_RESOURCE_GROUP``/
+  ``AZUREML_WORKSPACE_NAME``, ``AZUREML_RUN_POLLING_INTERVAL_MIN/MAX=0``, telemetry off.
+
+Adding an endpoint in minutes (``server.py``)::
+
+    @router.route("GET", WS + r"/datastores/(?P<name>[^/]+)")
+    def get_datastore(d: Double, req: Request, ws: Workspace, name: str):
+        if name not in KNOWN:
+            raise HttpError(404, "ResourceNotFound", f"datastore {name} not found")
+        return 200, {"id": f"{ws.arm_id}/datastores/{name}", "name": name, "properties": {...}}
+
+``WS`` matches the workspace scope (the dispatcher resolves ``ws`` and answers Azure's 404 for unknown
+workspaces), handlers return ``(status, body[, headers])``, requests are recorded and faults apply
+automatically. Find the exact URL and JSON shapes in ``azure/ai/ml/_restclient/<api-version>/operations``
+and ``models``, then point a real ``MLClient`` at the double and iterate: an unknown route answers
+``404 "azureml double: no route for ..."`` and shows up in ``azureml_double.requests()``.
+"""
+
+from tests.azureml_double.credentials import FakeTokenCredential, unsigned_jwt
+from tests.azureml_double.launcher import AzureMLDouble, DoubleStartError, patched_environ
+
+__all__ = ["AzureMLDouble", "DoubleStartError", "FakeTokenCredential", "patched_environ", "unsigned_jwt"]

@@ -1,0 +1,617 @@
+"""Emulated compute for the double: really runs submitted command jobs on this machine.
+
+A job PUT on a known compute is run in a background thread of the control-plane process:
+
+1. ``NotStarted`` (the PUT reply) -> ``Queued`` -> download the code snapshot from Azurite into a scratch
+   folder -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the snapshot, with the
+   environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
+   ``Failed`` (exit code != 0) / ``Canceled`` (``POST .../cancel`` kills the process group).
+2. Before the job starts, an MLflow run is created in the real mlflow server in the job's
+   ``experimentName`` (default ``Default``); like Azure ML, its run id **is the job name**. When the
+   process ends and the run is still RUNNING, the run is ended FINISHED / FAILED / KILLED.
+3. stdout+stderr go to ``user_logs/std_log.txt``, served through run-history ``logFiles``.
+
+The emulated compute ignores the job's environment image / conda spec (nothing is pip-installed): jobs run
+with the test venv (its ``bin`` first on PATH). The environment id is recorded on the job.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import threading
+import time
+import urllib.parse
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+TERMINAL = ("Completed", "Failed", "Canceled")
+AZURITE_ACCOUNT = "devstoreaccount1"
+# Azurite's documented, public development-storage key (not a secret).
+AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+# ------------------------------------------------------------------------------------------------ Azurite
+
+
+class Storage:
+    def __init__(self, blob_endpoint: str) -> None:
+        from azure.storage.blob import BlobServiceClient
+
+        self.blob_endpoint = blob_endpoint.rstrip("/")  # http://127.0.0.1:P/devstoreaccount1
+        self.service = BlobServiceClient(
+            account_url=self.blob_endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
+        )
+
+    def container_sas(self, container: str, hours: int = 24) -> str:
+        from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+        return generate_container_sas(
+            AZURITE_ACCOUNT,
+            container,
+            account_key=AZURITE_KEY,
+            permission=ContainerSasPermissions(read=True, write=True, delete=True, list=True, add=True, create=True),
+            expiry=_now() + timedelta(hours=hours),
+            start=_now() - timedelta(minutes=5),
+        )
+
+    def new_upload_container(self, prefix: str) -> tuple[str, str]:
+        """Like Azure's ``TemporaryBlobReference``: a fresh container and a SAS URI for it."""
+        container = f"{prefix}-{uuid.uuid4().hex}"
+        self.service.create_container(container)
+        blob_uri = f"{self.blob_endpoint}/{container}"
+        return blob_uri, f"{blob_uri}?{self.container_sas(container)}"
+
+    def split_uri(self, uri: str) -> tuple[str, str]:
+        """(container, prefix) of a blob URI in any of the shapes the SDK produces."""
+        parsed = urllib.parse.urlsplit(uri.split("?")[0])
+        parts = [p for p in parsed.path.split("/") if p]
+        if parts and parts[0] == AZURITE_ACCOUNT:
+            parts = parts[1:]
+        if not parts:
+            raise ValueError(f"no container in blob uri {uri!r}")
+        return parts[0], "/".join(parts[1:])
+
+    def download_prefix(self, container: str, prefix: str, dest: Path) -> int:
+        cc = self.service.get_container_client(container)
+        prefix = prefix.strip("/")
+        count = 0
+        for blob in cc.list_blobs(name_starts_with=prefix + "/" if prefix else None):
+            rel = blob.name[len(prefix):].lstrip("/") if prefix else blob.name
+            if not rel or rel.endswith("/"):
+                continue
+            target = dest / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as fh:
+                cc.download_blob(blob.name).readinto(fh)
+            count += 1
+        if count == 0:  # a single-file code asset: the prefix is the blob itself
+            bc = cc.get_blob_client(prefix)
+            if bc.exists():
+                target = dest / Path(prefix).name
+                with open(target, "wb") as fh:
+                    bc.download_blob().readinto(fh)
+                count = 1
+        return count
+
+
+# ------------------------------------------------------------------------------------------------ MLflow
+
+
+class MlflowBackend:
+    """Raw HTTP to the real ``mlflow server`` behind the double (plain http on 127.0.0.1)."""
+
+    def __init__(self, url: str, db_path: str | None) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        self.host, self.port = parsed.hostname, parsed.port
+        self.db_path = db_path
+        self.lock = threading.Lock()
+
+    def raw(self, method: str, target: str, body: bytes, content_type: str | None) -> tuple[int, bytes, dict]:
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        try:
+            headers = {"Host": f"{self.host}:{self.port}"}
+            if content_type:
+                headers["Content-Type"] = content_type
+            conn.request(method, target, body=body or None, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            out_headers = {}
+            if resp.getheader("Content-Type"):
+                out_headers["Content-Type"] = resp.getheader("Content-Type")
+            return resp.status, data, out_headers
+        except ConnectionError as e:
+            from tests.azureml_double._http import HttpError
+
+            raise HttpError(502, "BadGateway", f"mlflow backend unreachable: {e}") from e
+        finally:
+            conn.close()
+
+    def call(self, method: str, endpoint: str, payload: dict | None = None, query: dict | None = None) -> dict:
+        target = "/api/2.0/mlflow/" + endpoint
+        if query:
+            target += "?" + urllib.parse.urlencode(query)
+        body = json.dumps(payload).encode() if payload is not None else b""
+        status, data, _ = self.raw(method, target, body, "application/json" if payload is not None else None)
+        result = json.loads(data or b"{}")
+        if status >= 400:
+            raise RuntimeError(f"mlflow {endpoint} -> {status}: {result}")
+        return result
+
+    def experiment_id(self, name: str) -> str:
+        with self.lock:
+            try:
+                exp = self.call("GET", "experiments/get-by-name", query={"experiment_name": name})
+                return exp["experiment"]["experiment_id"]
+            except RuntimeError as e:
+                if "RESOURCE_DOES_NOT_EXIST" not in str(e):
+                    raise
+            return self.call("POST", "experiments/create", {"name": name})["experiment_id"]
+
+    def create_run(self, experiment_id: str, run_id: str, run_name: str, tags: dict[str, str]) -> str:
+        """Create a RUNNING run; like Azure ML, try to make its id equal the job name (``run_id``)."""
+        created = self.call(
+            "POST",
+            "runs/create",
+            {"experiment_id": experiment_id, "run_name": run_name, "start_time": int(time.time() * 1000),
+             "tags": [{"key": k, "value": v} for k, v in tags.items()]},
+        )["run"]["info"]["run_id"]
+        if self.db_path and re.fullmatch(r"[A-Za-z0-9][\w\-]{0,255}", run_id):
+            try:
+                self._rename_run(created, run_id)
+                return run_id
+            except Exception as e:  # noqa: BLE001 - fall back to mlflow's own id
+                print(f"azureml double: could not give run {created} the job's name {run_id}: {e!r}", flush=True)
+        return created
+
+    def _rename_run(self, old: str, new: str) -> None:
+        # The double owns this SQLite file; a brand-new run only has rows in ``runs`` and ``tags``.
+        con = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            con.execute("PRAGMA foreign_keys=OFF")
+            with con:
+                con.execute("UPDATE tags SET run_uuid=? WHERE run_uuid=?", (new, old))
+                con.execute(
+                    "UPDATE runs SET run_uuid=?, artifact_uri=REPLACE(artifact_uri, ?, ?) WHERE run_uuid=?",
+                    (new, old, new, old),
+                )
+        finally:
+            con.close()
+
+    def end_run_if_running(self, run_id: str, status: str) -> None:
+        run = self.call("GET", "runs/get", query={"run_id": run_id})["run"]["info"]
+        if run.get("status") in ("RUNNING", "SCHEDULED"):
+            self.call("POST", "runs/update",
+                      {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)})
+
+
+# ------------------------------------------------------------------------------------------------ jobs
+
+
+class Job:
+    def __init__(self, ws: Any, name: str, body: dict, base_url: str, log_sig: str) -> None:
+        self.ws = ws
+        self.name = name
+        self.body = body
+        self.props: dict = dict(body.get("properties") or {})
+        self.created = _now()
+        self.start_time: datetime | None = None
+        self.end_time: datetime | None = None
+        self.status = "NotStarted"
+        self.error: dict | None = None
+        self.exit_code: int | None = None
+        self.pid: int | None = None
+        self.pgid: int | None = None
+        self.proc: subprocess.Popen | None = None
+        self.scratch: Path | None = None
+        self.log_path: Path | None = None
+        self.mlflow_run_id: str | None = None
+        self.mlflow_experiment_id: str | None = None
+        self.cancel_requested = False
+        self.finished = threading.Event()
+        self.final_log_served = False
+        self.base_url = base_url
+        self.log_sig = log_sig
+        self.command_resolved: str | None = None
+        self.lock = threading.Lock()
+
+    @property
+    def experiment_name(self) -> str:
+        return self.props.get("experimentName") or "Default"
+
+    @property
+    def compute_name(self) -> str | None:
+        cid = self.props.get("computeId")
+        return cid.rstrip("/").split("/")[-1] if cid else None
+
+    @property
+    def arm_id(self) -> str:
+        return f"{self.ws.arm_id}/jobs/{self.name}"
+
+    def to_rest(self) -> dict:
+        props = dict(self.props)
+        props["status"] = self.status
+        props.setdefault("jobType", "Command")
+        props.setdefault("experimentName", self.experiment_name)
+        props.setdefault("displayName", self.name)
+        props["isArchived"] = False
+        tracking = f"azureml://{self.base_url.split('://', 1)[1]}/mlflow/v2.0{self.ws.scope}"
+        services = dict(props.get("services") or {})
+        services["Tracking"] = {"jobServiceType": "Tracking", "endpoint": tracking, "status": None, "port": None}
+        services["Studio"] = {
+            "jobServiceType": "Studio",
+            "endpoint": f"https://ml.azure.com/runs/{self.name}?wsid={self.ws.arm_id}",
+            "status": None, "port": None,
+        }
+        props["services"] = services
+        extra = dict(props.get("properties") or {})
+        extra.setdefault("_azureml.ComputeTargetType", "amlctrain")
+        if self.mlflow_run_id:
+            extra["mlflow.runId"] = self.mlflow_run_id
+        props["properties"] = extra
+        return {
+            "id": self.arm_id,
+            "name": self.name,
+            "type": "Microsoft.MachineLearningServices/workspaces/jobs",
+            "properties": props,
+            "systemData": {"createdAt": _iso(self.created), "createdBy": "double@example.invalid",
+                           "createdByType": "User"},
+        }
+
+    def history_status(self) -> str:
+        # Run history reports "Finalizing" after the process ended until the final log has been served once
+        # (max 3 s): Azure ML's log upload happens in that phase, and ``jobs.stream`` relies on it to print
+        # the tail of the log of a job that ended between two polls.
+        if self.status in TERMINAL and self.log_path and not self.final_log_served and self.end_time:
+            if (_now() - self.end_time).total_seconds() < 3:
+                return "Finalizing"
+        return self.status
+
+    def run_details(self, base_url: str) -> dict:
+        logs = {}
+        if self.log_path is not None:
+            logs["user_logs/std_log.txt"] = (
+                f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/user_logs/std_log.txt?sig={self.log_sig}"
+            )
+        status = self.history_status()
+        return {
+            "runId": self.name,
+            "runUuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.arm_id)),
+            "status": status,
+            "target": self.compute_name,
+            "createdTimeUtc": _iso(self.created),
+            "startTimeUtc": _iso(self.start_time),
+            "endTimeUtc": _iso(self.end_time) if status in TERMINAL else None,
+            "error": self.error,
+            "warnings": [],
+            "tags": dict(self.props.get("tags") or {}),
+            "properties": {"azureml.runsource": "azureml.CommandJob", "mlflow.runId": self.mlflow_run_id or ""},
+            "logFiles": logs,
+            "runDefinition": {"command": self.props.get("command"), "environmentId": self.props.get("environmentId")},
+        }
+
+    def read_log(self, name: str) -> str | None:
+        if name != "user_logs/std_log.txt" or self.log_path is None:
+            return None
+        done = self.status in TERMINAL
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            text = ""
+        if done:
+            self.final_log_served = True
+        return text
+
+    def internal(self) -> dict:
+        alive = None
+        if self.pid is not None:
+            alive = self.proc is not None and self.proc.poll() is None
+        return {
+            "name": self.name,
+            "status": self.status,
+            "compute": self.compute_name,
+            "experiment_name": self.experiment_name,
+            "environment_id": self.props.get("environmentId"),
+            "code_id": self.props.get("codeId"),
+            "command": self.props.get("command"),
+            "command_resolved": self.command_resolved,
+            "pid": self.pid,
+            "pgid": self.pgid,
+            "process_alive": alive,
+            "exit_code": self.exit_code,
+            "scratch_dir": str(self.scratch) if self.scratch else None,
+            "log_path": str(self.log_path) if self.log_path else None,
+            "mlflow_run_id": self.mlflow_run_id,
+            "mlflow_experiment_id": self.mlflow_experiment_id,
+            "error": self.error,
+        }
+
+
+class EmulatedCompute:
+    def __init__(self, double: Any) -> None:
+        self.double = double
+        cfg = double.config
+        self.storage = Storage(cfg["azurite_blob_endpoint"])
+        self.mlflow = MlflowBackend(cfg["mlflow_url"], cfg.get("mlflow_db"))
+        self.scratch_root = Path(cfg["scratch_dir"])
+        self.scratch_root.mkdir(parents=True, exist_ok=True)
+        self.operations: dict[str, Job] = {}
+        self.threads: list[threading.Thread] = []
+        self.stopping = threading.Event()
+
+    # -------------------------------------------------------------- API used by the routes
+    def submit(self, ws: Any, name: str, body: dict) -> tuple[Job, bool]:
+        from tests.azureml_double._http import HttpError
+
+        existing = ws.jobs.get(name)
+        if existing is not None:
+            # Azure only lets a few mutable fields change (tags, description, displayName...).
+            props = (body.get("properties") or {})
+            for key in ("tags", "description", "displayName"):
+                if key in props:
+                    existing.props[key] = props[key]
+            return existing, False
+        props = body.get("properties") or {}
+        job_type = props.get("jobType", "Command")
+        if job_type != "Command":
+            raise HttpError(400, "UserError", f"azureml double: only Command jobs are emulated, not {job_type}")
+        compute_id = props.get("computeId")
+        compute = compute_id.rstrip("/").split("/")[-1] if compute_id else None
+        if not compute or compute.lower() not in ws.computes:
+            raise HttpError(
+                400, "UserError",
+                f"Compute '{compute}' was not found in workspace '{ws.name}'. Known: {sorted(ws.computes)}",
+            )
+        job = Job(ws, name, body, self.double.base_url, self.double.config["log_sig"])
+        forced_failure = self.double.faults.take_job_failure()
+        with self.double.lock:
+            ws.jobs[name] = job
+        t = threading.Thread(target=self._run, args=(job, forced_failure), name=f"job-{name}", daemon=True)
+        self.threads.append(t)
+        t.start()
+        return job, True
+
+    def cancel(self, job: Job) -> str:
+        op_id = uuid.uuid4().hex
+        self.operations[op_id] = job
+        with job.lock:
+            if job.status in TERMINAL:
+                return op_id
+            job.cancel_requested = True
+            if job.status in ("NotStarted", "Queued"):
+                pass  # the runner sees the flag before starting the process
+            else:
+                job.status = "CancelRequested"
+            pgid = job.pgid
+        if pgid:
+            self._kill_group(pgid, job)
+        return op_id
+
+    def operation_done(self, op_id: str) -> bool | None:
+        job = self.operations.get(op_id)
+        if job is None:
+            return None
+        return job.status in TERMINAL
+
+    def reset_state(self) -> None:
+        for ws in self.double.workspaces.values():
+            for job in list(ws.jobs.values()):
+                if job.status not in TERMINAL:
+                    self.cancel(job)
+            with self.double.lock:
+                ws.jobs.clear()
+                ws.codes.clear()
+                ws.environments.clear()
+
+    def shutdown(self) -> None:
+        self.stopping.set()
+        for ws in self.double.workspaces.values():
+            for job in list(ws.jobs.values()):
+                if job.pgid and job.status not in TERMINAL:
+                    try:
+                        os.killpg(job.pgid, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+
+    # -------------------------------------------------------------- the runner
+    def job_env(self, job: Job) -> dict[str, str]:
+        d = self.double
+        ws = job.ws
+        env = dict(os.environ)
+        env.update(d.config.get("job_base_env") or {})
+        token, _ = _mint_run_token(d, ws)
+        env.update({
+            "MLFLOW_TRACKING_URI": d.tracking_uri(ws),
+            "MLFLOW_RUN_ID": job.mlflow_run_id or "",
+            "MLFLOW_EXPERIMENT_ID": job.mlflow_experiment_id or "",
+            "MLFLOW_EXPERIMENT_NAME": job.experiment_name,
+            "MLFLOW_TRACKING_TOKEN": token,
+            "AZUREML_RUN_TOKEN": token,
+            "AZUREML_RUN_ID": job.name,
+            "AZUREML_ROOT_RUN_ID": job.name,
+            "AZUREML_ARM_SUBSCRIPTION": ws.subscription_id,
+            "AZUREML_ARM_RESOURCEGROUP": ws.resource_group,
+            "AZUREML_ARM_WORKSPACE_NAME": ws.name,
+            "AZUREML_ARM_PROJECT_NAME": job.experiment_name,
+            "AZUREML_EXPERIMENT_ID": job.mlflow_experiment_id or "",
+            "AZUREML_WORKSPACE_ID": ws.workspace_id,
+            "AZUREML_SERVICE_ENDPOINT": d.base_url,
+            "AZUREML_DISCOVERY_SERVICE_ENDPOINT": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
+            "AZUREML_COMPUTE_NAME": job.compute_name or "",
+            "AZUREML_ENVIRONMENT_ID": str(job.props.get("environmentId") or ""),
+            "AZUREML_CR_EXECUTION_WORKING_DIR_PATH": str(job.scratch / "wd") if job.scratch else "",
+        })
+        for k, v in (job.props.get("environmentVariables") or {}).items():
+            env[str(k)] = str(v)
+        return env
+
+    def _resolve_command(self, job: Job) -> str:
+        command = job.props.get("command") or ""
+        inputs = job.props.get("inputs") or {}
+        outputs = job.props.get("outputs") or {}
+
+        def repl(mo: re.Match) -> str:
+            kind, key = mo.group(1), mo.group(2)
+            if kind == "inputs":
+                item = inputs.get(key)
+                if item is None:
+                    raise ValueError(f"command references unknown input {key!r}")
+                if "value" in item:
+                    return str(item["value"])
+                return str(item.get("uri", ""))
+            out_dir = job.scratch / "outputs" / key
+            out_dir.mkdir(parents=True, exist_ok=True)
+            return str(out_dir)
+
+        resolved = re.sub(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}", repl, command)
+        del outputs
+        return resolved
+
+    def _code_uri(self, job: Job) -> str | None:
+        code_id = job.props.get("codeId")
+        if not code_id:
+            return None
+        m = re.search(r"/codes/([^/]+)/versions/([^/]+)", code_id)
+        if not m:
+            raise ValueError(f"unsupported codeId {code_id!r}")
+        item = job.ws.codes.get((m.group(1).lower(), m.group(2)))
+        if item is None:
+            raise ValueError(f"code asset {m.group(1)}:{m.group(2)} not found")
+        return item["properties"].get("codeUri")
+
+    def _set(self, job: Job, status: str) -> None:
+        with job.lock:
+            if job.status in TERMINAL:
+                return
+            job.status = status
+
+    def _run(self, job: Job, forced_failure: str | None) -> None:
+        end_status = "Failed"
+        try:
+            time.sleep(0.02)
+            self._set(job, "Queued")
+            job.scratch = self.scratch_root / f"{job.name}-{uuid.uuid4().hex[:6]}"
+            (job.scratch / "user_logs").mkdir(parents=True)
+            job.log_path = job.scratch / "user_logs" / "std_log.txt"
+            job.log_path.write_text("")
+            job.mlflow_experiment_id = self.mlflow.experiment_id(job.experiment_name)
+            job.mlflow_run_id = self.mlflow.create_run(
+                job.mlflow_experiment_id, job.name, job.props.get("displayName") or job.name,
+                {"azureml.jobName": job.name, "mlflow.source.type": "JOB", "mlflow.user": "double@example.invalid",
+                 "azureml.computeName": job.compute_name or ""},
+            )
+            if job.cancel_requested:
+                end_status = "Canceled"
+                return
+            wd = job.scratch / "wd"
+            wd.mkdir()
+            code_uri = self._code_uri(job)
+            if code_uri:
+                container, prefix = self.storage.split_uri(code_uri)
+                n = self.storage.download_prefix(container, prefix, wd)
+                if n == 0:
+                    raise RuntimeError(f"code snapshot {code_uri} is empty or missing in Azurite")
+            command = self._resolve_command(job)
+            job.command_resolved = command
+            if forced_failure:
+                with open(job.log_path, "a") as fh:
+                    fh.write(forced_failure + "\n")
+                job.start_time = _now()
+                self._set(job, "Running")
+                job.error = {"error": {"code": "UserError", "message": forced_failure}}
+                end_status = "Failed"
+                return
+            with open(job.log_path, "ab", buffering=0) as log:
+                with job.lock:
+                    if job.cancel_requested:
+                        end_status = "Canceled"
+                        return
+                    job.proc = subprocess.Popen(
+                        ["/bin/bash", "-c", command],
+                        cwd=wd,
+                        env=self.job_env(job),
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                    job.pid = job.pgid = job.proc.pid
+                    job.start_time = _now()
+                    job.status = "Running"
+                job.exit_code = job.proc.wait()
+            # The job's process group may have left children behind: Azure tears the node down.
+            try:
+                os.killpg(job.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            if job.cancel_requested:
+                end_status = "Canceled"
+            elif job.exit_code == 0:
+                end_status = "Completed"
+            else:
+                end_status = "Failed"
+                job.error = {"error": {
+                    "code": "UserError",
+                    "message": f"Execution failed. User process '/bin/bash' exited with status code {job.exit_code}. "
+                               "Please check log file 'user_logs/std_log.txt' for error details.",
+                }}
+        except Exception as e:  # noqa: BLE001 - the job fails, the double survives
+            job.error = {"error": {"code": "SystemError", "message": f"azureml double: {e!r}"}}
+            if job.log_path is not None:
+                with open(job.log_path, "a") as fh:
+                    fh.write(f"azureml double: job preparation failed: {e!r}\n")
+            end_status = "Canceled" if job.cancel_requested else "Failed"
+        finally:
+            if job.mlflow_run_id:
+                mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
+                try:
+                    self.mlflow.end_run_if_running(job.mlflow_run_id, mlflow_status)
+                except Exception as e:  # noqa: BLE001
+                    print(f"azureml double: could not end mlflow run {job.mlflow_run_id}: {e!r}", flush=True)
+            with job.lock:
+                job.end_time = _now()
+                if job.start_time is None:
+                    job.start_time = job.end_time
+                job.status = end_status
+            job.finished.set()
+
+    def _kill_group(self, pgid: int, job: Job) -> None:
+        def killer() -> None:
+            try:
+                os.killpg(pgid, signal.SIGTERM)
+            except ProcessLookupError:
+                return
+            if job.finished.wait(2.0) and job.proc is not None and job.proc.poll() is not None:
+                try:
+                    os.killpg(pgid, signal.SIGKILL)  # stragglers in the group
+                except ProcessLookupError:
+                    pass
+                return
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+        threading.Thread(target=killer, daemon=True).start()
+
+
+def _mint_run_token(d: Any, ws: Any) -> tuple[str, int]:
+    from tests.azureml_double.server import mint_jwt
+
+    return mint_jwt("https://ml.azure.com", d.tenant_id, lifetime=7 * 24 * 3600)

@@ -1,0 +1,871 @@
+"""The fake Azure ML control plane (ARM / MFE, discovery, run history, identity, MLflow proxy).
+
+Run as a separate process by :mod:`tests.azureml_double.launcher`::
+
+    python -m tests.azureml_double.server <config.json>
+
+It binds ``127.0.0.1`` (port from the config, 0 = any free one), writes ``{"port": N}`` to the config's
+``ready_file`` and serves until SIGTERM. All state lives in memory in this process.
+
+Adding an endpoint: write a function ``def my_endpoint(req, ws, name): ... return 200, {...}`` and register it
+with ``@router.route("GET", WS + r"/things/(?P<name>[^/]+)")``. ``WS`` matches the workspace ARM scope and the
+dispatcher resolves ``ws`` (a :class:`Workspace`) from it, answering Azure's 404 for unknown workspaces.
+Raise ``HttpError(404, "ResourceNotFound", "...")`` for Azure-shaped errors. Every request is recorded.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import itertools
+import json
+import os
+import re
+import signal
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from tests.azureml_double._http import App, HttpError, Request, Router, azure_error, serve_tls
+
+PROVIDER = "Microsoft.MachineLearningServices"
+# Path prefixes are matched case-insensitively (ARM is case-insensitive) by the router.
+WS = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
+)
+HISTORY = r"/history/v1\.0" + WS
+MLFLOW = r"/mlflow/v2\.0" + WS
+MFE_PREFIX = "/mferp/managementfrontend"
+
+router = Router()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(dt: datetime | None) -> str | None:
+    return dt.isoformat().replace("+00:00", "Z") if dt else None
+
+
+def mint_jwt(audience: str, tenant_id: str, lifetime: int = 3600, **claims: Any) -> tuple[str, int]:
+    """An *unsigned* JWT (alg none) whose ``aud`` is ``audience``; returns (token, expires_on)."""
+    from tests.azureml_double.credentials import unsigned_jwt
+
+    return unsigned_jwt(audience, tenant_id, lifetime, **claims)
+
+
+def scope_to_resource(scope: str) -> str:
+    scope = scope.split()[0] if scope else ""
+    return scope[: -len("/.default")] if scope.endswith("/.default") else scope
+
+
+def jwt_audience(token: str | None) -> str | None:
+    if not token or token.count(".") != 2:
+        return None
+    try:
+        part = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("aud")
+    except Exception:  # noqa: BLE001 - opaque tokens are fine
+        return None
+
+
+# --------------------------------------------------------------------------------------------------- state
+
+
+@dataclass
+class Workspace:
+    subscription_id: str
+    resource_group: str
+    name: str
+    location: str
+    workspace_id: str
+    computes: dict[str, dict]
+    codes: dict[tuple[str, str], dict] = field(default_factory=dict)
+    environments: dict[tuple[str, str], dict] = field(default_factory=dict)
+    jobs: dict[str, Any] = field(default_factory=dict)  # name -> compute.Job
+
+    @property
+    def arm_id(self) -> str:
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/{PROVIDER}/workspaces/{self.name}"
+        )
+
+    @property
+    def scope(self) -> str:  # same as arm_id; the tracking URI path
+        return self.arm_id
+
+
+class Faults:
+    """Fault injection state. Thread-safe."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.http: list[dict] = []
+        self.mlflow_down_until: float | None = None  # monotonic deadline, inf = until cleared
+        self.mlflow_down_mode = "503"
+        self.fail_next_jobs = 0
+        self.fail_next_jobs_message = "Injected failure (azureml double fault: fail_next_job)"
+
+    def clear(self) -> None:
+        with self.lock:
+            self.http.clear()
+            self.mlflow_down_until = None
+            self.fail_next_jobs = 0
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            down = None
+            if self.mlflow_down_until is not None:
+                left = self.mlflow_down_until - time.monotonic()
+                down = None if left <= 0 else ("forever" if left == float("inf") else round(left, 3))
+            return {
+                "http": [dict(f, regex=f["regex"].pattern) for f in self.http],
+                "mlflow_down_seconds_left": down,
+                "mlflow_down_mode": self.mlflow_down_mode,
+                "fail_next_jobs": self.fail_next_jobs,
+            }
+
+    def add(self, spec: dict) -> dict:
+        kind = spec.get("kind")
+        with self.lock:
+            if kind == "http":
+                fault = {
+                    "method": (spec.get("method") or "*").upper(),
+                    "regex": re.compile(spec["path"]),
+                    "status": int(spec.get("status", 429)),
+                    "count": int(spec.get("count", 1)),
+                    "retry_after": spec.get("retry_after"),
+                    "hits": 0,
+                }
+                self.http.append(fault)
+                return {"kind": kind, "path": spec["path"], "count": fault["count"]}
+            if kind == "mlflow_down":
+                seconds = spec.get("seconds")
+                self.mlflow_down_until = time.monotonic() + float(seconds) if seconds else float("inf")
+                self.mlflow_down_mode = spec.get("mode", "503")
+                return {"kind": kind, "seconds": seconds, "mode": self.mlflow_down_mode}
+            if kind == "fail_next_job":
+                self.fail_next_jobs += int(spec.get("count", 1))
+                if spec.get("message"):
+                    self.fail_next_jobs_message = spec["message"]
+                return {"kind": kind, "count": self.fail_next_jobs}
+        raise HttpError(400, "BadRequest", f"unknown fault kind {kind!r}")
+
+    def http_fault_for(self, method: str, target: str) -> dict | None:
+        with self.lock:
+            for fault in self.http:
+                if fault["count"] <= 0:
+                    continue
+                if fault["method"] not in ("*", method):
+                    continue
+                if fault["regex"].search(target):
+                    fault["count"] -= 1
+                    fault["hits"] += 1
+                    return dict(fault)
+        return None
+
+    def mlflow_down(self) -> str | None:
+        with self.lock:
+            if self.mlflow_down_until is None:
+                return None
+            if time.monotonic() >= self.mlflow_down_until:
+                self.mlflow_down_until = None
+                return None
+            return self.mlflow_down_mode
+
+    def take_job_failure(self) -> str | None:
+        with self.lock:
+            if self.fail_next_jobs > 0:
+                self.fail_next_jobs -= 1
+                return self.fail_next_jobs_message
+        return None
+
+
+class Double(App):
+    def __init__(self, config: dict) -> None:
+        self.config = config
+        self.tenant_id = config["tenant_id"]
+        self.lock = threading.RLock()
+        self.faults = Faults()
+        self.requests: list[dict] = []
+        self.seq = itertools.count(1)
+        self.workspaces: dict[tuple[str, str, str], Workspace] = {}
+        for ws in config["workspaces"]:
+            w = Workspace(
+                subscription_id=ws["subscription_id"],
+                resource_group=ws["resource_group"],
+                name=ws["name"],
+                location=ws.get("location", "eastus"),
+                workspace_id=ws.get("workspace_id") or str(uuid.uuid4()),
+                computes={c["name"].lower(): c for c in ws.get("computes", [])},
+            )
+            self.workspaces[(w.subscription_id.lower(), w.resource_group.lower(), w.name.lower())] = w
+        from tests.azureml_double.compute import EmulatedCompute
+
+        self.compute = EmulatedCompute(self)
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def host(self) -> str:
+        return self.base_url.split("://", 1)[1]
+
+    def tracking_uri(self, ws: Workspace) -> str:
+        return f"azureml://{self.host}/mlflow/v2.0{ws.scope}"
+
+    def find_workspace(self, sub: str, rg: str, name: str) -> Workspace:
+        ws = self.workspaces.get((sub.lower(), rg.lower(), name.lower()))
+        if ws is None:
+            raise HttpError(
+                404,
+                "ResourceNotFound",
+                f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
+                "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+            )
+        return ws
+
+    # ------------------------------------------------------------------ dispatch
+    def dispatch(self, req: Request) -> tuple[int, Any, dict]:
+        req.context["request_id"] = str(uuid.uuid4())
+        req.context["seq"] = next(self.seq)
+        req.context["started"] = time.time()
+        path = req.path
+        if path.lower().startswith(MFE_PREFIX):
+            path = path[len(MFE_PREFIX):] or "/"
+            req.path = path
+        is_test_endpoint = path.startswith("/_double/")
+        req.context["test_endpoint"] = is_test_endpoint
+        try:
+            if not is_test_endpoint:
+                target = path + ("?" + "&".join(f"{k}={v}" for k, v in req.query.items()) if req.query else "")
+                fault = self.faults.http_fault_for(req.method, target)
+                if fault is not None:
+                    req.context["fault"] = f"http {fault['status']}"
+                    headers = {}
+                    if fault.get("retry_after") is not None:
+                        headers["Retry-After"] = str(fault["retry_after"])
+                    code = "TooManyRequests" if fault["status"] == 429 else "InternalServerError"
+                    return fault["status"], azure_error(code, f"Injected fault ({fault['status']})"), headers
+            handler, groups, options = router.match(req.method, path)
+            if handler is None:
+                if options:  # path known, method not
+                    raise HttpError(405, "MethodNotAllowed", f"{req.method} not allowed on {path}")
+                raise HttpError(404, "NotFound", f"azureml double: no route for {req.method} {path}")
+            if options.get("auth", True) and not req.bearer:
+                raise HttpError(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed. The 'Authorization' header is missing.",
+                    headers={"WWW-Authenticate": 'Bearer authorization_uri="%s/%s"' % (self.base_url, self.tenant_id)},
+                )
+            kwargs = dict(groups)
+            if "ws_name" in kwargs:
+                kwargs["ws"] = self.find_workspace(kwargs.pop("sub"), kwargs.pop("rg"), kwargs.pop("ws_name"))
+            result = handler(self, req, **kwargs)
+        except HttpError as e:
+            return e.status, e.body, dict(e.headers)
+        except Exception as e:  # noqa: BLE001 - report as a 500 like Azure would
+            import traceback
+
+            traceback.print_exc()
+            return 500, azure_error("InternalServerError", f"azureml double crashed: {e!r}"), {}
+        if len(result) == 2:
+            status, body = result
+            headers = {}
+        else:
+            status, body, headers = result
+        return status, body, dict(headers)
+
+    def on_response(self, req: Request, status: int, elapsed: float) -> None:
+        if req.context.get("test_endpoint"):
+            return
+        entry = {
+            "seq": req.context.get("seq"),
+            "time": req.context.get("started"),
+            "method": req.method,
+            "path": req.path,
+            "query": req.query,
+            "status": status,
+            "duration_ms": round(elapsed * 1000, 3),
+            "aud": jwt_audience(req.bearer),
+        }
+        if "fault" in req.context:
+            entry["fault"] = req.context["fault"]
+        with self.lock:
+            self.requests.append(entry)
+
+
+# ========================================================================================= identity
+# Token endpoints so real azure-identity credentials can be pointed at the double with env vars only.
+
+
+@router.route("GET", r"/metadata/endpoints", auth=False)
+def cloud_metadata(d: Double, req: Request):
+    """ARM cloud metadata (``ARM_CLOUD_METADATA_URL``) describing a cloud whose every endpoint is the double."""
+    base = d.base_url
+    cloud = {
+        "name": d.config.get("cloud_name", "AzureMLDouble"),
+        "portal": "https://portal.azure.com",  # only used to derive domain suffixes
+        "resourceManager": base + "/",
+        "authentication": {
+            "loginEndpoint": base + "/",
+            "audiences": [base + "/"],
+            "tenant": "common",
+            "identityProvider": "AAD",
+        },
+        "suffixes": {"storage": "core.windows.net", "acrLoginServer": "azurecr.io", "keyVaultDns": "vault.azure.net"},
+        "gallery": base + "/",
+        "graph": base + "/",
+        "graphAudience": base + "/",
+        "media": base + "/",
+        "sqlManagement": base + "/",
+        "batch": base + "/",
+        "activeDirectoryDataLake": base + "/",
+        "microsoftGraphResourceId": base + "/",
+        "appInsightsResourceId": base + "/",
+        "appInsightsTelemetryChannelResourceId": base + "/",
+        "attestationResourceId": base + "/",
+        "synapseAnalyticsResourceId": base + "/",
+        "logAnalyticsResourceId": base + "/",
+        "ossrDbmsResourceId": base + "/",
+    }
+    return 200, [cloud]
+
+
+@router.route("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration", auth=False)
+def openid_configuration(d: Double, req: Request, tenant: str):
+    base = f"{d.base_url}/{tenant}"
+    return 200, {
+        "issuer": f"{d.base_url}/{tenant}/v2.0",
+        "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+        "token_endpoint": f"{base}/oauth2/v2.0/token",
+        "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
+        "jwks_uri": f"{base}/discovery/v2.0/keys",
+        "response_types_supported": ["code", "id_token", "code id_token", "token id_token", "token"],
+        "subject_types_supported": ["pairwise"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "private_key_jwt", "client_secret_basic"],
+        "scopes_supported": ["openid", "profile", "email", "offline_access"],
+        "tenant_region_scope": "NA",
+    }
+
+
+@router.route("GET", r"/common/discovery/instance", auth=False)
+def instance_discovery(d: Double, req: Request):
+    tenant = d.tenant_id
+    return 200, {
+        "tenant_discovery_endpoint": f"{d.base_url}/{tenant}/v2.0/.well-known/openid-configuration",
+        "api-version": "1.1",
+        "metadata": [{"preferred_network": d.host, "preferred_cache": d.host, "aliases": [d.host]}],
+    }
+
+
+@router.route("POST", r"/(?P<tenant>[^/_][^/]*)/oauth2/v2\.0/token", auth=False)
+def oauth_token(d: Double, req: Request, tenant: str):
+    import urllib.parse
+
+    form = dict(urllib.parse.parse_qsl(req.body.decode("utf-8")))
+    grant = form.get("grant_type")
+    if grant not in ("client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer",
+                     "password", "authorization_code"):
+        return 400, {"error": "unsupported_grant_type", "error_description": f"AADSTS70003: grant {grant!r}"}
+    if grant == "client_credentials" and not (form.get("client_secret") or form.get("client_assertion")):
+        return 401, {"error": "invalid_client", "error_description": "AADSTS7000216: client secret missing"}
+    resource = scope_to_resource(form.get("scope", ""))
+    token, _ = mint_jwt(resource, tenant if tenant not in ("common", "organizations") else d.tenant_id,
+                        appid=form.get("client_id", ""))
+    return 200, {
+        "token_type": "Bearer",
+        "expires_in": 3600,
+        "ext_expires_in": 3600,
+        "access_token": token,
+        "scope": form.get("scope", ""),
+    }
+
+
+@router.route("GET", r"/_identity/msi/token", auth=False)
+def managed_identity_token(d: Double, req: Request):
+    """Managed identity token endpoint: Azure ML compute flavour (``MSI_ENDPOINT``/``MSI_SECRET``, header
+    ``secret``) and App Service flavour (``IDENTITY_ENDPOINT``/``IDENTITY_HEADER``, header ``X-IDENTITY-HEADER``)."""
+    secret = req.headers.get("secret") or req.headers.get("X-IDENTITY-HEADER")
+    if secret != d.config["msi_secret"]:
+        return 401, {"error": "invalid_request", "error_description": "missing or wrong managed identity secret"}
+    resource = req.query.get("resource", "")
+    token, exp = mint_jwt(scope_to_resource(resource), d.tenant_id)
+    return 200, {
+        "access_token": token,
+        "expires_on": str(exp),
+        "expires_in": "3600",
+        "resource": resource,
+        "token_type": "Bearer",
+        "client_id": req.query.get("clientid") or req.query.get("client_id") or "00000000-0000-0000-0000-00000000a991",
+    }
+
+
+# ========================================================================================= workspace
+
+
+def workspace_body(d: Double, ws: Workspace) -> dict:
+    storage = (
+        f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}"
+        f"/providers/Microsoft.Storage/storageAccounts/devstoreaccount1"
+    )
+    return {
+        "id": ws.arm_id,
+        "name": ws.name,
+        "type": f"{PROVIDER}/workspaces",
+        "location": ws.location,
+        "kind": "Default",
+        "tags": {},
+        "identity": {"type": "SystemAssigned", "principalId": str(uuid.UUID(int=1)), "tenantId": d.tenant_id},
+        "sku": {"name": "Basic", "tier": "Basic"},
+        "systemData": {"createdAt": "2024-01-01T00:00:00Z", "createdBy": "double@example.invalid",
+                       "createdByType": "User"},
+        "properties": {
+            "friendlyName": ws.name,
+            "description": "Local Azure ML test double workspace",
+            "workspaceId": ws.workspace_id,
+            "provisioningState": "Succeeded",
+            "storageAccount": storage,
+            "keyVault": storage.replace("Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults"),
+            "applicationInsights": storage.replace("Microsoft.Storage/storageAccounts", "Microsoft.Insights/components"),
+            "discoveryUrl": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
+            "mlFlowTrackingUri": d.tracking_uri(ws),
+            "publicNetworkAccess": "Enabled",
+            "hbiWorkspace": False,
+            "v1LegacyMode": False,
+            "storageHnsEnabled": False,
+            "privateLinkCount": 0,
+            "workspaceHubConfig": None,
+        },
+    }
+
+
+@router.route("GET", WS)
+def get_workspace(d: Double, req: Request, ws: Workspace):
+    return 200, workspace_body(d, ws)
+
+
+@router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+                     r"/providers/Microsoft\.MachineLearningServices/workspaces")
+def list_workspaces(d: Double, req: Request, sub: str, rg: str):
+    items = [workspace_body(d, w) for w in d.workspaces.values()
+             if w.subscription_id.lower() == sub.lower() and w.resource_group.lower() == rg.lower()]
+    return 200, {"value": items}
+
+
+@router.route("GET", r"/discovery/workspaces/(?P<wsid>[^/]+)", auth=False)
+def discovery(d: Double, req: Request, wsid: str):
+    base = d.base_url
+    keys = ["api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling",
+            "modelmanagement", "pipelines", "studio"]
+    out = {k: base for k in keys}
+    out["studio"] = "https://ml.azure.com"
+    return 200, out
+
+
+# ========================================================================================= computes
+
+
+def compute_body(ws: Workspace, c: dict) -> dict:
+    props = {
+        "computeType": c.get("type", "AmlCompute"),
+        "computeLocation": ws.location,
+        "provisioningState": "Succeeded",
+        "description": c.get("description", "Emulated compute (azureml double): runs jobs locally"),
+        "isAttachedCompute": False,
+        "disableLocalAuth": True,
+        "properties": {
+            "vmSize": c.get("size", "STANDARD_DS3_V2"),
+            "vmPriority": "Dedicated",
+            "scaleSettings": {"maxNodeCount": c.get("max_instances", 4), "minNodeCount": 0,
+                              "nodeIdleTimeBeforeScaleDown": "PT120S"},
+            "allocationState": "Steady",
+            "currentNodeCount": 0,
+            "targetNodeCount": 0,
+            "osType": "Linux",
+            "enableNodePublicIp": True,
+            "remoteLoginPortPublicAccess": "Disabled",
+        },
+    }
+    return {
+        "id": f"{ws.arm_id}/computes/{c['name']}",
+        "name": c["name"],
+        "type": f"{PROVIDER}/workspaces/computes",
+        "location": ws.location,
+        "tags": {},
+        "properties": props,
+    }
+
+
+@router.route("GET", WS + r"/computes/(?P<name>[^/]+)")
+def get_compute(d: Double, req: Request, ws: Workspace, name: str):
+    c = ws.computes.get(name.lower())
+    if c is None:
+        raise HttpError(
+            404,
+            "ResourceNotFound",
+            f"The Resource '{PROVIDER}/workspaces/{ws.name}/computes/{name}' under resource group "
+            f"'{ws.resource_group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+        )
+    return 200, compute_body(ws, c)
+
+
+@router.route("GET", WS + r"/computes")
+def list_computes(d: Double, req: Request, ws: Workspace):
+    return 200, {"value": [compute_body(ws, c) for c in ws.computes.values()]}
+
+
+# ========================================================================================= code assets
+
+
+def asset_meta(d: Double) -> dict:
+    now = iso(utcnow())
+    return {"createdAt": now, "createdBy": "double@example.invalid", "createdByType": "User",
+            "lastModifiedAt": now, "lastModifiedBy": "double@example.invalid", "lastModifiedByType": "User"}
+
+
+def not_found(kind: str, ws: Workspace, name: str, version: str | None = None) -> HttpError:
+    what = f"{name}:{version}" if version else name
+    return HttpError(
+        404,
+        "UserError",
+        f"{kind} {what} not found in workspace {ws.name}.",
+        body=azure_error("UserError", f"Could not find asset with ID: {ws.arm_id}/{kind.lower()}s/{what}",
+                         innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}),
+    )
+
+
+@router.route("GET", WS + r"/codes/(?P<name>[^/]+)/versions")
+def list_code_versions(d: Double, req: Request, ws: Workspace, name: str):
+    want_hash = req.query.get("hash")
+    with d.lock:
+        items = [c for (n, _), c in ws.codes.items() if n == name.lower()]
+    if want_hash:
+        items = [c for c in items if c["properties"].get("properties", {}).get("hash_sha256") == want_hash]
+    return 200, {"value": items}
+
+
+@router.route("POST", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)/startPendingUpload")
+def code_start_pending_upload(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    blob_uri, sas_uri = d.compute.storage.new_upload_container(prefix="code")
+    return 200, {
+        "blobReferenceForConsumption": {
+            "blobUri": blob_uri,
+            "storageAccountArmId": None,
+            "credential": {"credentialType": "SAS", "sasUri": sas_uri},
+        },
+        "pendingUploadId": str(uuid.uuid4()),
+        "pendingUploadType": "TemporaryBlobReference",
+    }
+
+
+@router.route("PUT", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+def put_code_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    body = req.json() or {}
+    props = dict(body.get("properties") or {})
+    props.setdefault("isArchived", False)
+    props.setdefault("provisioningState", "Succeeded")
+    item = {
+        "id": f"{ws.arm_id}/codes/{name}/versions/{version}",
+        "name": version,
+        "type": f"{PROVIDER}/workspaces/codes/versions",
+        "properties": props,
+        "systemData": asset_meta(d),
+    }
+    with d.lock:
+        existed = (name.lower(), version) in ws.codes
+        ws.codes[(name.lower(), version)] = item
+    return (200 if existed else 201), item
+
+
+@router.route("GET", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+def get_code_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    with d.lock:
+        item = ws.codes.get((name.lower(), version))
+    if item is None:
+        raise not_found("Code", ws, name, version)
+    return 200, item
+
+
+# ========================================================================================= environments
+
+
+def _env_versions(d: Double, ws: Workspace, name: str) -> list[dict]:
+    with d.lock:
+        items = [e for (n, _), e in ws.environments.items() if n == name.lower()]
+    return sorted(items, key=lambda e: e["systemData"]["createdAt"], reverse=True)
+
+
+@router.route("PUT", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+def put_environment_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    body = req.json() or {}
+    props = dict(body.get("properties") or {})
+    props.setdefault("isArchived", False)
+    props.setdefault("osType", "Linux")
+    props.setdefault("provisioningState", "Succeeded")
+    props.setdefault("environmentType", "UserCreated")
+    props.setdefault("autoRebuild", "OnBaseImageUpdate")
+    item = {
+        "id": f"{ws.arm_id}/environments/{name}/versions/{version}",
+        "name": version,
+        "type": f"{PROVIDER}/workspaces/environments/versions",
+        "properties": props,
+        "systemData": asset_meta(d),
+    }
+    with d.lock:
+        existed = (name.lower(), version) in ws.environments
+        ws.environments[(name.lower(), version)] = item
+    return (200 if existed else 201), item
+
+
+@router.route("GET", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+def get_environment_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    if version.lower() == "latest":  # not a real route on Azure, harmless convenience
+        items = _env_versions(d, ws, name)
+        if items:
+            return 200, items[0]
+        raise not_found("Environment", ws, name, version)
+    with d.lock:
+        item = ws.environments.get((name.lower(), version))
+    if item is None:
+        raise not_found("Environment", ws, name, version)
+    return 200, item
+
+
+@router.route("GET", WS + r"/environments/(?P<name>[^/]+)/versions")
+def list_environment_versions(d: Double, req: Request, ws: Workspace, name: str):
+    items = _env_versions(d, ws, name)
+    top = req.query.get("$top")
+    if top:
+        items = items[: int(top)]
+    return 200, {"value": items}
+
+
+@router.route("GET", WS + r"/environments/(?P<name>[^/]+)")
+def get_environment_container(d: Double, req: Request, ws: Workspace, name: str):
+    items = _env_versions(d, ws, name)
+    if not items:
+        raise not_found("Environment", ws, name)
+    return 200, {
+        "id": f"{ws.arm_id}/environments/{name}",
+        "name": name,
+        "type": f"{PROVIDER}/workspaces/environments",
+        "properties": {"latestVersion": items[0]["name"], "nextVersion": str(len(items) + 1), "isArchived": False},
+        "systemData": items[-1]["systemData"],
+    }
+
+
+@router.route("GET", WS + r"/environments")
+def list_environments(d: Double, req: Request, ws: Workspace):
+    with d.lock:
+        names = sorted({n for (n, _) in ws.environments})
+    return 200, {"value": [get_environment_container(d, req, ws, n)[1] for n in names]}
+
+
+# ========================================================================================= jobs
+
+
+@router.route("PUT", WS + r"/jobs/(?P<name>[^/]+)")
+def put_job(d: Double, req: Request, ws: Workspace, name: str):
+    body = req.json() or {}
+    job, created = d.compute.submit(ws, name, body)
+    return (201 if created else 200), job.to_rest()
+
+
+@router.route("GET", WS + r"/jobs/(?P<name>[^/]+)")
+def get_job(d: Double, req: Request, ws: Workspace, name: str):
+    job = ws.jobs.get(name)
+    if job is None:
+        raise HttpError(
+            404,
+            "UserError",
+            f"Job {name} not found.",
+            body=azure_error("UserError", f"The specified resource name '{name}' was not found.",
+                             innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}),
+        )
+    return 200, job.to_rest()
+
+
+@router.route("GET", WS + r"/jobs")
+def list_jobs(d: Double, req: Request, ws: Workspace):
+    jobs = sorted(ws.jobs.values(), key=lambda j: j.created, reverse=True)
+    return 200, {"value": [j.to_rest() for j in jobs]}
+
+
+@router.route("POST", WS + r"/jobs/(?P<name>[^/]+)/cancel")
+def cancel_job(d: Double, req: Request, ws: Workspace, name: str):
+    job = ws.jobs.get(name)
+    if job is None:
+        get_job(d, req, ws, name)  # raises the 404
+    op_id = d.compute.cancel(job)
+    location = f"{d.base_url}{ws.arm_id}/locations/{ws.location}/mfeOperationResults/jc:{op_id}?api-version=2023-04-01"
+    return 202, None, {"Location": location, "Retry-After": "0"}
+
+
+@router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+                     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
+                     r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)")
+def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
+    done = d.compute.operation_done(op)
+    if done is None:
+        raise HttpError(404, "NotFound", f"operation {op} not found")
+    if done:
+        return 200, None
+    location = f"{d.base_url}{req.raw_path}?api-version={req.query.get('api-version', '2023-04-01')}"
+    return 202, None, {"Location": location, "Retry-After": "0"}
+
+
+# ========================================================================================= run history
+
+
+@router.route("GET", HISTORY + r"/runs/(?P<run_id>[^/]+)/details")
+def run_details(d: Double, req: Request, ws: Workspace, run_id: str):
+    job = ws.jobs.get(run_id)
+    if job is None:
+        raise HttpError(404, "UserError", f"Run {run_id} was not found",
+                        body=azure_error("UserError", f"Run {run_id} was not found",
+                                         innerError={"code": "NotFound"}))
+    return 200, job.run_details(d.base_url)
+
+
+@router.route("GET", HISTORY + r"/runs/(?P<run_id>[^/]+)")
+def run_get(d: Double, req: Request, ws: Workspace, run_id: str):
+    details = run_details(d, req, ws, run_id)[1]
+    return 200, {k: details[k] for k in ("runId", "status", "startTimeUtc", "endTimeUtc", "target", "tags",
+                                         "properties", "createdTimeUtc")}
+
+
+@router.route("GET", r"/_logs/(?P<wsid>[^/]+)/(?P<run_id>[^/]+)/(?P<log>.+)", auth=False)
+def log_file(d: Double, req: Request, wsid: str, run_id: str, log: str):
+    if req.query.get("sig") != d.config["log_sig"]:
+        return 403, "<Error><Code>AuthenticationFailed</Code></Error>", {"Content-Type": "application/xml"}
+    for ws in d.workspaces.values():
+        if ws.workspace_id == wsid and run_id in ws.jobs:
+            job = ws.jobs[run_id]
+            text = job.read_log(log)
+            if text is None:
+                break
+            return 200, text.encode("utf-8"), {"Content-Type": "text/plain; charset=utf-8"}
+    return 404, "<Error><Code>BlobNotFound</Code></Error>", {"Content-Type": "application/xml"}
+
+
+# ========================================================================================= mlflow proxy
+
+
+@router.route("*", MLFLOW + r"(?P<rest>/api/2\.0/mlflow(?:-artifacts)?/.*|/ajax-api/.*)")
+def mlflow_proxy(d: Double, req: Request, ws: Workspace, rest: str):
+    mode = d.faults.mlflow_down()
+    if mode == "reset":
+        req.context["fault"] = "mlflow down (reset)"
+        return -1, None, {}
+    if mode is not None:
+        req.context["fault"] = "mlflow down (503)"
+        raise HttpError(503, "ServiceUnavailable", "The MLflow tracking service is unavailable (injected fault).",
+                        headers={"Retry-After": "1"})
+    import urllib.parse
+
+    target = urllib.parse.quote(rest) + ("?" + urllib.parse.urlencode(req.query) if req.query else "")
+    status, body, headers = d.compute.mlflow.raw(req.method, target, req.body, req.headers.get("Content-Type"))
+    return status, body, headers
+
+
+# ========================================================================================= test-only
+
+
+@router.route("GET", r"/_double/health", auth=False)
+def health(d: Double, req: Request):
+    return 200, {"ok": True, "pid": os.getpid()}
+
+
+@router.route("GET", r"/_double/requests", auth=False)
+def get_requests(d: Double, req: Request):
+    since = int(req.query.get("since", 0))
+    with d.lock:
+        items = [r for r in d.requests if r["seq"] > since]
+    return 200, {"requests": items}
+
+
+@router.route("POST", r"/_double/reset", auth=False)
+def reset(d: Double, req: Request):
+    body = req.json() or {}
+    with d.lock:
+        d.requests.clear()
+    d.faults.clear()
+    if body.get("state"):
+        d.compute.reset_state()
+    return 200, {"ok": True}
+
+
+@router.route("GET", r"/_double/faults", auth=False)
+def get_faults(d: Double, req: Request):
+    return 200, d.faults.snapshot()
+
+
+@router.route("POST", r"/_double/faults", auth=False)
+def add_fault(d: Double, req: Request):
+    return 200, d.faults.add(req.json() or {})
+
+
+@router.route("DELETE", r"/_double/faults", auth=False)
+def clear_faults(d: Double, req: Request):
+    d.faults.clear()
+    return 200, {"ok": True}
+
+
+@router.route("POST", r"/_double/job-env", auth=False)
+def set_job_env(d: Double, req: Request):
+    """Base environment of emulated-compute jobs (the launcher posts ``client_env()`` + PATH once started)."""
+    d.config["job_base_env"] = {str(k): str(v) for k, v in (req.json() or {}).items()}
+    return 200, {"ok": True}
+
+
+@router.route("GET", r"/_double/jobs", auth=False)
+def double_jobs(d: Double, req: Request):
+    out = []
+    for ws in d.workspaces.values():
+        out.extend(j.internal() for j in ws.jobs.values())
+    return 200, {"jobs": out}
+
+
+@router.route("GET", r"/_double/jobs/(?P<name>[^/]+)", auth=False)
+def double_job(d: Double, req: Request, name: str):
+    for ws in d.workspaces.values():
+        if name in ws.jobs:
+            return 200, ws.jobs[name].internal()
+    raise HttpError(404, "NotFound", f"no job {name}")
+
+
+# ========================================================================================= main
+
+
+def main(argv: list[str]) -> None:
+    with open(argv[1]) as fh:
+        config = json.load(fh)
+    double = Double(config)
+    server, port = serve_tls(double, "127.0.0.1", int(config.get("port", 0)), config["tls_cert"], config["tls_key"])
+    stop = threading.Event()
+
+    def _stop(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    tmp = config["ready_file"] + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump({"port": port, "pid": os.getpid(), "base_url": double.base_url}, fh)
+    os.replace(tmp, config["ready_file"])
+    stop.wait()
+    double.compute.shutdown()
+    server.shutdown()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.getcwd())
+    main(sys.argv)
