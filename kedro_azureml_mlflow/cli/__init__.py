@@ -6,6 +6,7 @@ Each command lives in a module of its own and attaches itself to the group in
 """
 
 from kedro_azureml_mlflow.cli import init  # noqa: F401  (registers the command)
+from kedro_azureml_mlflow.cli import jobs, submit  # noqa: F401  (registers the commands)
 from kedro_azureml_mlflow.cli.group import azureml, commands
 
 __all__ = ["azureml", "commands"]

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from kedro_azureml_mlflow.errors import PluginError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Kedro depends on tomli there
-    import tomli as tomllib
+from kedro_azureml_mlflow.packaging.pyproject import read_pyproject
 
 PLUGIN_NAME = "kedro-azureml-mlflow"
 REQUIREMENTS_FILES = ("requirements.txt", "src/requirements.txt")
@@ -31,11 +26,9 @@ def find_requirements(project_path: Path) -> ProjectRequirements:
         path = project_path / name
         if path.is_file():
             return _non_empty(ProjectRequirements(tuple(read_requirements_file(path)), path))
-    pyproject = project_path / "pyproject.toml"
-    if pyproject.is_file():
-        deps = _pyproject_dependencies(pyproject)
-        if deps:
-            return ProjectRequirements(tuple(deps), pyproject)
+    deps = read_pyproject(project_path).get("project", {}).get("dependencies")
+    if isinstance(deps, list) and deps:
+        return ProjectRequirements(tuple(str(d) for d in deps), project_path / "pyproject.toml")
     raise PluginError(
         f"{project_path}: no requirements found; expected {' or '.join(REQUIREMENTS_FILES)} "
         "or [project].dependencies in pyproject.toml, listing what the job must install (kedro, …)"
@@ -85,12 +78,3 @@ def _non_empty(found: ProjectRequirements) -> ProjectRequirements:
     if not found.lines:
         raise PluginError(f"{found.source}: lists no requirements; expected at least kedro")
     return found
-
-
-def _pyproject_dependencies(path: Path) -> list[str]:
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PluginError(f"{path}: not valid TOML ({exc})") from None
-    deps = data.get("project", {}).get("dependencies", [])
-    return [str(d) for d in deps] if isinstance(deps, list) else []

@@ -1,0 +1,77 @@
+"""From an MLflow Project folder to a running Azure ML job, in two steps: ``prepare_job`` checks
+everything (nothing uploaded yet), ``submit_job`` uploads and creates the job."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.backend.environment import job_environment
+from kedro_azureml_mlflow.backend.job import JobRequest, check_compute, check_environment, create_job
+from kedro_azureml_mlflow.backend.options import JobOptions
+from kedro_azureml_mlflow.errors import PluginError
+
+RUN_APPEARS_TIMEOUT_SECONDS = 60.0
+
+
+def prepare_job(
+    workspace: AzureWorkspace,
+    project_dir: Path,
+    entry_point: str,
+    parameters: dict[str, Any],
+    options: JobOptions,
+    experiment_name: str | None = None,
+) -> JobRequest:
+    """Check compute and environment and build the job's command; nothing is uploaded."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.projects import _project_spec
+
+    if options.compute is None:
+        raise PluginError("No compute given: set COMPUTE in backend_config or --compute (submit.compute in azureml.yml)")
+    check_compute(workspace, options.compute)
+    try:
+        project = _project_spec.load_project(str(project_dir))
+        command = project.get_entry_point(entry_point).compute_command(
+            {key: str(value) for key, value in parameters.items()}, storage_dir=None
+        )
+    except MlflowException as exc:
+        raise PluginError(f"{project_dir}/MLproject: {exc.message}") from None
+    env_path = Path(project.env_config_path) if project.env_config_path else None
+    environment = job_environment(project_dir, env_path, options)
+    if options.environment:
+        check_environment(workspace, environment.environment)
+    return JobRequest(
+        code_dir=project_dir,
+        command=command,
+        environment=environment,
+        options=options,
+        experiment_name=experiment_name or options.experiment_name or project.name or project_dir.name,
+    )
+
+
+def submit_job(workspace: AzureWorkspace, request: JobRequest) -> Any:
+    """Upload the snapshot, create the job, print where to watch it; returns the SDK's job."""
+    job = create_job(workspace, request)
+    click.echo(f"Azure ML job {job.name} submitted to '{request.options.compute}': {job.studio_url}", err=True)
+    return job
+
+
+def wait_for_mlflow_run(tracking_uri: str, run_id: str, timeout: float = RUN_APPEARS_TIMEOUT_SECONDS) -> None:
+    """Return once the MLflow run Azure ML creates for the job exists (callers tag and read it)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.get_run(run_id)
+            return
+        except MlflowException:
+            if time.monotonic() > deadline:
+                raise PluginError(f"Azure ML created job {run_id} but its MLflow run did not appear in {timeout:.0f} s") from None
+            time.sleep(0.5)

@@ -1,0 +1,72 @@
+"""``kedro azureml status|logs|cancel JOB``: follow and control a submitted job."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kedro_azureml_mlflow.cli.group import azureml
+from kedro_azureml_mlflow.errors import PluginError
+
+_env_option = click.option("--env", "-e", default=None, help="Kedro environment whose azureml.yml names the workspace.")
+
+
+@azureml.command(name="status")
+@click.argument("job")
+@_env_option
+@click.pass_obj
+def status(metadata: Any, job: str, env: str | None) -> None:
+    """Print a job's status (and why it failed)."""
+    run = _submitted_run(metadata, job, env)
+    state = run.job_status()
+    click.echo(f"{job}: {state}")
+    if state == "Failed":
+        click.echo(f"Reason: {run.failure_reason() or 'not recorded; see kedro azureml logs ' + job}")
+
+
+@azureml.command(name="logs")
+@click.argument("job")
+@_env_option
+@click.pass_obj
+def logs(metadata: Any, job: str, env: str | None) -> None:
+    """Print a job's log, following it until the job ends."""
+    _submitted_run(metadata, job, env).stream_logs()
+
+
+@azureml.command(name="cancel")
+@click.argument("job")
+@_env_option
+@click.pass_obj
+def cancel(metadata: Any, job: str, env: str | None) -> None:
+    """Cancel a job and wait until Azure ML reports it ended."""
+    from rich.console import Console
+
+    run = _submitted_run(metadata, job, env)
+    with Console(stderr=True).status(f"Cancelling {job}…"):
+        run.cancel()
+    click.echo(f"{job}: {run.job_status()}")
+
+
+def follow(run: Any, console: Any) -> None:
+    """Show the job's progress (queued, running…, or its log) until it ends; fail unless it completed."""
+    if run.stream:
+        run.stream_logs()
+        final = run.wait_for_end()
+    else:
+        with console.status("Waiting for the job…") as progress:
+            final = run.wait_for_end(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
+    if final != "Completed":
+        reason = run.failure_reason() if final == "Failed" else None
+        raise PluginError(f"Job {run.job_name} ended {final}" + (f": {reason}" if reason else ""))
+    console.print(f"[green]Job {run.job_name} completed[/green]")
+
+
+def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
+    from kedro_azureml_mlflow.backend.workspace import workspace_for
+    from kedro_azureml_mlflow.project import load_project
+
+    info, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    return AzureMLSubmittedRun(workspace_for(config, info.path, info.config_file), job)

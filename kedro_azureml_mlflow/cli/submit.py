@@ -1,0 +1,169 @@
+"""``kedro azureml submit``: package the project as an MLflow Project and run it on Azure ML
+compute (or on this machine with ``--backend local``).
+
+Everything that can be wrong is checked before anything is uploaded: pipeline name, ``--params``,
+requirements (while packaging), compute and environment (one request each).
+"""
+
+from __future__ import annotations
+
+import difflib
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kedro_azureml_mlflow.cli.group import azureml
+from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
+from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.project import ProjectInfo, load_project
+
+
+def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
+    from kedro.framework.cli.utils import _split_params
+
+    try:
+        _split_params(ctx, param, value)
+    except click.UsageError as exc:
+        raise PluginError(exc.message) from None
+    return value
+
+
+@azureml.command(name="submit")
+@click.option("--compute", help="Azure ML compute to run on [default: submit.compute in azureml.yml].")
+@click.option("--backend", type=click.Choice(["azureml", "local"]), default="azureml", show_default=True,
+              help="Run on Azure ML, or run the same MLflow Project on this machine.")
+@click.option("--pipeline", "-p", default="__default__", show_default=True, help="Registered pipeline to run.")
+@click.option("--env", "-e", default=None, help="Kedro environment for the run (and for reading azureml.yml).")
+@click.option("--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1.")
+@click.option("--tags", "-t", default="", help="Run only nodes with these tags (comma-separated).")
+@click.option("--nodes", "-n", default="", help="Run only these nodes (comma-separated).")
+@click.option("--experiment", default=None, help="Experiment name [default: tracking.experiment, else the package name].")
+@click.option("--environment", default=None, help="Registered environment azureml:<name>:<version> [default: built from requirements].")
+@click.option("--display-name", default=None, help="The job's display name in Azure ML Studio.")
+@click.option("--include-data/--exclude-data", default=None, help="Upload data/ with the code [default: submit.exclude_data].")
+@click.option("--use-conda/--no-use-conda", default=None, help="Describe the environment as conda.yaml instead of python_env.yaml.")
+@click.option("--wait/--no-wait", default=False, show_default=True, help="Wait for the job to end (exit code 0 only if it completed).")
+@click.option("--stream/--no-stream", default=None, help="While waiting, print the job's log [default: submit.stream].")
+@click.option("--dry-run", is_flag=True, help="Show the MLproject, environment, command and files; submit nothing.")
+@click.pass_obj
+def submit(metadata: Any, **cli: Any) -> None:
+    """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
+    from kedro.framework.project import settings
+    from rich.console import Console
+
+    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments, package_project
+    from kedro_azureml_mlflow.packaging.report import human_size, show_package
+
+    console = Console(stderr=True)
+    project_path = Path(metadata.project_path)
+    info, config = load_project(project_path, metadata.package_name, cli["env"])
+    check_pipeline(cli["pipeline"])
+    exclude_data = config.submit.exclude_data if cli["include_data"] is None else not cli["include_data"]
+    use_conda = config.submit.use_conda if cli["use_conda"] is None else cli["use_conda"]
+    request = PackageRequest(
+        project_path=project_path,
+        name=metadata.package_name,
+        run=RunArguments(pipeline=cli["pipeline"], env=info.env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]),
+        conf_source=str(settings.CONF_SOURCE),
+        exclude_data=exclude_data,
+        use_conda=use_conda,
+    )
+    experiment = cli["experiment"] or config.tracking.experiment or metadata.package_name
+    with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:
+        with console.status("Packaging the project as an MLflow Project…"):
+            package = package_project(request, Path(staging) / metadata.package_name)
+        console.print(
+            f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
+            f"[dim]({package.plugin.requirement})[/dim]"
+        )
+        if cli["dry_run"]:
+            show_package(package, Console())
+            return
+        if cli["backend"] == "local":
+            run_locally(package.staging, request.run, experiment, config, info, console)
+            return
+        options = job_options(config.submit, cli, use_conda)
+        submit_to_azure(package.staging, request.run, options, experiment, config, info, console, cli["wait"])
+
+
+def check_pipeline(name: str) -> None:
+    """Fail on a pipeline name the project's registry does not know (closest name suggested)."""
+    from kedro.framework.project import pipelines
+
+    known = list(pipelines.keys())
+    if name in known:
+        return
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"registered: {', '.join(sorted(known)) or '(none)'}"
+    raise PluginError(f"--pipeline '{name}' is not in the project's pipeline registry; {hint}")
+
+
+def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) -> Any:
+    """``submit:`` from azureml.yml, overridden by whatever was given on the command line."""
+    from kedro_azureml_mlflow.backend.options import JobOptions
+
+    return JobOptions(
+        compute=cli["compute"] or defaults.compute,
+        use_conda=use_conda,
+        environment=cli["environment"] or defaults.environment,
+        image=defaults.image,
+        instance_count=defaults.instance_count,
+        distribution=defaults.distribution,
+        environment_variables=defaults.environment_variables,
+        experiment_name=None,
+        display_name=cli["display_name"] or defaults.display_name,
+        tags=defaults.tags,
+        stream=defaults.stream if cli["stream"] is None else cli["stream"],
+    )
+
+
+def run_locally(staging: Path, run: Any, experiment: str, config: PluginConfig, info: ProjectInfo, console: Any) -> None:
+    """Run the packaged MLflow Project here with MLflow's local backend, tracked where ``kedro run`` would be."""
+    import mlflow
+    from mlflow.exceptions import ExecutionException
+
+    from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT
+    from kedro_azureml_mlflow.tracking.target import resolve_target, use_credential_for_tracking
+
+    target = resolve_target(config, info)
+    if target.workspace is not None:
+        use_credential_for_tracking(target.tracking_uri, target.workspace)
+    mlflow.set_tracking_uri(target.tracking_uri)
+    console.print(f"Running the MLflow Project locally, tracked to {target.description}")
+    try:
+        submitted = mlflow.projects.run(
+            uri=str(staging),
+            entry_point=ENTRY_POINT,
+            parameters=run.as_parameters(),
+            backend="local",
+            env_manager="local",
+            experiment_name=experiment,
+        )
+    except ExecutionException as exc:
+        raise PluginError(f"The local run failed: {exc}") from None
+    console.print(f"[green]Run {submitted.run_id} completed[/green] (experiment '{experiment}')")
+
+
+def submit_to_azure(
+    staging: Path, run: Any, options: Any, experiment: str, config: PluginConfig, info: ProjectInfo, console: Any, wait: bool
+) -> None:
+    """Check, upload, create the job; with ``wait`` follow it and fail unless it completed."""
+    from kedro_azureml_mlflow.backend.submission import prepare_job, submit_job
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
+    from kedro_azureml_mlflow.backend.workspace import workspace_for
+    from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT
+
+    workspace = workspace_for(config, info.path, info.config_file)
+    with console.status(f"Checking compute '{options.compute}' and the environment in {workspace.ref.name}…"):
+        request = prepare_job(workspace, staging, ENTRY_POINT, run.as_parameters(), options, experiment)
+    with console.status("Uploading the snapshot and creating the job…"):
+        job = submit_job(workspace, request)
+    if not wait:
+        console.print(f"Follow it with: kedro azureml status {job.name} / kedro azureml logs {job.name}")
+        return
+    from kedro_azureml_mlflow.cli.jobs import follow
+
+    follow(AzureMLSubmittedRun(workspace, job.name, stream=options.stream), console)
