@@ -1,0 +1,149 @@
+"""The azureml-v2 backend's pure parts: backend_config parsing and the job environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml_mlflow.backend.environment import (
+    LocalWheel,
+    install_wheels_command,
+    job_environment,
+    read_env_spec,
+    registered_environment_id,
+)
+from kedro_azureml_mlflow.backend.options import JobOptions, parse_backend_config
+from kedro_azureml_mlflow.errors import PluginError
+
+
+@pytest.mark.parametrize("value", [False, "false", "False", "no", "0", 0])
+def test_use_conda_false_means_false(value: object) -> None:
+    options, _ = parse_backend_config({"COMPUTE": "cpu-cluster", "USE_CONDA": value})
+    assert options.use_conda is False
+
+
+@pytest.mark.parametrize("value", [True, "true", "yes", "1"])
+def test_use_conda_true(value: object) -> None:
+    assert parse_backend_config({"USE_CONDA": value})[0].use_conda is True
+
+
+def test_all_keys_and_mlflow_keys_are_separated(tmp_path: Path) -> None:
+    config = {
+        "COMPUTE": "gpu",
+        "ENVIRONMENT": "azureml:torch:3",
+        "INSTANCE_COUNT": "2",
+        "DISTRIBUTION": {"type": "pytorch", "process_count_per_instance": 4},
+        "ENVIRONMENT_VARIABLES": {"A": "1"},
+        "EXPERIMENT_NAME": "exp",
+        "DISPLAY_NAME": "nightly",
+        "TAGS": {"team": "ds"},
+        "STREAM": "false",
+        "ENV_MANAGER": "local",
+        "SYNCHRONOUS": True,
+    }
+    path = tmp_path / "backend.json"
+    path.write_text(json.dumps(config))
+    for source in (config, path, str(path)):
+        options, mlflow_keys = parse_backend_config(source)
+        assert options.instance_count == 2 and options.stream is False
+        assert options.distribution_spec() == {"type": "pytorch", "process_count_per_instance": 4}
+        assert mlflow_keys == {"ENV_MANAGER": "local", "SYNCHRONOUS": True}
+    assert JobOptions(distribution="mpi").distribution_spec() == {"type": "mpi"}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"COMPUTER": "x"}, "COMPUTER: unknown key; expected one of: COMPUTE, USE_CONDA"),
+        ({"USE_CONDA": "maybe"}, "USE_CONDA"),
+        ({"INSTANCE_COUNT": 0}, "INSTANCE_COUNT"),
+        ({"DISTRIBUTION": {"type": "horovod"}}, "DISTRIBUTION"),
+    ],
+)
+def test_bad_backend_config_is_one_clear_error(config: dict, message: str) -> None:
+    with pytest.raises(PluginError, match=message) as info:
+        parse_backend_config(config)
+    assert info.value.message.startswith("backend_config")
+
+
+def test_backend_config_file_must_be_json(tmp_path: Path) -> None:
+    bad = tmp_path / "b.json"
+    bad.write_text("{not json")
+    with pytest.raises(PluginError, match="b.json: not a readable JSON"):
+        parse_backend_config(bad)
+
+
+@pytest.mark.parametrize(("compute", "local"), [(None, True), ("local", True), ("  ", True), ("cpu-cluster", False)])
+def test_missing_or_local_compute_runs_locally(compute: str | None, local: bool) -> None:
+    assert JobOptions(compute=compute).runs_locally is local
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [("azureml:sklearn:3", "azureml:sklearn:3"), ("sklearn:3", "azureml:sklearn:3"), ("azureml:sklearn@latest", "azureml:sklearn@latest")],
+)
+def test_registered_environment_reference(ref: str, expected: str) -> None:
+    assert registered_environment_id(ref) == expected
+
+
+def test_registered_environment_reference_needs_a_version() -> None:
+    with pytest.raises(PluginError, match="expected azureml:<name>:<version>"):
+        registered_environment_id("azureml:sklearn")
+
+
+def make_wheel(folder: Path, name: str = "mypkg", version: str = "1.2.3") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / f"{name}-{version}-py3-none-any.whl"
+    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Dist: requests>=2\nRequires-Dist: pytest; extra == 'test'\n"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", meta)
+    return wheel
+
+
+def test_environment_from_python_env_with_local_wheel(tmp_path: Path) -> None:
+    make_wheel(tmp_path / "wheels")
+    (tmp_path / "requirements.txt").write_text("pandas>=2\n")
+    (tmp_path / "python_env.yaml").write_text(
+        "python: '3.10.4'\nbuild_dependencies: [pip]\ndependencies:\n- -r requirements.txt\n- ./wheels/mypkg-1.2.3-py3-none-any.whl\n"
+    )
+    env = job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions(compute="c", image="base:1"))
+    assert env.environment.image == "base:1"
+    conda = env.environment.conda_file
+    assert conda["dependencies"][0] == "python=3.10.4"
+    # The wheel cannot be resolved by an image build: its own requirements go there instead.
+    assert conda["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2"]}
+    assert "mypkg-1.2.3-py3-none-any.whl" in env.setup_command
+
+
+def test_environment_from_conda_yaml_and_registered(tmp_path: Path) -> None:
+    (tmp_path / "conda.yaml").write_text("dependencies:\n- python=3.9.1\n- pip\n- pip: [scikit-learn]\n")
+    assert read_env_spec(tmp_path, tmp_path / "conda.yaml") == ("3.9.1", ["scikit-learn"])
+    env = job_environment(tmp_path, tmp_path / "conda.yaml", JobOptions(environment="azureml:sk:1"))
+    assert env.environment == "azureml:sk:1" and env.setup_command is None
+    plain = job_environment(tmp_path, None, JobOptions())
+    assert plain.environment.image and plain.environment.conda_file is None
+
+
+def test_missing_local_wheel_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [./wheels/gone-1.0-py3-none-any.whl]\n")
+    with pytest.raises(PluginError, match="no such wheel"):
+        job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions())
+
+
+def test_wheel_install_is_skipped_when_that_version_is_installed(tmp_path: Path) -> None:
+    """The emulated compute (and a pre-built environment) already has the plugin: no reinstall."""
+    installed = metadata.version("kedro-azureml-mlflow")
+    venv_first = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    present = LocalWheel("./absent/kedro_azureml_mlflow.whl", "kedro_azureml_mlflow", installed, ())
+    skipped = subprocess.run(["bash", "-c", install_wheels_command([present])], cwd=tmp_path, env=venv_first, capture_output=True, text=True)
+    assert skipped.returncode == 0, skipped.stderr  # pip never looked for the (absent) wheel
+    other = LocalWheel("./absent/kedro_azureml_mlflow.whl", "kedro_azureml_mlflow", installed + ".dev9", ())
+    tried = subprocess.run(["bash", "-c", install_wheels_command([other])], cwd=tmp_path, env=venv_first, capture_output=True, text=True)
+    assert tried.returncode != 0 and "absent" in tried.stderr + tried.stdout
