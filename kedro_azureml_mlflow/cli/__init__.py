@@ -5,7 +5,7 @@ Each command lives in a module of its own and attaches itself to the group in
 ``azure.*`` lazily so ``kedro --help`` stays fast.
 """
 
-from kedro_azureml_mlflow.cli import init  # noqa: F401  (registers the command)
+from kedro_azureml_mlflow.cli import init, sync, ui  # noqa: F401  (registers the commands)
 from kedro_azureml_mlflow.cli import jobs, submit  # noqa: F401  (registers the commands)
 from kedro_azureml_mlflow.cli.group import azureml, commands
 

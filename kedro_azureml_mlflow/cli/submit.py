@@ -8,6 +8,8 @@ requirements (while packaging), compute and environment (one request each).
 from __future__ import annotations
 
 import difflib
+import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,9 @@ def run_locally(staging: Path, run: Any, experiment: str, config: PluginConfig, 
         use_credential_for_tracking(target.tracking_uri, target.workspace)
     mlflow.set_tracking_uri(target.tracking_uri)
     console.print(f"Running the MLflow Project locally, tracked to {target.description}")
+    # env_manager="local" means this interpreter's environment: find its `kedro` first, even
+    # when the virtual environment is not activated.
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
     try:
         submitted = mlflow.projects.run(
             uri=str(staging),

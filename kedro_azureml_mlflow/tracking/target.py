@@ -8,6 +8,7 @@ Azure ML; ``MLFLOW_TRACKING_URI``; the embedded SQLite store in the project.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
@@ -59,6 +60,21 @@ def connect(target: TrackingTarget) -> Any:
     if target.workspace is not None:
         use_credential_for_tracking(target.tracking_uri, target.workspace)
     return make_client(target.tracking_uri)
+
+
+def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
+    """For replaying journals: a client for any recorded URI, signed in as the project is."""
+    from kedro_azureml_mlflow.tracking.client_ops import make_client
+
+    ref = resolve_workspace(config, project.path, project.config_file)
+    workspace = AzureWorkspace(ref, config.credentials) if ref is not None else None
+
+    def client_for(tracking_uri: str) -> Any:
+        if workspace is not None:
+            use_credential_for_tracking(tracking_uri, workspace)
+        return make_client(tracking_uri)
+
+    return client_for
 
 
 def connect_shared(shared: dict[str, Any]) -> Any:

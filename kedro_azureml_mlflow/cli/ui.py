@@ -1,0 +1,50 @@
+"""``kedro azureml ui``: see the project's runs where they are tracked."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import click
+
+from kedro_azureml_mlflow.cli.group import azureml
+from kedro_azureml_mlflow.project import load_project
+
+STUDIO = "https://ml.azure.com"
+
+
+def studio_experiment_url(subscription_id: str, resource_group: str, workspace: str, experiment_id: str | None) -> str:
+    """Azure ML Studio's page for an experiment (or for all of them when it has no id yet)."""
+    wsid = f"/subscriptions/{subscription_id}/resourcegroups/{resource_group}/workspaces/{workspace}"
+    page = f"experiments/id/{experiment_id}" if experiment_id else "experiments"
+    return f"{STUDIO}/{page}?wsid={quote(wsid)}"
+
+
+@azureml.command(name="ui")
+@click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Where the local MLflow UI listens.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port of the local MLflow UI.")
+@click.pass_obj
+def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
+    """Open the MLflow UI on the embedded store, or print the experiment's Azure ML Studio URL."""
+    from kedro_azureml_mlflow.tracking.target import connect, resolve_target
+
+    project, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    target = resolve_target(config, project)
+    if target.workspace is not None:
+        experiment = connect(target).get_experiment_by_name(target.experiment_name)
+        ref = target.workspace.ref
+        url = studio_experiment_url(ref.subscription_id, ref.resource_group, ref.name,
+                                    experiment.experiment_id if experiment else None)
+        click.echo(f"Runs of '{target.experiment_name}' in Azure ML Studio:\n{url}")
+        return
+    click.echo(f"MLflow UI for {target.description} at http://{host}:{port} (Ctrl+C to stop)")
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", target.tracking_uri,
+               "--host", host, "--port", str(port)]
+    try:
+        raise SystemExit(subprocess.call(command, cwd=project.path))
+    except KeyboardInterrupt:
+        raise SystemExit(0) from None

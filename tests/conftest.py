@@ -1,0 +1,11 @@
+"""Shared test setup: no telemetry anywhere, and the project fixtures every module can use."""
+
+import os
+
+os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+
+pytest_plugins = ["tests.kedro_project"]
+
+# The local Azure ML test double (tests/azureml_double): azureml_double / azureml_double_session fixtures.
+pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]

@@ -1,0 +1,135 @@
+"""Real Kedro projects for tests: made once with ``kedro new``, copied per test, run with the CLI.
+
+Runs go through ``kedro run`` in a subprocess, as a user would run them, so each test gets a
+fresh interpreter (Kedro's project settings are process-global) and the real entry points.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+
+PIPELINES = '''
+from kedro.pipeline import Pipeline, node
+
+
+def evaluate(model):
+    return {"accuracy": 0.5 + model["alpha"], "loss": {"train": 0.2, "test": 0.3}}
+
+
+def curve(metrics):
+    return [0.1, 0.2, 0.3, metrics["accuracy"]]
+
+
+def score():
+    return 0.42
+
+
+def explode(model, score):
+    raise ValueError("boom: the model diverged")
+
+
+def wide(index):
+    return {f"m{k}": index * 10 + k for k in range(5)}
+
+
+def register_pipelines():
+    training = Pipeline([
+        node(evaluate, "params:model", "model_metrics", name="evaluate"),
+        node(curve, "model_metrics", "curve_metrics", name="curve"),
+        node(score, None, "score_metrics", name="score"),
+    ])
+    failing = Pipeline([node(score, None, "score_metrics", name="score"),
+                        node(explode, ["params:model", "score_metrics"], "never", name="explode")])
+    many = Pipeline([node(wide, f"params:index_{i}", f"node_{i}_metrics", name=f"n{i}") for i in range(100)])
+    return {"__default__": training, "training": training, "failing": failing, "many": many}
+'''
+
+PARAMETERS = """\
+model:
+  alpha: 0.25
+  layers: [8, 4]
+  optimizer:
+    name: adam
+    lr: 0.01
+seed: 42
+""" + "".join(f"index_{i}: {i}\n" for i in range(100))
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a ``kedro`` subprocess: no telemetry, no leaked tracking settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AZUREML_", "KEDRO_AZUREML_MLFLOW"))}
+    env.update(KEDRO_DISABLE_TELEMETRY="true", MLFLOW_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1", COLUMNS="400")
+    env.update(extra)
+    return env
+
+
+@dataclass
+class KedroProject:
+    """A throw-away project and the commands a user would type in it."""
+
+    path: Path
+    package: str = "probe"
+
+    def write(self, relative: str, text: str) -> Path:
+        target = self.path / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+        return target
+
+    def kedro(self, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [KEDRO, *args], cwd=self.path, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
+        )
+
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+        result = self.kedro("run", *args, env=env)
+        assert result.returncode == 0, f"kedro run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        return result
+
+    @property
+    def store_uri(self) -> str:
+        return f"sqlite:///{(self.path / 'mlflow.db').as_posix()}"
+
+    def client(self, uri: str | None = None) -> Any:
+        from mlflow.tracking import MlflowClient
+
+        return MlflowClient(tracking_uri=uri or self.store_uri)
+
+    def runs(self, uri: str | None = None, experiment: str | None = None) -> list[Any]:
+        client = self.client(uri)
+        found = client.get_experiment_by_name(experiment or self.package)
+        return client.search_runs([found.experiment_id]) if found else []
+
+
+@pytest.fixture(scope="session")
+def kedro_new_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A project from Kedro's own ``kedro new`` (made once), with the test pipelines."""
+    root = tmp_path_factory.mktemp("kedro-new")
+    result = subprocess.run(
+        [KEDRO, "new", "--name", "probe", "--tools", "none", "--example", "n"],
+        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    project = KedroProject(root / "probe")
+    project.write("src/probe/pipeline_registry.py", PIPELINES)
+    project.write("conf/base/parameters.yml", PARAMETERS)
+    return project.path
+
+
+@pytest.fixture
+def project(kedro_new_project: Path, tmp_path: Path) -> KedroProject:
+    """A fresh copy of the test project for one test."""
+    target = tmp_path / "probe"
+    shutil.copytree(kedro_new_project, target)
+    return KedroProject(target)
