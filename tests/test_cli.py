@@ -1,0 +1,95 @@
+"""``kedro azureml init | ui | sync`` and the plugin's start-up cost for every ``kedro`` command."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from kedro_azureml_mlflow.init_config import default_config_text
+from tests.kedro_project import KEDRO, KedroProject, clean_env
+
+pytestmark = pytest.mark.slow
+
+PROBE = """
+import json, sys
+from kedro.framework.cli import main
+sys.argv = ["kedro", "--help"]
+try:
+    main()
+except SystemExit:
+    pass
+heavy = sorted({m.split(".")[0] for m in sys.modules if m.split(".")[0] in {"mlflow", "azure", "azureml"}})
+plugin = sorted(m for m in sys.modules if m.startswith("kedro_azureml_mlflow"))
+print("PROBE" + json.dumps({"heavy": heavy, "plugin": plugin}))
+"""
+
+
+def test_kedro_help_loads_the_plugin_without_importing_mlflow_or_azure(project: KedroProject) -> None:
+    result = subprocess.run([sys.executable, "-c", PROBE], cwd=project.path, env=clean_env(),
+                            capture_output=True, text=True, timeout=120)
+    line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE"))
+    loaded = json.loads(line[len("PROBE"):])
+    assert "kedro_azureml_mlflow.cli" in loaded["plugin"]  # the plugin really was loaded ...
+    assert "azureml" in result.stdout  # ... and its command group is listed
+    assert loaded["heavy"] == []  # ... without paying for mlflow or the Azure SDK
+
+
+def test_init_writes_the_commented_default_and_refuses_to_overwrite(project: KedroProject) -> None:
+    target = project.path / "conf" / "staging" / "azureml.yml"
+    first = project.kedro("azureml", "init", "--env", "staging")
+    assert first.returncode == 0, first.stderr
+    assert target.read_text() == default_config_text()
+
+    target.write_text("tracking:\n  enabled: false\n")
+    again = project.kedro("azureml", "init", "--env", "staging")
+    assert again.returncode != 0
+    assert f"Error: {target} already exists; use --force to overwrite it" in again.stderr
+    assert target.read_text() == "tracking:\n  enabled: false\n"
+
+    forced = project.kedro("azureml", "init", "--env", "staging", "--force")
+    assert forced.returncode == 0 and target.read_text() == default_config_text()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
+    project.run()
+    port = free_port()
+    ui = subprocess.Popen([KEDRO, "azureml", "ui", "--port", str(port)], cwd=project.path, env=clean_env(),
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        body = None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and ui.poll() is None:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=probe")
+                body = json.loads(urllib.request.urlopen(request, timeout=5).read())
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert body is not None, "the MLflow UI never answered"
+        assert body["experiment"]["name"] == "probe"
+    finally:
+        import os
+
+        os.killpg(ui.pid, signal.SIGTERM)
+        ui.wait(timeout=30)
+
+
+def test_sync_with_nothing_journaled(project: KedroProject) -> None:
+    result = project.kedro("azureml", "sync")
+    assert result.returncode == 0
+    assert "Nothing to send" in result.stdout
+

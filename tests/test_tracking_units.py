@@ -1,0 +1,164 @@
+"""Pure logic of the tracking path: limits, params, metrics; the writer and replay on real SQLite."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml_mlflow.config import LongParamStrategy, ParamsConfig
+from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.tracking import client_ops
+from kedro_azureml_mlflow.tracking.batching import (
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_PER_BATCH,
+    Batch,
+    chunk,
+)
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
+from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
+from kedro_azureml_mlflow.tracking.params import MAX_PARAM_VALUE, flatten, prepare_params
+from kedro_azureml_mlflow.tracking.replay import replay_journal
+from kedro_azureml_mlflow.tracking.writer import TrackingWriter
+
+
+def test_chunks_respect_every_per_request_limit_and_never_mix_params_with_metrics() -> None:
+    batch = Batch(
+        metrics=[(f"m{i}", float(i), 0, 0) for i in range(MAX_METRICS_PER_BATCH * 2 + 1)],
+        params=[(f"p{i}", "v") for i in range(MAX_PARAMS_PER_BATCH + 1)],
+        tags=[("t", "v")],
+    )
+    parts = list(chunk(batch))
+    assert [(len(p.params), len(p.tags), len(p.metrics)) for p in parts] == [
+        (100, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 250), (0, 0, 250), (0, 0, 1),
+    ]
+
+
+def test_chunks_stay_under_a_megabyte() -> None:
+    big = "x" * 5000
+    parts = list(chunk(Batch(params=[(f"p{i}", big) for i in range(100)] * 3)))
+    assert all(sum(len(k) + len(v) for k, v in p.params) < 1_000_000 for p in parts)
+    assert sum(len(p.params) for p in parts) == 300
+
+
+def test_flatten_nested_parameters() -> None:
+    assert flatten({"a": {"b": {"c": 1}, "d": [1, 2]}, "e": {}}, "/") == {"a/b/c": 1, "a/d": [1, 2], "e": {}}
+
+
+@pytest.mark.parametrize(
+    ("strategy", "params", "tags"),
+    [
+        (LongParamStrategy.truncate, [("long", "y" * MAX_PARAM_VALUE), ("short", "1")], []),
+        (LongParamStrategy.tag, [("short", "1")], [("kedro.param.long", "y" * 7000)]),
+    ],
+)
+def test_long_parameter_values(strategy: LongParamStrategy, params: list, tags: list) -> None:
+    logged, tagged = prepare_params({"long": "y" * 7000, "short": 1}, ParamsConfig(long_values=strategy))
+    assert logged == params
+    assert tagged == tags
+
+
+def test_long_parameter_value_fails_when_asked_naming_the_key_and_the_setting() -> None:
+    with pytest.raises(PluginError, match=r"Parameter 'model\.blob' is 7000 characters.*tracking\.params\.long_values"):
+        prepare_params({"model": {"blob": "y" * 7000}}, ParamsConfig(long_values=LongParamStrategy.fail))
+
+
+def test_metric_records_from_numbers_dicts_and_lists() -> None:
+    assert to_metric_records("score", 3, ".", 7) == [("score", 3.0, 7, 0)]
+    assert to_metric_records("curve", [0.5, 0.25], ".", 7) == [("curve", 0.5, 7, 0), ("curve", 0.25, 7, 1)]
+    assert to_metric_records("m", {"a": 1, "b": {"c": [2, 3]}}, ".", 7) == [
+        ("m.a", 1.0, 7, 0), ("m.b.c", 2.0, 7, 0), ("m.b.c", 3.0, 7, 1),
+    ]
+
+
+@pytest.mark.parametrize("value", ["0.9", True, [], {"a": "x"}, {"a": 1, "b": None}, [1, "2"], {}])
+def test_values_that_are_not_metric_like_are_refused_whole(value: object) -> None:
+    assert to_metric_records("m", value, ".", 0) is None
+
+
+def test_dataset_name_patterns() -> None:
+    assert is_metrics_dataset("model_metrics", ["*metrics"])
+    assert is_metrics_dataset("eval.scores", ["*metrics", "eval.*"])
+    assert not is_metrics_dataset("metrics_table", ["*metrics"])
+
+
+# --- the writer and replay, against a real SQLite tracking store ---------------------------------
+
+
+def sqlite_uri(tmp_path: Path) -> str:
+    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+
+
+def header(uri: str, run_id: str | None = None) -> RunHeader:
+    return RunHeader(uri, "units", run_id, "unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
+
+
+def test_writer_batches_everything_into_one_run_with_few_requests(tmp_path: Path) -> None:
+    uri = sqlite_uri(tmp_path)
+    writer = TrackingWriter(header(uri), Journal(tmp_path / "j", header(uri)), 60.0, resume=False,
+                            connect=lambda: client_ops.make_client(uri)).start()
+    writer.log(Batch(params=[("alpha", "0.1")]))
+    for node in range(100):
+        writer.log(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]))
+    report = writer.close("FINISHED")
+
+    run = client_ops.make_client(uri).get_run(report.run_id)
+    assert run.info.status == "FINISHED"
+    assert len(run.data.metrics) == 500 and run.data.params == {"alpha": "0.1"}
+    assert run.data.tags["kedro.pipeline"] == "p"
+    # create experiment + run, 1 params request, 2 metric requests, end: far from one per value.
+    assert report.requests <= 6
+    assert report.journaled == 0 and pending_journals(tmp_path / "j") == []
+
+
+def test_unreachable_server_is_journaled_and_replayed_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    dead = "http://127.0.0.1:9"  # discard port: nothing listens
+    journal_dir = tmp_path / "journal"
+    writer = TrackingWriter(header(dead), Journal(journal_dir, header(dead)), 60.0, resume=False,
+                            connect=lambda: client_ops.make_client(dead)).start()
+    writer.log(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]))
+    report = writer.close("FINISHED")
+    assert report.run_id is None and report.journaled == 3  # params, metrics, end
+    [path] = pending_journals(journal_dir)
+    assert json.loads(path.read_text().splitlines()[0])["header"]["tracking_uri"] == dead
+
+    # The server is back (here: a SQLite store standing in for it, same records).
+    live = sqlite_uri(tmp_path)
+    run_id, sent = replay_journal(path, lambda _uri: client_ops.make_client(live))
+    assert sent == 3 and not path.exists()
+    client = client_ops.make_client(live)
+    run = client.get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.1"}
+    assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.5, 0.25]
+    assert pending_journals(journal_dir) == []  # a second sync finds nothing to send again
+
+
+def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    live = sqlite_uri(tmp_path)
+    run_id = client_ops.create_run(client_ops.make_client(live), header(live))
+    journal = Journal(tmp_path / "journal", header(live, run_id))
+    journal.write(Batch(metrics=[("a", 1.0, 1, 0)]).to_json())
+    journal.write(Batch(metrics=[("b", 2.0, 1, 0)]).to_json())
+
+    class FlakyClient:
+        """Takes the first request, then the server 'goes away'."""
+
+        def __init__(self) -> None:
+            self.real, self.calls = client_ops.make_client(live), 0
+
+        def log_batch(self, *args, **kwargs):  # noqa: ANN002, ANN003
+            self.calls += 1
+            if self.calls > 1:
+                raise ConnectionError("server went away")
+            return self.real.log_batch(*args, **kwargs)
+
+    with pytest.raises(ConnectionError):
+        replay_journal(journal.path, lambda _uri: FlakyClient())
+    assert len(journal.path.read_text().splitlines()) == 2  # header + the unsent record
+    replay_journal(journal.path, lambda _uri: client_ops.make_client(live))
+    metrics = client_ops.make_client(live).get_run(run_id).data.metrics
+    assert metrics == {"a": 1.0, "b": 2.0}
+    assert len(client_ops.make_client(live).get_metric_history(run_id, "a")) == 1
