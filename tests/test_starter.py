@@ -109,7 +109,8 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
 
     amlignore = (project / ".amlignore").read_text().splitlines()
     for pattern in (
-        "data/", "conf/local/", "mlflow.db", "mlruns/", ".venv/", ".git/", "__pycache__/", "*.pem", ".env",
+        "data/02_intermediate/", "data/08_reporting/", "conf/local/", "mlflow.db", "mlruns/",
+        ".venv/", ".git/", "__pycache__/", "*.pem", ".env",
     ):
         assert pattern in amlignore, pattern
     gitignore = (project / ".gitignore").read_text().splitlines()
@@ -126,6 +127,23 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
         if line.strip() and not line.lstrip().startswith("#")
     ]
     assert not any("kedro_azureml_mlflow" in line for line in settings_code)
+
+
+@pytest.mark.slow
+def test_submit_snapshot_leaves_data_out_unless_asked(starter_project: Path):
+    """data/ stays home by default; --include-data ships the example's input, not run outputs."""
+    from kedro_azureml_mlflow.packaging.snapshot import select_files
+
+    for layer in ("02_intermediate", "06_models", "08_reporting"):
+        (starter_project / "data" / layer).mkdir(parents=True, exist_ok=True)
+        (starter_project / "data" / layer / "output.csv").write_text("x\n")
+
+    def data_files(exclude_data: bool) -> set[str]:
+        selected = select_files(starter_project, exclude_data=exclude_data)
+        return {str(f.path) for f in selected if str(f.path).startswith("data/")}
+
+    assert data_files(exclude_data=True) == set()
+    assert data_files(exclude_data=False) == {"data/01_raw/iris.csv"}
 
 
 @pytest.mark.slow
