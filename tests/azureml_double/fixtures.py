@@ -29,8 +29,11 @@ for _key, _value in {
 
 
 @pytest.fixture(scope="session")
-def azureml_double_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzureMLDouble]:
-    double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"))
+def azureml_double_session(
+    tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
+) -> Iterator[AzureMLDouble]:
+    cache_dir = pytestconfig.cache.mkdir("azureml-double") if pytestconfig.cache is not None else None
+    double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
     try:
         double.start()
     except DoubleStartError as e:

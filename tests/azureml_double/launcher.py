@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -95,6 +96,7 @@ class AzureMLDouble:
         workspace_name: str = DEFAULT_WORKSPACE,
         computes: tuple[str, ...] = DEFAULT_COMPUTES,
         port: int = 0,
+        cache_dir: Path | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.subscription_id = subscription_id
@@ -103,6 +105,9 @@ class AzureMLDouble:
         self.computes = tuple(computes)
         self.tenant_id = TENANT_ID
         self._port = port
+        # A pre-migrated empty mlflow SQLite DB is kept here (keyed by mlflow version): creating the schema
+        # takes ~10 s, copying it milliseconds.
+        self.cache_dir = Path(cache_dir) if cache_dir else None
         self._procs: list[_Proc] = []
         self.msi_secret = uuid.uuid4().hex
         self.client_secret = "double-client-secret-" + uuid.uuid4().hex[:8]
@@ -136,6 +141,9 @@ class AzureMLDouble:
         mlflow_db = wd / "mlflow" / "mlflow.db"
         mlflow_db.parent.mkdir(parents=True, exist_ok=True)
         (wd / "azurite").mkdir(exist_ok=True)
+        template = self._mlflow_db_template()
+        if template is not None and template.exists():
+            shutil.copyfile(template, mlflow_db)
 
         base_env = dict(os.environ)
         base_env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "KEDRO_DISABLE_TELEMETRY": "true",
@@ -198,6 +206,8 @@ class AzureMLDouble:
             self.base_url = info["base_url"]
             self._wait_for(lambda: self._tcp_ok(azurite_port), "azurite", deadline)
             self._wait_for(lambda: self._http_ok(f"{self.mlflow_url}/health"), "mlflow", deadline)
+            if template is not None and not template.exists():
+                self._save_template(mlflow_db, template)
         except BaseException:
             self.stop()
             raise
@@ -206,6 +216,36 @@ class AzureMLDouble:
         self._post("/_double/job-env", self._job_env_template())
         self.start_seconds = time.monotonic() - t0
         return self
+
+    def _mlflow_db_template(self) -> Path | None:
+        if self.cache_dir is None:
+            return None
+        try:
+            from importlib.metadata import version
+
+            mlflow_version = version("mlflow")
+        except Exception:  # noqa: BLE001
+            return None
+        return self.cache_dir / f"mlflow-{mlflow_version}-empty.db"
+
+    @staticmethod
+    def _save_template(db: Path, template: Path) -> None:
+        import sqlite3
+
+        template.parent.mkdir(parents=True, exist_ok=True)
+        tmp = template.with_suffix(f".{os.getpid()}.tmp")
+        src = sqlite3.connect(db)
+        dst = sqlite3.connect(tmp)
+        try:
+            if src.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0:  # still pristine
+                src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
+        if tmp.stat().st_size:
+            os.replace(tmp, template)
+        else:
+            tmp.unlink()
 
     def stop(self) -> None:
         for p in reversed(self._procs):
@@ -296,8 +336,9 @@ class AzureMLDouble:
         get tokens from the double's Azure ML compute managed-identity endpoint (``MSI_ENDPOINT``/
         ``MSI_SECRET``, exactly what Azure ML compute injects); ``AZURE_TOKEN_CREDENTIALS`` restricts
         ``DefaultAzureCredential`` to that credential so it never probes the Azure CLI etc.
-        ``auth="client_secret"``: ``EnvironmentCredential`` -> ``ClientSecretCredential`` against the double's
-        ``/{tenant}/oauth2/v2.0/token`` through ``AZURE_AUTHORITY_HOST`` (no MSAL instance discovery needed).
+        ``auth="client_secret"``: ``EnvironmentCredential`` -> ``ClientSecretCredential`` (MSAL) against the
+        double's OIDC discovery + ``/adfs/oauth2/v2.0/token`` through ``AZURE_AUTHORITY_HOST``; the tenant is
+        ``adfs`` because MSAL only skips its instance discovery (a call to login.microsoftonline.com) for ADFS.
         """
         env = {
             # TLS: trust the throw-away test CA (requests / azure-core use REQUESTS_CA_BUNDLE, urllib SSL_CERT_FILE)
@@ -329,6 +370,10 @@ class AzureMLDouble:
         elif auth == "client_secret":
             env.update({
                 "AZURE_AUTHORITY_HOST": self.base_url,
+                # MSAL (behind ClientSecretCredential) validates an unknown authority host with an instance
+                # discovery call to login.microsoftonline.com - except for ADFS authorities. Tenant "adfs" makes
+                # it read /adfs/.well-known/openid-configuration from the double instead.
+                "AZURE_TENANT_ID": "adfs",
                 "AZURE_CLIENT_ID": self.client_id,
                 "AZURE_CLIENT_SECRET": self.client_secret,
                 "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
@@ -419,7 +464,7 @@ class AzureMLDouble:
 
     def inject_http_fault(self, path_regex: str, status: int = 429, count: int = 1, method: str = "*",
                           retry_after: float | int | None = 1) -> None:
-        """Answer the next ``count`` requests whose ``path?query`` matches ``path_regex`` (``re.search``) with
+        """Answer the next ``count`` requests whose path (or ``path?query``) matches ``path_regex`` (``re.search``) with
         ``status`` (429 / 500 / 503...) and an Azure error body; ``Retry-After`` if not None."""
         self._post("/_double/faults", {"kind": "http", "path": path_regex, "status": status, "count": count,
                                        "method": method, "retry_after": retry_after})

@@ -165,7 +165,8 @@ class Faults:
                     continue
                 if fault["method"] not in ("*", method):
                     continue
-                if fault["regex"].search(target):
+                path = target.split("?", 1)[0]
+                if fault["regex"].search(path) or fault["regex"].search(target):
                     fault["count"] -= 1
                     fault["hits"] += 1
                     return dict(fault)
@@ -338,11 +339,12 @@ def cloud_metadata(d: Double, req: Request):
     return 200, [cloud]
 
 
-@router.route("GET", r"/(?P<tenant>[^/_][^/]*)/v2\.0/\.well-known/openid-configuration", auth=False)
-def openid_configuration(d: Double, req: Request, tenant: str):
+@router.route("GET", r"/(?P<tenant>[^/_][^/]*)(?P<v2>/v2\.0)?/\.well-known/openid-configuration", auth=False)
+def openid_configuration(d: Double, req: Request, tenant: str, v2: str | None):
+    """OIDC discovery MSAL reads (``/{tenant}/v2.0/...``; ADFS-style ``/adfs/...`` without ``/v2.0``)."""
     base = f"{d.base_url}/{tenant}"
     return 200, {
-        "issuer": f"{d.base_url}/{tenant}/v2.0",
+        "issuer": f"{d.base_url}/{tenant}{v2 or ''}",
         "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
         "token_endpoint": f"{base}/oauth2/v2.0/token",
         "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
@@ -378,7 +380,7 @@ def oauth_token(d: Double, req: Request, tenant: str):
     if grant == "client_credentials" and not (form.get("client_secret") or form.get("client_assertion")):
         return 401, {"error": "invalid_client", "error_description": "AADSTS7000216: client secret missing"}
     resource = scope_to_resource(form.get("scope", ""))
-    token, _ = mint_jwt(resource, tenant if tenant not in ("common", "organizations") else d.tenant_id,
+    token, _ = mint_jwt(resource, tenant if tenant not in ("common", "organizations", "adfs") else d.tenant_id,
                         appid=form.get("client_id", ""))
     return 200, {
         "token_type": "Bearer",
@@ -546,9 +548,15 @@ def not_found(kind: str, ws: Workspace, name: str, version: str | None = None) -
 def list_code_versions(d: Double, req: Request, ws: Workspace, name: str):
     want_hash = req.query.get("hash")
     with d.lock:
-        items = [c for (n, _), c in ws.codes.items() if n == name.lower()]
-    if want_hash:
-        items = [c for c in items if c["properties"].get("properties", {}).get("hash_sha256") == want_hash]
+        if want_hash:
+            # Like the service: a content-hash look-up matches any code asset of the workspace (anonymous code
+            # gets a fresh random name per submission; the SDK reads the name back from the returned id).
+            items = [c for c in ws.codes.values()
+                     if c["properties"].get("properties", {}).get("hash_sha256") == want_hash
+                     and str(c["properties"].get("properties", {}).get("hash_version"))
+                     == req.query.get("hashVersion", "202208")]
+        else:
+            items = [c for (n, _), c in ws.codes.items() if n == name.lower()]
     return 200, {"value": items}
 
 
@@ -706,20 +714,20 @@ def cancel_job(d: Double, req: Request, ws: Workspace, name: str):
         get_job(d, req, ws, name)  # raises the 404
     op_id = d.compute.cancel(job)
     location = f"{d.base_url}{ws.arm_id}/locations/{ws.location}/mfeOperationResults/jc:{op_id}?api-version=2023-04-01"
-    return 202, None, {"Location": location, "Retry-After": "0"}
+    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
 
 
 @router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
                      r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
                      r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)")
 def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
-    done = d.compute.operation_done(op)
+    done = d.compute.operation_done(op.split(":", 1)[-1])
     if done is None:
         raise HttpError(404, "NotFound", f"operation {op} not found")
     if done:
         return 200, None
     location = f"{d.base_url}{req.raw_path}?api-version={req.query.get('api-version', '2023-04-01')}"
-    return 202, None, {"Location": location, "Retry-After": "0"}
+    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
 
 
 # ========================================================================================= run history
