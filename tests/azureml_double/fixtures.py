@@ -1,9 +1,10 @@
 """Pytest fixtures for the local Azure ML double (exposed via ``pytest_plugins`` in ``tests/conftest.py``).
 
-- ``azureml_double_session`` (session): starts mlflow server + Azurite + the fake control plane once, sets
-  :meth:`AzureMLDouble.client_env` in ``os.environ`` for the whole session, stops everything at the end.
+- ``azureml_double_session`` (session): starts mlflow server + Azurite + the fake control plane once (free
+  ports, a temp dir), stops them (by process group) at the end. Leaves ``os.environ`` alone.
 - ``azureml_double`` (function): the same :class:`AzureMLDouble`, with the request log and faults cleared
-  before the test and SDK-touched env vars (``AZUREML_CURRENT_CLOUD``, ``MLFLOW_*`` ...) restored after it.
+  before the test and :meth:`AzureMLDouble.client_env` applied to ``os.environ`` during the test only; every
+  variable it or the SDKs touched (``AZUREML_CURRENT_CLOUD``, ``MLFLOW_*`` ...) is restored after it.
 
 Mark tests that use them ``@pytest.mark.azure``.
 """
@@ -32,14 +33,29 @@ for _key, _value in {
 def azureml_double_session(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[AzureMLDouble]:
+    """The running double, shared by the session. Does not touch ``os.environ`` (see ``azureml_double``)."""
     cache_dir = pytestconfig.cache.mkdir("azureml-double") if pytestconfig.cache is not None else None
     double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
     try:
         double.start()
     except DoubleStartError as e:
         pytest.fail(str(e), pytrace=False)
+    try:
+        yield double
+    finally:
+        double.stop()
+
+
+@pytest.fixture
+def azureml_double(azureml_double_session: AzureMLDouble) -> Iterator[AzureMLDouble]:
+    """The double, with :meth:`AzureMLDouble.client_env` applied to ``os.environ`` for this test only (so
+    in-process SDK clients reach it), request log and faults cleared first, every touched variable restored
+    afterwards (including ``AZUREML_CURRENT_CLOUD`` and ``MLFLOW_*`` the SDKs write)."""
+    double = azureml_double_session
+    double.reset()
     env = double.client_env()
-    saved = {k: os.environ.get(k) for k in set(env) | set(SDK_TOUCHED_ENV)}
+    watched = set(SDK_TOUCHED_ENV) | set(env) | set(double.client_env(auth="client_secret"))
+    saved = {k: os.environ.get(k) for k in watched}
     os.environ.update(env)
     try:
         yield double
@@ -48,22 +64,5 @@ def azureml_double_session(
             if v is None:
                 os.environ.pop(k, None)
             else:
-                os.environ[k] = v
-        double.stop()
-
-
-@pytest.fixture
-def azureml_double(azureml_double_session: AzureMLDouble) -> Iterator[AzureMLDouble]:
-    double = azureml_double_session
-    double.reset()
-    watched = set(SDK_TOUCHED_ENV) | set(double.client_env())
-    saved = {k: os.environ.get(k) for k in watched}
-    try:
-        yield double
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            elif os.environ.get(k) != v:
                 os.environ[k] = v
         double.clear_faults()

@@ -49,19 +49,19 @@ def free_port() -> int:
 
 
 def _stop_group(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
-    if proc is None or proc.poll() is not None:
+    """Stop the process group led by ``proc`` (started with ``start_new_session=True``)."""
+    if proc is None:
         return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    try:
-        proc.wait(timeout)
-    except subprocess.TimeoutExpired:
+    if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(5)
-    # the leader exited; make sure nothing of its group survives
+            os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+    # the leader exited; make sure nothing of its group survives (uvicorn workers, node children...)
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
 
@@ -247,9 +247,19 @@ class AzureMLDouble:
         else:
             tmp.unlink()
 
-    def stop(self) -> None:
-        for p in reversed(self._procs):
-            _stop_group(p.proc)
+    def stop(self, grace: float = 3.0) -> None:
+        """SIGTERM every process group at once, SIGKILL what is left after ``grace`` seconds."""
+        procs = [p.proc for p in self._procs]
+        for proc in procs:
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        for proc in procs:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(max(0.0, deadline - time.monotonic()))
+        for proc in procs:
+            _stop_group(proc, timeout=0)  # SIGKILLs the group if anything of it survived
         self._procs.clear()
 
     def __enter__(self) -> "AzureMLDouble":
@@ -326,7 +336,7 @@ class AzureMLDouble:
         env["PATH"] = os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
         return env
 
-    def client_env(self, auth: str = "managed_identity") -> dict[str, str]:
+    def client_env(self, auth: str = "managed_identity", workspace: bool = True) -> dict[str, str]:
         """Environment variables that point a *separate process* (``kedro run``, ``python -c``...) using the
         real, unmodified SDKs at the double. Merge into ``os.environ`` for ``subprocess`` calls::
 
@@ -339,6 +349,8 @@ class AzureMLDouble:
         ``auth="client_secret"``: ``EnvironmentCredential`` -> ``ClientSecretCredential`` (MSAL) against the
         double's OIDC discovery + ``/adfs/oauth2/v2.0/token`` through ``AZURE_AUTHORITY_HOST``; the tenant is
         ``adfs`` because MSAL only skips its instance discovery (a call to login.microsoftonline.com) for ADFS.
+        ``workspace=True`` adds ``AZUREML_SUBSCRIPTION_ID`` / ``AZUREML_RESOURCE_GROUP`` /
+        ``AZUREML_WORKSPACE_NAME`` (the plugin resolves the workspace from them when nothing else names one).
         """
         env = {
             # TLS: trust the throw-away test CA (requests / azure-core use REQUESTS_CA_BUNDLE, urllib SSL_CERT_FILE)
@@ -356,11 +368,13 @@ class AzureMLDouble:
             "KEDRO_DISABLE_TELEMETRY": "true",
             "DO_NOT_TRACK": "1",
             "AZURE_TENANT_ID": self.tenant_id,
-            # Workspace identity for code that reads it from the environment.
-            "AZUREML_SUBSCRIPTION_ID": self.subscription_id,
-            "AZUREML_RESOURCE_GROUP": self.resource_group,
-            "AZUREML_WORKSPACE_NAME": self.workspace_name,
         }
+        if workspace:
+            env.update({
+                "AZUREML_SUBSCRIPTION_ID": self.subscription_id,
+                "AZUREML_RESOURCE_GROUP": self.resource_group,
+                "AZUREML_WORKSPACE_NAME": self.workspace_name,
+            })
         if auth == "managed_identity":
             env.update({
                 "MSI_ENDPOINT": self.msi_endpoint,
@@ -382,15 +396,19 @@ class AzureMLDouble:
             raise ValueError(f"auth must be 'managed_identity' or 'client_secret', not {auth!r}")
         return env
 
-    def env(self, auth: str = "managed_identity") -> dict[str, str]:
-        """``os.environ`` merged with :meth:`client_env` minus MLflow run variables: ready for ``subprocess``."""
+    def env(self, auth: str = "managed_identity", workspace: bool = True) -> dict[str, str]:
+        """``os.environ`` without MLflow run / Azure credential variables, merged with :meth:`client_env`:
+        a complete environment for ``subprocess.run(..., env=double.env())``."""
         out = dict(os.environ)
         for key in SDK_TOUCHED_ENV:
             out.pop(key, None)
         for key in ("MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
-                    "AZURE_TOKEN_CREDENTIALS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"):
+                    "AZURE_TOKEN_CREDENTIALS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_TENANT_ID",
+                    "AZUREML_SUBSCRIPTION_ID", "AZUREML_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME",
+                    "AZUREML_ARM_SUBSCRIPTION", "AZUREML_ARM_RESOURCEGROUP", "AZUREML_ARM_WORKSPACE_NAME",
+                    "AZUREML_RUN_ID"):
             out.pop(key, None)
-        out.update(self.client_env(auth))
+        out.update(self.client_env(auth, workspace))
         return out
 
     # ------------------------------------------------------------------ SDK helpers (in-process)
