@@ -16,7 +16,6 @@ subprocess with telemetry off and without tracking variables leaked from the tes
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -25,27 +24,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.kedro_project import clean_env
+
 STARTER_ALIAS = "azureml-mlflow"
 PROJECT_NAME = "demo"
 
-# Variables that would point a subprocess's tracking at somebody else's run or workspace.
-_LEAKY_ENV_PREFIXES = ("MLFLOW_", "AZUREML_")
-_LEAKY_ENV_NAMES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
-
-
 def kedro_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A clean environment for ``kedro`` subprocesses: telemetry off, no tracking leaks."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(_LEAKY_ENV_PREFIXES) and key not in _LEAKY_ENV_NAMES
-    }
-    env["KEDRO_DISABLE_TELEMETRY"] = "true"
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    env["DO_NOT_TRACK"] = "true"
-    env["PYTHONUNBUFFERED"] = "1"
-    env.update(extra or {})
-    return env
+    return clean_env(**(extra or {}))
 
 
 def run_kedro(

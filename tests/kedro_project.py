@@ -66,10 +66,19 @@ seed: 42
 """ + "".join(f"index_{i}: {i}\n" for i in range(100))
 
 
+# Variables that would point a subprocess's tracking at somebody else's run or workspace.
+_LEAKY_PREFIXES = ("MLFLOW_", "AZUREML_", "KEDRO_AZUREML_MLFLOW")
+_LEAKY_NAMES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
+
+
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a ``kedro`` subprocess: no telemetry, no leaked tracking settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AZUREML_", "KEDRO_AZUREML_MLFLOW"))}
-    env.update(KEDRO_DISABLE_TELEMETRY="true", MLFLOW_DISABLE_TELEMETRY="true", PYTHONUNBUFFERED="1", COLUMNS="400")
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(_LEAKY_PREFIXES) and key not in _LEAKY_NAMES
+    }
+    env.update(KEDRO_DISABLE_TELEMETRY="true", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
+               PYTHONUNBUFFERED="1", COLUMNS="400")
     env.update(extra)
     return env
 

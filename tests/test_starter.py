@@ -14,10 +14,7 @@ import pytest
 
 from kedro_azureml_mlflow.starters import template_path
 
-pytest_plugins = ["tests.fixtures_projects"]
-pytest.register_assert_rewrite("tests.fixtures_projects")
-
-from tests.fixtures_projects import STARTER_ALIAS, kedro_env, run_kedro  # noqa: E402
+from tests.fixtures_projects import STARTER_ALIAS, kedro_env, run_kedro
 
 TEMPLATE = template_path()
 TEMPLATE_PROJECT = TEMPLATE / "{{ cookiecutter.repo_name }}"
