@@ -1,0 +1,44 @@
+"""``kedro azureml runs``: the latest tracked runs, with their params and metrics, in a table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kedro_azureml_mlflow.cli.group import azureml
+from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.project import load_project
+
+
+@azureml.command(name="runs")
+@click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
+@click.option("--last", default=1, show_default=True, type=click.IntRange(min=1), help="How many runs to show.")
+@click.pass_obj
+def runs(metadata: Any, env: str | None, last: int) -> None:
+    """Show the project's latest MLflow runs where they are tracked."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from kedro_azureml_mlflow.tracking.target import connect, resolve_target
+
+    project, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    target = resolve_target(config, project)
+    client = connect(target)
+    experiment = client.get_experiment_by_name(target.experiment_name)
+    if experiment is None:
+        raise PluginError(f"No runs yet: experiment '{target.experiment_name}' does not exist in {target.description}")
+    found = client.search_runs([experiment.experiment_id], max_results=last, order_by=["attributes.start_time DESC"])
+    console = Console()
+    console.print(f"Experiment '{target.experiment_name}' in {target.description}")
+    for run in found:
+        table = Table(title=f"run {run.info.run_id} · {run.info.run_name} · {run.info.status}", title_justify="left")
+        table.add_column("kind")
+        table.add_column("name")
+        table.add_column("value", overflow="fold")
+        for key, value in sorted(run.data.params.items()):
+            table.add_row("param", key, value)
+        for key, value in sorted(run.data.metrics.items()):
+            table.add_row("metric", key, f"{value:.6g}")
+        console.print(table)
