@@ -15,6 +15,8 @@ kedro="$repo/.venv/bin/kedro"
 rm -rf "$parent/demo"
 (cd "$parent" && "$kedro" new --starter=azureml-mlflow --name demo)
 cd "$parent/demo"
+# The project's own requirements; the plugin line is already satisfied by the install above.
+"$repo/.venv/bin/python" -m pip install --quiet -r requirements.txt
 "$kedro" run
 "$kedro" azureml runs
 echo "Project: $parent/demo — browse its runs with: cd $parent/demo && $kedro azureml ui"
