@@ -350,3 +350,62 @@ def test_env_only_subprocess_mlflow_via_azureml_uri(azureml_double):
     run_id = proc.stdout.split("RUN ")[1].strip()
     run = _mlflow_get(azureml_double, "runs/get", run_id=run_id)["run"]
     assert run["data"]["metrics"][0]["value"] == 2.0
+
+
+def test_artifacts_through_azureml_uri_land_in_azurite(azureml_double, tmp_path):
+    script = textwrap.dedent("""
+        import os, sys, tempfile
+        import mlflow
+
+        mlflow.set_tracking_uri(sys.argv[1])
+        mlflow.set_experiment("double-artifacts")
+        with mlflow.start_run() as run:
+            path = os.path.join(tempfile.mkdtemp(), "report.txt")
+            open(path, "w").write("hello artifact")
+            mlflow.log_artifact(path)
+            mlflow.log_dict({"a": 1}, "nested/data.json")
+        client = mlflow.MlflowClient()
+        print("ROOT", sorted(f.path for f in client.list_artifacts(run.info.run_id)))
+        print("BACK", open(mlflow.artifacts.download_artifacts(run_id=run.info.run_id,
+                                                               artifact_path="report.txt")).read())
+        print("URI", run.info.artifact_uri)
+        print("RUN", run.info.run_id)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script, azureml_double.tracking_uri], env=azureml_double.env(),
+                          capture_output=True, text=True, timeout=120)
+
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ROOT ['nested', 'report.txt']" in proc.stdout
+    assert "BACK hello artifact" in proc.stdout
+    run_id = proc.stdout.split("RUN ")[1].strip()
+    assert f"URI {azureml_double.tracking_uri}/experiments/" in proc.stdout  # Azure ML's artifact URI shape
+    blobs = {b.name for b in azureml_double.blob_service().get_container_client("azureml").list_blobs(
+        name_starts_with=f"ExperimentRun/dcid.{run_id}/")}
+    assert blobs == {f"ExperimentRun/dcid.{run_id}/report.txt", f"ExperimentRun/dcid.{run_id}/nested/data.json"}
+
+
+def test_azure_mlflow_limits_are_enforced(azureml_double):
+    from mlflow.entities import Metric, Param
+    from mlflow.exceptions import MlflowException
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=azureml_double.tracking_uri)
+    exp_id = client.create_experiment(f"double-limits-{uuid.uuid4().hex[:6]}")
+    run_id = client.create_run(exp_id).info.run_id
+    metrics = [Metric("m", float(i), 0, i) for i in range(251)]
+
+    with pytest.raises(MlflowException, match="at most 250 metrics"):
+        client.log_batch(run_id, metrics=metrics)
+    client.log_batch(run_id, metrics=metrics[:250])
+    client.log_batch(run_id, params=[Param(f"p{i}", "v") for i in range(100)])
+    client.log_batch(run_id, params=[Param(f"p{i}", "v") for i in range(100, 200)])
+    with pytest.raises(MlflowException, match="at most 200 parameters"):
+        client.log_batch(run_id, params=[Param("one-too-many", "v")])
+    with pytest.raises(MlflowException, match="Ordering runs by metrics"):
+        client.search_runs([exp_id], order_by=["metrics.m DESC"])
+    with pytest.raises(MlflowException, match="OR is not supported"):
+        client.search_runs([exp_id], filter_string="params.p1 = 'v' OR params.p2 = 'v'")
+
+    azureml_double.settings(azure_limits=False)
+    client.log_batch(run_id, metrics=metrics)
+    assert client.search_runs([exp_id], order_by=["metrics.m DESC"])

@@ -31,15 +31,25 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     POST   {ws}/jobs/{n}/cancel                       202 + Location -> GET .../mfeOperationResults/{op}
     GET    /discovery/workspaces/{id}                 discovery (api, history, ... -> the double)
     GET    /history/v1.0/{ws}/runs/{id}[/details]     run history (status, logFiles); log files at /_logs/...
-    *      /mlflow/v2.0/{ws}/api/2.0/mlflow[-artifacts]/...   -> real mlflow server
+    *      /mlflow/v2.0/{ws}/api/2.0/mlflow[-artifacts]/...   -> real mlflow server, with Azure ML's limits
+                                                      (<=250 metrics per log-batch, <=200 params per run, no
+                                                      ORDER BY metrics/params/tags, no OR, no experiment rename;
+                                                      switch off with settings(azure_limits=False)) and artifact
+                                                      URIs rewritten to azureml://.../experiments/<e>/runs/<r>/artifacts
+    POST   /history/v1.0/{ws}/experiments/{e}/runs/{r}/artifacts/batch/metadata, GET .../artifacts[/path],
+           .../artifacts/contentinfo|metadata|artifacturi, .../prefix/contentinfo
+                                                      run artifacts (azureml-mlflow's artifact repository): SAS
+                                                      URIs into Azurite container "azureml", ExperimentRun/dcid.<r>/
+    *      /_blob/<account>.blob.core.windows.net/...  HTTPS front for Azurite (URLs shaped like real storage
+                                                      URLs, which azureml-mlflow insists on for downloads)
     POST   /{tenant}/oauth2/v2.0/token, GET /{tenant}/v2.0/.well-known/openid-configuration,
     GET    /common/discovery/instance, GET /metadata/endpoints (ARM cloud metadata)
     GET    /_identity/msi/token                       managed identity (MSI_ENDPOINT / IDENTITY_ENDPOINT flavours)
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, datastores and data assets, models,
-online/batch endpoints, job outputs (``${{outputs.x}}`` resolve to a local scratch folder), azureml-mlflow's
-own artifact service (``/artifact/v2.0/...``: ``mlflow.log_artifact`` through ``azureml://`` is a gap), RBAC
-and real token validation (any non-empty bearer token is accepted; the ``aud`` claim is recorded). The
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, datastores and data assets, the model
+registry through ``azureml://``, online/batch endpoints, job outputs (``${{outputs.x}}`` resolve to a local
+scratch folder), RBAC and real token validation (any non-empty bearer token is accepted; the ``aud`` claim
+is recorded). The
 emulated compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
 venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
 

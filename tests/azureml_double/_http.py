@@ -133,10 +133,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             data = payload
         self.send_response(status)
+        explicit_length = None
         for k, v in headers.items():
+            if k.lower() == "content-length":
+                explicit_length = str(v)
+                continue
             self.send_header(k, str(v))
-        self.send_header("Content-Length", str(len(data)))
-        self.send_header("x-ms-request-id", req.context.get("request_id", ""))
+        # HEAD replies may carry the length of the body they do not send (blob properties).
+        length = explicit_length if (self.command == "HEAD" and explicit_length is not None) else str(len(data))
+        self.send_header("Content-Length", length)
+        if not any(k.lower() == "x-ms-request-id" for k in headers):
+            self.send_header("x-ms-request-id", req.context.get("request_id", ""))
         self.end_headers()
         if self.command != "HEAD" and data:
             self.wfile.write(data)

@@ -78,6 +78,48 @@ class Storage:
         blob_uri = f"{self.blob_endpoint}/{container}"
         return blob_uri, f"{blob_uri}?{self.container_sas(container)}"
 
+    def ensure_container(self, container: str) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self.service.create_container(container)
+        except ResourceExistsError:
+            pass
+
+    def blob_sas(self, container: str, blob: str, hours: int = 24) -> str:
+        from azure.storage.blob import BlobSasPermissions, generate_blob_sas
+
+        return generate_blob_sas(
+            AZURITE_ACCOUNT, container, blob, account_key=AZURITE_KEY,
+            permission=BlobSasPermissions(read=True, write=True, create=True, add=True),
+            expiry=_now() + timedelta(hours=hours), start=_now() - timedelta(minutes=5),
+        )
+
+    def https_blob_sas_url(self, base_url: str, container: str, blob: str) -> str:
+        """A SAS URL through the control plane's HTTPS blob front (shaped like a real storage URL)."""
+        quoted = urllib.parse.quote(blob)
+        return f"{base_url}/_blob/{AZURITE_ACCOUNT}.blob.core.windows.net/{container}/{quoted}?" + self.blob_sas(
+            container, blob)
+
+    def forward(self, method: str, target: str, body: bytes, headers: Any) -> tuple[int, bytes, dict]:
+        """Forward one blob REST call to Azurite, verbatim (used by the HTTPS blob front)."""
+        parsed = urllib.parse.urlsplit(self.blob_endpoint)
+        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=120)
+        skip = {"host", "connection", "content-length", "transfer-encoding", "keep-alive", "authorization"}
+        out_headers = {k: v for k, v in headers.items() if k.lower() not in skip}
+        try:
+            conn.request(method, target, body=body if body or method in ("PUT", "POST") else None,
+                         headers=out_headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            dropped = ("transfer-encoding", "connection", "keep-alive", "server", "date")
+            if method != "HEAD":
+                dropped += ("content-length",)
+            reply = {k: v for k, v in resp.getheaders() if k.lower() not in dropped}
+            return resp.status, data, reply
+        finally:
+            conn.close()
+
     def split_uri(self, uri: str) -> tuple[str, str]:
         """(container, prefix) of a blob URI in any of the shapes the SDK produces."""
         parsed = urllib.parse.urlsplit(uri.split("?")[0])

@@ -450,8 +450,9 @@ class AzureMLDouble:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base_url + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"} if data else {})
-        ctx = ssl.create_default_context(cafile=str(self.ca_bundle))
-        with urllib.request.urlopen(req, context=ctx, timeout=30) as resp:
+        if getattr(self, "_ssl_ctx", None) is None:
+            self._ssl_ctx = ssl.create_default_context(cafile=str(self.ca_bundle))
+        with urllib.request.urlopen(req, context=self._ssl_ctx, timeout=30) as resp:
             raw = resp.read()
         return json.loads(raw) if raw else None
 
@@ -459,8 +460,10 @@ class AzureMLDouble:
         return self._call("POST", path, body if body is not None else {})
 
     def requests(self, since: int = 0, path_contains: str | None = None, method: str | None = None) -> list[dict]:
-        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, aud[, fault]}``, oldest
-        first (test-only endpoints excluded). Filter by substring of the path and/or method."""
+        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud[, fault]}``,
+        oldest first (test-only endpoints excluded). Filter by substring of the path and/or method. ``path`` is
+        the decoded path without the query (``/mferp/managementfrontend`` stripped), ``aud`` the bearer token's
+        audience (None without a JWT)."""
         items = self._call("GET", f"/_double/requests?since={since}")["requests"]
         if path_contains is not None:
             items = [r for r in items if path_contains in r["path"]]
@@ -477,8 +480,15 @@ class AzureMLDouble:
         return items[-1]["seq"] if items else 0
 
     def reset(self, state: bool = False) -> None:
-        """Clear the request log and all faults; ``state=True`` also cancels and forgets jobs, codes, envs."""
+        """Clear the request log and all faults, restore default settings; ``state=True`` also cancels and
+        forgets jobs, code assets and environments (MLflow data and blobs are kept)."""
         self._post("/_double/reset", {"state": state})
+
+    def settings(self, **values: Any) -> dict:
+        """Switch double behaviours for the rest of the test (``reset()`` / the fixture restore defaults):
+        ``azure_limits=False`` lets through what Azure ML's MLflow rejects (>250 metrics per log-batch,
+        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames)."""
+        return self._post("/_double/settings", values)
 
     def inject_http_fault(self, path_regex: str, status: int = 429, count: int = 1, method: str = "*",
                           retry_after: float | int | None = 1) -> None:

@@ -189,9 +189,13 @@ class Faults:
         return None
 
 
+DEFAULT_SETTINGS = {"azure_limits": True}
+
+
 class Double(App):
     def __init__(self, config: dict) -> None:
         self.config = config
+        self.settings = dict(DEFAULT_SETTINGS)
         self.tenant_id = config["tenant_id"]
         self.lock = threading.RLock()
         self.faults = Faults()
@@ -294,6 +298,7 @@ class Double(App):
             "query": req.query,
             "status": status,
             "duration_ms": round(elapsed * 1000, 3),
+            "request_bytes": len(req.body),
             "aud": jwt_audience(req.bearer),
         }
         if "fault" in req.context:
@@ -779,9 +784,160 @@ def mlflow_proxy(d: Double, req: Request, ws: Workspace, rest: str):
                         headers={"Retry-After": "1"})
     import urllib.parse
 
+    if d.settings.get("azure_limits", True):
+        _enforce_azure_mlflow_limits(d, req, rest)
     target = urllib.parse.quote(rest) + ("?" + urllib.parse.urlencode(req.query) if req.query else "")
     status, body, headers = d.compute.mlflow.raw(req.method, target, req.body, req.headers.get("Content-Type"))
+    if body and b"mlflow-artifacts:/" in body:
+        body = _azureml_artifact_uris(d, ws, body)
     return status, body, headers
+
+
+def _azureml_artifact_uris(d: "Double", ws: Workspace, body: bytes) -> bytes:
+    """Present artifact locations the way Azure ML does (``azureml://.../experiments/<e>/runs/<r>/artifacts``)
+    so azureml-mlflow's artifact repository (run history artifact API + blob SAS URIs) handles them."""
+    prefix = f"azureml://{d.host}/mlflow/v2.0{ws.scope}/experiments/"
+    text = body.decode("utf-8")
+    text = re.sub(r"mlflow-artifacts:/+(\d+)/([^/\"]+)/artifacts", lambda m: f"{prefix}{m[1]}/runs/{m[2]}/artifacts", text)
+    text = re.sub(r"mlflow-artifacts:/+(\d+)(?=\")", lambda m: f"{prefix}{m[1]}", text)
+    return text.encode("utf-8")
+
+
+# ========================================================================================= run artifacts
+# azureml-mlflow's artifact repository: run history's artifact API hands out SAS URIs into blob storage
+# (Azurite, container "azureml", blobs "ExperimentRun/dcid.<run>/<path>"). The listing is the blob listing.
+
+ARTIFACTS = HISTORY + r"/(?:experiments|experimentids)/(?P<exp>[^/]+)/runs/(?P<run>[^/]+)/artifacts"
+ARTIFACT_CONTAINER = "azureml"
+
+
+def _artifact_blob(run: str, path: str) -> str:
+    return f"ExperimentRun/dcid.{run}/{path.lstrip('/')}"
+
+
+def _artifact_dto(run: str, path: str, created: str | None = None) -> dict:
+    return {"artifactId": f"ExperimentRun/dcid.{run}/{path}", "origin": "ExperimentRun",
+            "container": f"dcid.{run}", "path": path, "etag": None, "createdTime": created, "tags": {}}
+
+
+def _content_info(d: "Double", run: str, path: str) -> dict:
+    return {"contentUri": d.compute.storage.https_blob_sas_url(d.base_url, ARTIFACT_CONTAINER,
+                                                                   _artifact_blob(run, path)),
+            "origin": "ExperimentRun", "container": f"dcid.{run}", "path": path, "tags": {}}
+
+
+def _list_artifacts(d: "Double", run: str, prefix: str = "") -> list[dict]:
+    base = _artifact_blob(run, "")
+    cc = d.compute.storage.service.get_container_client(ARTIFACT_CONTAINER)
+    if not cc.exists():
+        return []
+    out = []
+    for blob in cc.list_blobs(name_starts_with=base + prefix.lstrip("/")):
+        created = blob.creation_time.isoformat() if blob.creation_time else None
+        out.append(_artifact_dto(run, blob.name[len(base):], created))
+    return out
+
+
+@router.route("POST", ARTIFACTS + r"/batch/metadata")
+def artifacts_batch_create(d: Double, req: Request, ws: Workspace, exp: str, run: str):
+    d.compute.storage.ensure_container(ARTIFACT_CONTAINER)
+    paths = [p["path"] for p in (req.json() or {}).get("paths", [])]
+    return 200, {
+        "artifacts": {p: _artifact_dto(run, p, iso(utcnow())) for p in paths},
+        "artifactContentInformation": {p: _content_info(d, run, p) for p in paths},
+        "errors": {},
+    }
+
+
+@router.route("GET", ARTIFACTS + r"(?:/path)?")
+def artifacts_list(d: Double, req: Request, ws: Workspace, exp: str, run: str):
+    return 200, {"value": _list_artifacts(d, run, req.query.get("path", "")), "continuationToken": None,
+                 "nextLink": None}
+
+
+@router.route("GET", ARTIFACTS + r"/(?P<what>contentinfo|metadata|artifacturi)")
+def artifacts_content_info(d: Double, req: Request, ws: Workspace, exp: str, run: str, what: str):
+    path = req.query.get("path", "")
+    if not any(a["path"] == path for a in _list_artifacts(d, run, path)):
+        raise HttpError(404, "UserError", f"Artifact {path} not found in run {run}",
+                        body=azure_error("UserError", f"Could not find artifact '{path}' of run {run}",
+                                         innerError={"code": "NotFound"}))
+    if what == "metadata":
+        return 200, _artifact_dto(run, path)
+    if what == "artifacturi":
+        return 200, {"uri": _content_info(d, run, path)["contentUri"]}
+    return 200, _content_info(d, run, path)
+
+
+@router.route("GET", ARTIFACTS + r"/prefix/contentinfo")
+def artifacts_prefix_content_info(d: Double, req: Request, ws: Workspace, exp: str, run: str):
+    items = _list_artifacts(d, run, req.query.get("path", ""))
+    return 200, {"value": [_content_info(d, run, a["path"]) for a in items], "continuationToken": None,
+                 "nextLink": None}
+
+
+# ========================================================================================= blob front
+# Azure SDKs recognise storage URLs by shape (``https://<account>.blob.core.windows.net/...``). This HTTPS front
+# serves ``https://127.0.0.1:P/_blob/<account>.blob.core.windows.net/<container>/<blob>?<sas>`` by forwarding to
+# Azurite (``http://127.0.0.1:A/<account>/<container>/<blob>?<sas>``); the SAS decides, not the bearer.
+
+
+@router.route("*", r"/_blob/(?P<account>[^/.]+)\.blob\.core\.windows\.net(?P<rest>/.*)?", auth=False)
+def blob_front(d: Double, req: Request, account: str, rest: str | None):
+    import urllib.parse
+
+    target = urllib.parse.quote(f"/{account}{rest or '/'}") + (
+        "?" + urllib.parse.urlencode(req.query) if req.query else "")
+    return d.compute.storage.forward(req.method, target, req.body, req.headers)
+
+
+# Azure ML's MLflow service is stricter than open-source MLflow (see DESIGN.md "Azure ML's MLflow limits").
+AZURE_MAX_METRICS_PER_REQUEST = 250
+AZURE_MAX_PARAMS_PER_RUN = 200
+
+
+def _mlflow_error(message: str, code: str = "INVALID_PARAMETER_VALUE", status: int = 400) -> HttpError:
+    return HttpError(status, code, message, body={"error_code": code, "message": message})
+
+
+def _enforce_azure_mlflow_limits(d: "Double", req: Request, rest: str) -> None:
+    endpoint = rest.split("/api/2.0/mlflow/", 1)[-1]
+    if req.method not in ("POST", "PATCH") or not req.body:
+        return
+    try:
+        body = req.json() or {}
+    except ValueError:
+        return
+    if endpoint == "runs/log-batch":
+        metrics = body.get("metrics") or []
+        if len(metrics) > AZURE_MAX_METRICS_PER_REQUEST:
+            raise _mlflow_error(
+                f"A batch logging request can contain at most {AZURE_MAX_METRICS_PER_REQUEST} metrics; "
+                f"got {len(metrics)} (Azure ML limit)")
+    if endpoint in ("runs/log-batch", "runs/log-parameter"):
+        new = {p.get("key") for p in (body.get("params") or [])} if endpoint == "runs/log-batch" else {body.get("key")}
+        new.discard(None)
+        if new:
+            run_id = body.get("run_id") or body.get("run_uuid")
+            try:
+                run = d.compute.mlflow.call("GET", "runs/get", query={"run_id": run_id})["run"]
+                existing = {p["key"] for p in run.get("data", {}).get("params", [])}
+            except Exception:  # noqa: BLE001 - let mlflow report a bad run id
+                existing = set()
+            total = len(existing | new)
+            if total > AZURE_MAX_PARAMS_PER_RUN:
+                raise _mlflow_error(
+                    f"A run can have at most {AZURE_MAX_PARAMS_PER_RUN} parameters; this request would make "
+                    f"{total} (Azure ML limit)")
+    if endpoint == "runs/search":
+        for clause in body.get("order_by") or []:
+            if re.match(r"\s*`?(metrics|params|parameters|tags|metric|param|tag)[.`]", str(clause), re.I):
+                raise _mlflow_error(f"Ordering runs by metrics, params or tags is not supported: {clause!r}")
+    if endpoint in ("runs/search", "experiments/search"):
+        if re.search(r"\sOR\s", str(body.get("filter") or ""), re.I):
+            raise _mlflow_error("OR is not supported in search filters (Azure ML)")
+    if endpoint == "experiments/update" and body.get("new_name"):
+        raise _mlflow_error("Renaming experiments is not supported (Azure ML)", code="FEATURE_DISABLED")
 
 
 # ========================================================================================= test-only
@@ -806,9 +962,21 @@ def reset(d: Double, req: Request):
     with d.lock:
         d.requests.clear()
     d.faults.clear()
+    d.settings = dict(DEFAULT_SETTINGS)
     if body.get("state"):
         d.compute.reset_state()
     return 200, {"ok": True}
+
+
+@router.route("POST", r"/_double/settings", auth=False)
+def update_settings(d: Double, req: Request):
+    """Behaviour switches: ``azure_limits`` (enforce Azure ML's MLflow limits in the proxy, default on)."""
+    body = req.json() or {}
+    unknown = set(body) - set(DEFAULT_SETTINGS)
+    if unknown:
+        raise HttpError(400, "BadRequest", f"unknown settings {sorted(unknown)}; known: {sorted(DEFAULT_SETTINGS)}")
+    d.settings.update(body)
+    return 200, dict(d.settings)
 
 
 @router.route("GET", r"/_double/faults", auth=False)
