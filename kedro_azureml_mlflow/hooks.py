@@ -20,8 +20,8 @@ from kedro.framework.hooks import hook_impl
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
-from kedro_azureml_mlflow.tracking.batching import Batch
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader
+from kedro_azureml_mlflow.tracking.batching import Batch, chunk
+from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, append_record
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
 from kedro_azureml_mlflow.tracking.params import prepare_params
 from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names, run_tags
@@ -163,16 +163,19 @@ class AzureMLMlflowHooks:
         return prepare_params(catalog.load("parameters") or {}, config.tracking.params)
 
     def _share_with_workers(self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig) -> None:
-        """Worker processes start after this hook: give them the run (waits until it exists)."""
+        """Worker processes start after this hook: give them the run (waits until it exists).
+
+        If the run could not be opened, workers append to this run's journal instead, so one
+        ``kedro azureml sync`` later creates one run holding every worker's metrics.
+        """
         run_id = writer.wait_for_run()
-        if run_id is None:
-            return
         workspace = target.workspace
         os.environ[WORKER_ENV] = json.dumps({
             "tracking_uri": target.tracking_uri,
             "run_id": run_id,
+            "parent_journal": None if run_id else str(writer.journal.open()),
             "rules": asdict(rules),
-            "journal_dir": str(self._project.path / JOURNAL_DIRNAME) if self._project else JOURNAL_DIRNAME,
+            "journal_dir": str(writer.journal.directory),
             "workspace": asdict(workspace.ref) if workspace else None,
             "credentials": config.credentials.model_dump(mode="json"),
             "flush_interval": config.tracking.flush_interval_seconds,
@@ -208,6 +211,10 @@ def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: A
 
     batch = MetricRules(tuple(shared["rules"]["patterns"]), shared["rules"]["separator"]).records(outputs, catalog)
     if not batch:
+        return
+    if shared["run_id"] is None:
+        for part in chunk(batch):
+            append_record(Path(shared["parent_journal"]), part.to_json())
         return
     header = RunHeader(shared["tracking_uri"], None, shared["run_id"], None, {}, now_ms())
     writer = TrackingWriter(

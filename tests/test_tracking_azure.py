@@ -128,11 +128,14 @@ def test_throttling_is_retried_and_nothing_is_lost(project: KedroProject, azurem
     assert sum(1 for r in azureml_double.mlflow_requests() if r.get("fault")) == 2
 
 
-def test_tracking_server_down_journals_then_sync_sends_exactly_once(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
+@pytest.mark.parametrize("runner", ["SequentialRunner", "ParallelRunner"])
+def test_tracking_server_down_journals_then_sync_sends_exactly_once(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str, runner: str
+) -> None:
     project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
     env = azure_env(azureml_double, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
     azureml_double.mlflow_down(mode="reset")
-    result = project.run(env=env)  # the pipeline itself succeeds
+    result = project.run("--pipeline", "many", "--runner", runner, env=env)  # the pipeline itself succeeds
     assert "kedro azureml sync" in result.stdout + result.stderr
     assert project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name) == []
 
@@ -142,9 +145,10 @@ def test_tracking_server_down_journals_then_sync_sends_exactly_once(project: Ked
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
     assert run.info.status == "FINISHED"
     assert run.data.params["seed"] == "42"
-    history = project.client(azureml_double.mlflow_url).get_metric_history(run.info.run_id, "curve_metrics")
-    assert len(history) == 4
+    assert run.data.tags["kedro.runner"] == runner
+    assert run.data.metrics == pytest.approx({f"node_{i}_metrics.m{k}": i * 10 + k for i in range(100) for k in range(5)})
 
     again = project.kedro("azureml", "sync", env=env)
     assert "Nothing to send" in again.stdout
-    assert len(project.client(azureml_double.mlflow_url).get_metric_history(run.info.run_id, "curve_metrics")) == 4
+    history = project.client(azureml_double.mlflow_url).get_metric_history(run.info.run_id, "node_7_metrics.m3")
+    assert len(history) == 1  # sent exactly once

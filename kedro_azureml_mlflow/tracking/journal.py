@@ -41,13 +41,27 @@ class Journal:
         self.records = 0
         self._lock = threading.Lock()
 
+    def open(self) -> Path:
+        """Create the file with its header now (so other processes can append to it)."""
+        with self._lock:
+            self._ensure_header()
+        return self.path
+
     def write(self, record: dict[str, Any]) -> None:
         with self._lock:
-            if not self.path.exists():
-                self.directory.mkdir(parents=True, exist_ok=True)
-                _append(self.path, {"header": self.header.__dict__})
+            self._ensure_header()
             _append(self.path, record)
             self.records += 1
+
+    def _ensure_header(self) -> None:
+        if not self.path.exists():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            _append(self.path, {"header": self.header.__dict__})
+
+
+def append_record(path: Path, record: dict[str, Any]) -> None:
+    """Add a record to another process's open journal (one short ``write``: appends don't interleave)."""
+    _append(path, record)
 
 
 def pending_journals(directory: Path) -> list[Path]:

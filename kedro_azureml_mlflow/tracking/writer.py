@@ -52,7 +52,7 @@ class TrackingWriter:
     ) -> None:
         self.header = header
         self._connect = connect
-        self._journal = journal
+        self.journal = journal
         self._flush_interval = flush_interval
         self._resume = resume
         self._queue: queue.Queue[Any] = queue.Queue()
@@ -118,7 +118,7 @@ class TrackingWriter:
                 self._send(Batch(tags=list(self.header.tags.items())))
             else:
                 self.report.run_id = client_ops.create_run(self._client, self.header)
-                self._journal.header = replace(self.header, run_id=self.report.run_id)
+                self.journal.header = replace(self.header, run_id=self.report.run_id)
                 self.report.requests += 2
         except Exception as exc:  # noqa: BLE001 - any failure to reach the server is journaled
             self._fail("opening the MLflow run", exc)
@@ -126,7 +126,7 @@ class TrackingWriter:
     def _send(self, batch: Batch) -> None:
         for part in chunk(batch):
             if self._degraded or self.report.run_id is None:
-                self._journal.write(part.to_json())
+                self.journal.write(part.to_json())
                 continue
             try:
                 client_ops.log_request(self._client, self.report.run_id, part)
@@ -137,30 +137,30 @@ class TrackingWriter:
                     logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
                 else:
                     self._fail("logging to the MLflow run", exc)
-                    self._journal.write(part.to_json())
+                    self.journal.write(part.to_json())
 
     def _finish(self) -> None:
         status, end_time = self._end or ("FINISHED", now_ms())
         if self._resume:
             return
         if self._degraded or self.report.run_id is None:
-            self._journal.write({"end": status, "end_time_ms": end_time})
+            self.journal.write({"end": status, "end_time_ms": end_time})
             return
         try:
             client_ops.end_run(self._client, self.report.run_id, status, end_time)
             self.report.requests += 1
         except Exception as exc:  # noqa: BLE001
             self._fail("ending the MLflow run", exc)
-            self._journal.write({"end": status, "end_time_ms": end_time})
+            self.journal.write({"end": status, "end_time_ms": end_time})
 
     def _fail(self, doing: str, exc: BaseException) -> None:
         if not self._degraded:
             logger.warning(
                 "Tracking server trouble while %s (%s); keeping the rest in %s",
-                doing, first_line(exc), self._journal.path,
+                doing, first_line(exc), self.journal.path,
             )
         self._degraded = True
-        self.report.journal = self._journal
+        self.report.journal = self.journal
 
 
 def _summary(part: Batch) -> str:
