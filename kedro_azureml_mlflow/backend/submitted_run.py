@@ -41,7 +41,8 @@ class AzureMLSubmittedRun(SubmittedRun):
     def job_status(self) -> str:
         """Azure ML's own status name (``Queued``, ``Running``, ``Completed``…)."""
         with self.workspace.errors(f"getting job '{self.job_name}'"):
-            return str(self.workspace.ml_client.jobs.get(self.job_name).status)
+            status = self.workspace.ml_client.jobs.get(self.job_name).status
+        return str(getattr(status, "value", status))  # the SDK's JobStatus enum, or a plain string
 
     def get_status(self) -> str:
         return RunStatus.to_string(_TO_MLFLOW.get(self.job_status(), RunStatus.SCHEDULED))

@@ -1,0 +1,179 @@
+"""End to end against the local Azure ML double: its emulated compute really runs the submitted job.
+
+The starter project reads ``data/01_raw/iris.csv``; these tests let that file travel with the code
+(``--include-data`` and no ``data/`` line in ``.amlignore``), as a project whose raw data is small would.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures_projects"]
+
+from tests.fixtures_projects import run_kedro  # noqa: E402
+
+pytestmark = [pytest.mark.azure, pytest.mark.slow]
+
+UPLOADS = ("startPendingUpload", "/codes/", "/jobs/")
+
+
+def ship_raw_data(project: Path) -> Path:
+    amlignore = project / ".amlignore"
+    amlignore.write_text("\n".join(line for line in amlignore.read_text().splitlines() if line.strip() != "data/") + "\n")
+    return project
+
+
+def submit(project: Path, double, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+    return run_kedro(["azureml", "submit", *args], cwd=project, env=double.client_env(), check=check, timeout=400)
+
+
+def job_name_from(output: str) -> str:
+    found = re.search(r"Azure ML job (\S+) submitted", output)
+    assert found, output
+    return found.group(1)
+
+
+def upload_requests(double, since: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [r for r in double.requests(since) if r["method"] in {"PUT", "POST"} and any(u in r["path"] for u in UPLOADS)]
+
+
+def mlflow_client(double):  # type: ignore[no-untyped-def]
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(double.mlflow_url)
+
+
+def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_project: Path, azureml_double) -> None:
+    project = ship_raw_data(starter_project)
+    (project / "conf/local/credentials.yml").write_text("secret: do-not-upload\n")
+    started = time.monotonic()
+    result = submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--wait", "--params", "model.C=0.5")
+    elapsed = time.monotonic() - started
+    output = result.stdout + result.stderr
+    name = job_name_from(output)
+
+    info = azureml_double.job_info(name)
+    assert info["status"] == "Completed"
+    assert "kedro run --pipelines=__default__" in info["command"]
+    scratch = Path(info["scratch_dir"]) / "wd"
+    assert (scratch / "MLproject").is_file() and (scratch / "src/demo/pipeline_registry.py").is_file()
+    assert not (scratch / "conf/local/credentials.yml").exists()
+    assert (scratch / "conf/local/.gitkeep").exists()
+    assert "Pipeline execution completed" in azureml_double.job_log(name) or "Completed" in output
+
+    client = mlflow_client(azureml_double)
+    run = client.get_run(name)  # Azure ML's run id is the job name: the hooks resumed it
+    assert run.data.params["model.C"] == "0.5"
+    assert run.data.metrics["model_metrics.accuracy"] > 0.8
+    same_experiment = client.search_runs([run.info.experiment_id])
+    assert [r.info.run_id for r in same_experiment] == [name], "a second run was opened"
+    print(f"submit --wait end to end: {elapsed:.1f} s")
+
+    status = run_kedro(["azureml", "status", name], cwd=project, env=azureml_double.client_env())
+    assert f"{name}: Completed" in status.stdout
+
+
+def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double) -> None:
+    azureml_double.fail_next_job(message="the node ran out of memory")
+    result = submit(ship_raw_data(starter_project), azureml_double, "--compute", "cpu-cluster", "--include-data",
+                    "--wait", "--no-stream", check=False)
+    assert result.returncode == 1
+    assert "ended Failed: the node ran out of memory" in result.stderr
+
+
+def test_dry_run_uploads_nothing(starter_project: Path, azureml_double) -> None:
+    since = azureml_double.last_seq()
+    result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--dry-run")
+    assert "── MLproject" in result.stdout and "Dry run: nothing was uploaded" in result.stdout
+    assert upload_requests(azureml_double, since) == []
+
+
+def test_unknown_compute_suggests_the_close_match_before_uploading(starter_project: Path, azureml_double) -> None:
+    since = azureml_double.last_seq()
+    result = submit(starter_project, azureml_double, "--compute", "cpu-clustr", check=False)
+    assert result.returncode == 1
+    assert "compute 'cpu-clustr' not found" in result.stderr and "did you mean 'cpu-cluster'?" in result.stderr
+    assert upload_requests(azureml_double, since) == []
+
+
+def test_unknown_environment_is_an_error_before_uploading(starter_project: Path, azureml_double) -> None:
+    since = azureml_double.last_seq()
+    result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--environment", "azureml:nope:1", check=False)
+    assert result.returncode == 1 and "environment 'azureml:nope:1' not found" in result.stderr
+    assert upload_requests(azureml_double, since) == []
+
+
+def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Path, azureml_double) -> None:
+    project = ship_raw_data(starter_project)
+    nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
+    # Only inside the job (the double injects AZUREML_RUN_ID): the submitting process imports it too.
+    nodes.write_text("import os, time\nif os.environ.get('AZUREML_RUN_ID'):\n    time.sleep(600)\n" + nodes.read_text())
+    name = job_name_from(submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr)
+    info = azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
+    deadline = time.monotonic() + 60
+    while not azureml_double.job_info(name).get("pid") and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    result = run_kedro(["azureml", "cancel", name], cwd=project, env=azureml_double.client_env())
+    assert f"{name}: Canceled" in result.stdout
+    info = azureml_double.job_info(name)
+    assert info["status"] == "Canceled" and info["process_alive"] is False
+
+
+PLAIN_PROJECT = {
+    "MLproject": """
+        name: plain
+        python_env: python_env.yaml
+        entry_points:
+          main:
+            parameters:
+              alpha: {type: float, default: 0.1}
+            command: "python train.py --alpha {alpha}"
+    """,
+    "python_env.yaml": """
+        python: "3.11"
+        build_dependencies: [pip]
+        dependencies: [mlflow]
+    """,
+    "train.py": """
+        import argparse
+        import mlflow
+
+        alpha = argparse.ArgumentParser()
+        alpha.add_argument("--alpha", type=float)
+        value = alpha.parse_args().alpha
+        with mlflow.start_run():  # resumes MLFLOW_RUN_ID, which Azure ML injects
+            mlflow.log_param("alpha", value)
+            mlflow.log_metric("rmse", 1.0 - value)
+    """,
+}
+
+
+def test_mlflow_projects_run_on_a_plain_mlflow_project(tmp_path: Path, azureml_double, monkeypatch) -> None:
+    import mlflow
+
+    for name, text in PLAIN_PROJECT.items():
+        (tmp_path / name).write_text(textwrap.dedent(text).lstrip())
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", azureml_double.tracking_uri)
+    mlflow.set_tracking_uri(azureml_double.tracking_uri)
+    since = azureml_double.last_seq()
+    submitted = mlflow.projects.run(
+        uri=".",
+        parameters={"alpha": 0.25},
+        backend="azureml-v2",
+        backend_config={"COMPUTE": "cpu-cluster", "USE_CONDA": False, "EXPERIMENT_NAME": "plain-exp"},
+    )
+    assert submitted.get_status() == "FINISHED"
+    info = azureml_double.job_info(submitted.run_id)
+    assert info["status"] == "Completed" and "python train.py --alpha 0.25" in info["command"]
+    run = mlflow_client(azureml_double).get_run(submitted.run_id)
+    assert run.data.params["alpha"] == "0.25" and run.data.metrics["rmse"] == 0.75
+    assert run.data.tags["mlflow.project.backend"] == "azureml-v2"
+    env_puts = [r for r in azureml_double.requests(since, path_contains="/environments/", method="PUT")]
+    assert env_puts, "the job's environment was built from python_env.yaml and registered"
