@@ -76,6 +76,8 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
 
     status = run_kedro(["azureml", "status", name], cwd=project, env=azureml_double.client_env())
     assert f"{name}: Completed" in status.stdout
+    logs = run_kedro(["azureml", "logs", name], cwd=project, env=azureml_double.client_env())
+    assert "MLflow: tracked run" in logs.stdout and f"RunId: {name}" in logs.stdout
 
 
 def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double) -> None:
@@ -112,7 +114,7 @@ def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Pa
     project = ship_raw_data(starter_project)
     nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
     # Only inside the job (the double injects AZUREML_RUN_ID): the submitting process imports it too.
-    nodes.write_text("import os, time\nif os.environ.get('AZUREML_RUN_ID'):\n    time.sleep(600)\n" + nodes.read_text())
+    nodes.write_text(nodes.read_text() + "\nimport os, time\nif os.environ.get('AZUREML_RUN_ID'):\n    time.sleep(600)\n")
     name = job_name_from(submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr)
     info = azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
     deadline = time.monotonic() + 60

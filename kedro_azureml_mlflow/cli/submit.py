@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from kedro_azureml_mlflow.backend.workspace import workspace_for
 from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
@@ -74,6 +75,8 @@ def submit(metadata: Any, **cli: Any) -> None:
         use_conda=use_conda,
     )
     experiment = cli["experiment"] or config.tracking.experiment or metadata.package_name
+    to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
+    workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:
         with console.status("Packaging the project as an MLflow Project…"):
             package = package_project(request, Path(staging) / metadata.package_name)
@@ -88,7 +91,7 @@ def submit(metadata: Any, **cli: Any) -> None:
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
         options = job_options(config.submit, cli, use_conda)
-        submit_to_azure(package.staging, request.run, options, experiment, config, info, console, cli["wait"])
+        submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
 
 
 def check_pipeline(name: str) -> None:
@@ -153,15 +156,13 @@ def run_locally(staging: Path, run: Any, experiment: str, config: PluginConfig, 
 
 
 def submit_to_azure(
-    staging: Path, run: Any, options: Any, experiment: str, config: PluginConfig, info: ProjectInfo, console: Any, wait: bool
+    workspace: Any, staging: Path, run: Any, options: Any, experiment: str, console: Any, wait: bool
 ) -> None:
     """Check, upload, create the job; with ``wait`` follow it and fail unless it completed."""
     from kedro_azureml_mlflow.backend.submission import prepare_job, submit_job
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.backend.workspace import workspace_for
     from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT
 
-    workspace = workspace_for(config, info.path, info.config_file)
     with console.status(f"Checking compute '{options.compute}' and the environment in {workspace.ref.name}…"):
         request = prepare_job(workspace, staging, ENTRY_POINT, run.as_parameters(), options, experiment)
     with console.status("Uploading the snapshot and creating the job…"):

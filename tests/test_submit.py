@@ -1,0 +1,103 @@
+"""``kedro azureml submit`` on a real project made from the starter: dry run, local backend, bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytest_plugins = ["tests.fixtures_projects"]
+
+from tests.fixtures_projects import run_kedro  # noqa: E402
+
+
+def submit(project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True):  # type: ignore[no-untyped-def]
+    return run_kedro(["azureml", "submit", *args], cwd=project, env=env, check=check, timeout=300)
+
+
+@pytest.mark.slow
+def test_dry_run_shows_everything_and_leaves_secrets_out(starter_project: Path) -> None:
+    (starter_project / "conf/local/credentials.yml").write_text("token: secret\n")
+    (starter_project / ".env").write_text("AZURE_CLIENT_SECRET=secret\n")
+    (starter_project / "deploy.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
+    (starter_project / ".amlignore").unlink()  # no ignore file of its own: the fixed rules still apply
+    started = time.monotonic()
+    result = submit(starter_project, "--dry-run", "--pipeline", "training", "--params", "model.C=3")
+    elapsed = time.monotonic() - started
+    out = result.stdout
+    assert "── MLproject" in out and "── python_env.yaml" in out and "── Command" in out
+    assert "kedro run --pipelines=training --env=local --params=model.C=3" in out
+    assert "./wheels/kedro_azureml_mlflow-" in out and "mlflow==" in out
+    assert "src/demo/pipeline_registry.py" in out and "conf/local/.gitkeep" in out
+    for secret in ("credentials.yml", ".env", "deploy.pem", "data/01_raw/iris.csv"):
+        assert secret not in out, secret
+    assert "Dry run: nothing was uploaded or submitted." in out
+    print(f"dry run: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+def test_local_backend_runs_the_mlflow_project_into_the_configured_store(starter_project: Path, tmp_path: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    amlignore = starter_project / ".amlignore"
+    amlignore.write_text(amlignore.read_text().replace("\ndata/\n", "\n"))
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    started = time.monotonic()
+    submit(starter_project, "--backend", "local", "--include-data", "--params", "model.C=0.7", env={"MLFLOW_TRACKING_URI": store})
+    elapsed = time.monotonic() - started
+
+    client = MlflowClient(store)
+    experiment = client.get_experiment_by_name("demo")
+    runs = client.search_runs([experiment.experiment_id])
+    assert len(runs) == 1, "the project's hooks resumed the run MLflow Projects created"
+    run = runs[0]
+    assert run.info.status == "FINISHED"
+    assert run.data.tags["mlflow.project.backend"] == "local"
+    assert run.data.params["model.C"] == "0.7"
+    assert run.data.metrics["model_metrics.accuracy"] > 0.8
+    assert not (starter_project / "mlflow.db").exists()
+    print(f"--backend local: {elapsed:.1f} s")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--params", "model.C"], "must contain a key and a value separated by `=`"),
+        (["--pipeline", "trainig"], "--pipeline 'trainig' is not in the project's pipeline registry; did you mean 'training'?"),
+    ],
+    ids=["malformed-params", "unknown-pipeline"],
+)
+def test_bad_input_is_one_line_before_anything_happens(starter_project: Path, args: list[str], message: str) -> None:
+    result = submit(starter_project, "--compute", "cpu-cluster", *args, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and "Packaged" not in result.stderr
+
+
+@pytest.mark.slow
+def test_project_without_requirements_is_refused(starter_project: Path) -> None:
+    (starter_project / "requirements.txt").unlink()
+    result = submit(starter_project, "--dry-run", check=False)
+    assert result.returncode == 1
+    assert "no requirements found; expected requirements.txt or src/requirements.txt" in result.stderr
+
+
+@pytest.mark.slow
+def test_no_workspace_is_a_clear_error(starter_project: Path) -> None:
+    result = submit(starter_project, "--compute", "cpu-cluster", check=False)
+    assert result.returncode == 1
+    assert "No Azure ML workspace configured" in result.stderr and "Packaged" not in result.stderr
+
+
+def test_loading_the_commands_imports_neither_mlflow_nor_azure() -> None:
+    code = (
+        "import sys, kedro_azureml_mlflow.cli.submit, kedro_azureml_mlflow.cli.jobs, kedro_azureml_mlflow.backend, "
+        "kedro_azureml_mlflow.packaging; "
+        "print(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith(('mlflow.', 'azure.'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
