@@ -162,3 +162,21 @@ def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: 
     metrics = client_ops.make_client(live).get_run(run_id).data.metrics
     assert metrics == {"a": 1.0, "b": 2.0}
     assert len(client_ops.make_client(live).get_metric_history(run_id, "a")) == 1
+
+
+def test_a_refused_param_on_a_resumed_run_does_not_take_the_others_down(tmp_path: Path) -> None:
+    uri = sqlite_uri(tmp_path)
+    client = client_ops.make_client(uri)
+    run_id = client_ops.create_run(client, header(uri))
+    client.log_param(run_id, "pipeline", "__default__")  # as `mlflow run` logs its MLproject parameters
+
+    resumed = header(uri, run_id)
+    writer = TrackingWriter(resumed, Journal(tmp_path / "j", resumed), 60.0, resume=True,
+                            connect=lambda: client_ops.make_client(uri)).start()
+    writer.log(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]))
+    report = writer.close("FINISHED")
+
+    params = client.get_run(run_id).data.params
+    assert params == {"alpha": "1", "beta": "2", "pipeline": "__default__"}
+    assert len(report.dropped) == 1 and "1 params" in report.dropped[0]
+    assert client.get_run(run_id).info.status == "RUNNING"  # a resumed run is left to its owner

@@ -38,6 +38,12 @@ class Batch:
         self.params.extend(other.params)
         self.tags.extend(other.tags)
 
+    def singles(self) -> Iterator[Batch]:
+        """Each entity as a batch of its own (to isolate one the server refuses)."""
+        yield from (Batch(params=[p]) for p in self.params)
+        yield from (Batch(tags=[t]) for t in self.tags)
+        yield from (Batch(metrics=[m]) for m in self.metrics)
+
     def to_json(self) -> dict:
         return {"metrics": self.metrics, "params": self.params, "tags": self.tags}
 

@@ -115,7 +115,8 @@ class TrackingWriter:
         try:
             self._client = self._connect()
             if self._resume:
-                self._send(Batch(tags=list(self.header.tags.items())))
+                # The run belongs to the job / `mlflow run`: keep its own mlflow.* tags as they are.
+                self._send(Batch(tags=[(k, v) for k, v in self.header.tags.items() if not k.startswith("mlflow.")]))
             else:
                 self.report.run_id = client_ops.create_run(self._client, self.header)
                 self.journal.header = replace(self.header, run_id=self.report.run_id)
@@ -125,19 +126,27 @@ class TrackingWriter:
 
     def _send(self, batch: Batch) -> None:
         for part in chunk(batch):
-            if self._degraded or self.report.run_id is None:
+            self._send_part(part)
+
+    def _send_part(self, part: Batch) -> None:
+        if self._degraded or self.report.run_id is None:
+            self.journal.write(part.to_json())
+            return
+        try:
+            client_ops.log_request(self._client, self.report.run_id, part)
+            self.report.requests += 1
+        except Exception as exc:  # noqa: BLE001
+            if not client_ops.is_permanent(exc):
+                self._fail("logging to the MLflow run", exc)
                 self.journal.write(part.to_json())
-                continue
-            try:
-                client_ops.log_request(self._client, self.report.run_id, part)
-                self.report.requests += 1
-            except Exception as exc:  # noqa: BLE001
-                if client_ops.is_permanent(exc):
-                    self.report.dropped.append(f"{_summary(part)}: {first_line(exc)}")
-                    logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
-                else:
-                    self._fail("logging to the MLflow run", exc)
-                    self.journal.write(part.to_json())
+            elif part.size() > 1:
+                # One refused entity (say, a param the resumed run already has with another
+                # value) must not take the rest of its request down with it.
+                for single in part.singles():
+                    self._send_part(single)
+            else:
+                self.report.dropped.append(f"{_summary(part)}: {first_line(exc)}")
+                logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
 
     def _finish(self) -> None:
         status, end_time = self._end or ("FINISHED", now_ms())
