@@ -7,7 +7,6 @@ The starter project reads ``data/01_raw/iris.csv``; these tests let that file tr
 from __future__ import annotations
 
 import re
-import textwrap
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 pytest_plugins = ["tests.fixtures_projects"]
 
 from tests.fixtures_projects import run_kedro  # noqa: E402
+from tests.test_backend_local import write_plain_project  # noqa: E402
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -77,7 +77,7 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
     status = run_kedro(["azureml", "status", name], cwd=project, env=azureml_double.client_env())
     assert f"{name}: Completed" in status.stdout
     logs = run_kedro(["azureml", "logs", name], cwd=project, env=azureml_double.client_env())
-    assert "MLflow: tracked run" in logs.stdout and f"RunId: {name}" in logs.stdout
+    assert "── user_logs/std_log.txt" in logs.stdout and "MLflow: tracked run" in logs.stdout
 
 
 def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double) -> None:
@@ -127,41 +127,10 @@ def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Pa
     assert info["status"] == "Canceled" and info["process_alive"] is False
 
 
-PLAIN_PROJECT = {
-    "MLproject": """
-        name: plain
-        python_env: python_env.yaml
-        entry_points:
-          main:
-            parameters:
-              alpha: {type: float, default: 0.1}
-            command: "python train.py --alpha {alpha}"
-    """,
-    "python_env.yaml": """
-        python: "3.11"
-        build_dependencies: [pip]
-        dependencies: [mlflow]
-    """,
-    "train.py": """
-        import argparse
-        import mlflow
-
-        alpha = argparse.ArgumentParser()
-        alpha.add_argument("--alpha", type=float)
-        value = alpha.parse_args().alpha
-        with mlflow.start_run():  # resumes MLFLOW_RUN_ID, which Azure ML injects
-            mlflow.log_param("alpha", value)
-            mlflow.log_metric("rmse", 1.0 - value)
-    """,
-}
-
-
 def test_mlflow_projects_run_on_a_plain_mlflow_project(tmp_path: Path, azureml_double, monkeypatch) -> None:
     import mlflow
 
-    for name, text in PLAIN_PROJECT.items():
-        (tmp_path / name).write_text(textwrap.dedent(text).lstrip())
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(write_plain_project(tmp_path))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", azureml_double.tracking_uri)
     mlflow.set_tracking_uri(azureml_double.tracking_uri)
     since = azureml_double.last_seq()

@@ -12,9 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kedro_azureml_mlflow.config import SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
 
-DEFAULT_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+DEFAULT_IMAGE: str = SubmitConfig.model_fields["image"].default
 LOCAL_COMPUTE = "local"
 # Keys mlflow.projects.run adds to every backend_config; they are for the local backend.
 MLFLOW_KEYS = frozenset(

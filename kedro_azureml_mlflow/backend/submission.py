@@ -14,6 +14,7 @@ from kedro_azureml_mlflow.backend.environment import job_environment
 from kedro_azureml_mlflow.backend.job import JobRequest, check_compute, check_environment, create_job
 from kedro_azureml_mlflow.backend.options import JobOptions
 from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.packaging.mlproject import entry_point_command, load_mlproject
 
 RUN_APPEARS_TIMEOUT_SECONDS = 60.0
 
@@ -27,19 +28,11 @@ def prepare_job(
     experiment_name: str | None = None,
 ) -> JobRequest:
     """Check compute and environment and build the job's command; nothing is uploaded."""
-    from mlflow.exceptions import MlflowException
-    from mlflow.projects import _project_spec
-
     if options.compute is None:
         raise PluginError("No compute given: set COMPUTE in backend_config or --compute (submit.compute in azureml.yml)")
     check_compute(workspace, options.compute)
-    try:
-        project = _project_spec.load_project(str(project_dir))
-        command = project.get_entry_point(entry_point).compute_command(
-            {key: str(value) for key, value in parameters.items()}, storage_dir=None
-        )
-    except MlflowException as exc:
-        raise PluginError(f"{project_dir}/MLproject: {exc.message}") from None
+    project = load_mlproject(project_dir)
+    command = entry_point_command(project, entry_point, parameters)
     env_path = Path(project.env_config_path) if project.env_config_path else None
     environment = job_environment(project_dir, env_path, options)
     if options.environment:
@@ -49,7 +42,7 @@ def prepare_job(
         command=command,
         environment=environment,
         options=options,
-        experiment_name=experiment_name or options.experiment_name or project.name or project_dir.name,
+        experiment_name=options.experiment_name or experiment_name or project.name or project_dir.name,
     )
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
+
+import click
 
 from mlflow.entities import RunStatus
 from mlflow.projects.submitted_run import SubmittedRun
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.errors import PluginError
 
 TERMINAL = frozenset({"Completed", "Failed", "Canceled"})
 _TO_MLFLOW = {
@@ -63,6 +67,24 @@ class AzureMLSubmittedRun(SubmittedRun):
             except JobException:
                 pass
 
+    def print_logs(self) -> None:
+        """Print the job's log: followed while the job runs, fetched whole once it has ended."""
+        if self.job_status() not in TERMINAL:
+            self.stream_logs()
+            return
+        import requests
+
+        logs = self._run_details().log_files or {}
+        user_logs = {name: url for name, url in logs.items() if name.startswith("user_logs/")}
+        for name, url in sorted((user_logs or logs).items()):
+            try:
+                response = requests.get(url, timeout=60)
+                response.raise_for_status()
+            except requests.RequestException as exc:
+                raise PluginError(f"Could not download {name} of job '{self.job_name}': {exc}") from None
+            click.echo(f"── {name}")
+            click.echo(response.text)
+
     def wait_for_end(self, on_status: Callable[[str], None] | None = None) -> str:
         """Poll until the job is Completed, Failed or Canceled; report each new status."""
         delay, last = 0.2, None
@@ -84,8 +106,11 @@ class AzureMLSubmittedRun(SubmittedRun):
 
     def failure_reason(self) -> str | None:
         """The error Azure ML recorded for a failed job (run history holds it, not the job)."""
-        with self.workspace.errors(f"getting the details of job '{self.job_name}'"):
-            details = self.workspace.ml_client.jobs._runs_operations.get_run_details(self.job_name)
-        error = getattr(details, "error", None)
+        error = getattr(self._run_details(), "error", None)
         inner = getattr(error, "error", None)
         return getattr(inner, "message", None) or (str(error) if error else None)
+
+    def _run_details(self) -> Any:
+        """Run history's view of the job: status, error and log file URLs (the SDK has no public call)."""
+        with self.workspace.errors(f"getting the details of job '{self.job_name}'"):
+            return self.workspace.ml_client.jobs._runs_operations.get_run_details(self.job_name)

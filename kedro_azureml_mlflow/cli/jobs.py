@@ -31,8 +31,8 @@ def status(metadata: Any, job: str, env: str | None) -> None:
 @_env_option
 @click.pass_obj
 def logs(metadata: Any, job: str, env: str | None) -> None:
-    """Print a job's log, following it until the job ends."""
-    _submitted_run(metadata, job, env).stream_logs()
+    """Print a job's log (followed until the job ends, if it is still running)."""
+    _submitted_run(metadata, job, env).print_logs()
 
 
 @azureml.command(name="cancel")

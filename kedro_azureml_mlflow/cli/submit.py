@@ -74,7 +74,7 @@ def submit(metadata: Any, **cli: Any) -> None:
         exclude_data=exclude_data,
         use_conda=use_conda,
     )
-    experiment = cli["experiment"] or config.tracking.experiment or metadata.package_name
+    experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
     workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:

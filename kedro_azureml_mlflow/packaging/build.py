@@ -9,7 +9,14 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 
 from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
-from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT, RunArguments, mlproject, render_mlproject
+from kedro_azureml_mlflow.packaging.mlproject import (
+    ENTRY_POINT,
+    RunArguments,
+    entry_point_command,
+    load_mlproject,
+    mlproject,
+    render_mlproject,
+)
 from kedro_azureml_mlflow.packaging.plugin_dist import PluginDistribution, plugin_distribution
 from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
 from kedro_azureml_mlflow.packaging.snapshot import SnapshotFile, copy_snapshot, keep_conf_envs, select_files
@@ -75,19 +82,9 @@ def package_project(request: PackageRequest, staging: Path) -> PackagedProject:
         mlproject_text=mlproject_text,
         env_file=env_file,
         env_text=env_text,
-        command=entry_point_command(staging, ENTRY_POINT, request.run.as_parameters()),
+        command=entry_point_command(load_mlproject(staging), ENTRY_POINT, request.run.as_parameters()),
         plugin=plugin,
         files=tuple(_staged_files(staging)),
-    )
-
-
-def entry_point_command(project_dir: Path, entry_point: str, parameters: dict[str, object]) -> str:
-    """The shell command MLflow would run for ``entry_point`` (MLflow's own substitution)."""
-    from mlflow.projects import _project_spec
-
-    project = _project_spec.load_project(str(project_dir))
-    return project.get_entry_point(entry_point).compute_command(
-        {key: str(value) for key, value in parameters.items()}, storage_dir=None
     )
 
 

@@ -7,9 +7,12 @@ values as defaults, so ``mlflow run <snapshot>`` reproduces the submission and `
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from kedro_azureml_mlflow.errors import PluginError
 
 ENTRY_POINT = "main"
 
@@ -49,6 +52,29 @@ def mlproject(name: str, env_file: str, use_conda: bool, defaults: RunArguments)
 
 def render_mlproject(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False)
+
+
+def load_mlproject(project_dir: Path) -> Any:
+    """MLflow's own reading of ``<project_dir>/MLproject`` (any MLflow Project)."""
+    from mlflow.exceptions import MlflowException
+    from mlflow.projects import _project_spec
+
+    try:
+        return _project_spec.load_project(str(project_dir))
+    except MlflowException as exc:
+        raise PluginError(f"{project_dir}/MLproject: {exc.message}") from None
+
+
+def entry_point_command(project: Any, entry_point: str, parameters: dict[str, Any]) -> str:
+    """The shell command MLflow runs for ``entry_point`` (MLflow's own substitution and quoting)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return project.get_entry_point(entry_point).compute_command(
+            {key: str(value) for key, value in parameters.items()}, storage_dir=None
+        )
+    except MlflowException as exc:
+        raise PluginError(f"MLproject entry point '{entry_point}': {exc.message}") from None
 
 
 def _pipeline_option() -> str:
