@@ -409,3 +409,27 @@ def test_azure_mlflow_limits_are_enforced(azureml_double):
     azureml_double.settings(azure_limits=False)
     client.log_batch(run_id, metrics=metrics)
     assert client.search_runs([exp_id], order_by=["metrics.m DESC"])
+
+
+def test_registered_environments_versions_latest_and_jobs_list(azureml_double, tmp_path):
+    from azure.ai.ml.entities import Environment
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ml_client = azureml_double.ml_client()
+    name = f"double-env-{uuid.uuid4().hex[:6]}"
+    for version in ("1", "2"):
+        ml_client.environments.create_or_update(
+            Environment(name=name, version=version, image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"))
+
+    assert ml_client.environments.get(name, version="1").version == "1"
+    assert ml_client.environments.get(name, label="latest").version == "2"
+    assert sorted(e.version for e in ml_client.environments.list(name=name)) == ["1", "2"]
+    with pytest.raises(ResourceNotFoundError):
+        ml_client.environments.get(f"{name}-missing", version="1")
+
+    code = _code_dir(tmp_path, {"main.py": "print('registered env')\n"})
+    job = ml_client.jobs.create_or_update(_command_job(code, "python main.py", environment=f"azureml:{name}:1"))
+    info = azureml_double.wait_for_job(job.name)
+    assert info["status"] == "Completed"
+    assert info["environment_id"].endswith(f"/environments/{name}/versions/1")
+    assert job.name in {j.name for j in ml_client.jobs.list()}

@@ -417,22 +417,23 @@ class AzureMLDouble:
         return FakeTokenCredential(self.tenant_id)
 
     def ml_client(self, credential: Any = None, **kwargs: Any):
-        """A real ``azure.ai.ml.MLClient`` bound to the double's workspace.
-
-        Needs ``AZUREML_DEV_URL_MFE`` in ``os.environ`` (the fixtures set :meth:`client_env` for the session).
-        """
+        """A real ``azure.ai.ml.MLClient`` bound to the double's workspace, with the fake credential unless one
+        is given. The base URL is read from ``AZUREML_DEV_URL_MFE`` at construction: it is set (and the cloud
+        variable the SDK writes restored) just for that, so this also works outside the ``azureml_double``
+        fixture. Other calls (blob uploads, ``jobs.stream``'s log downloads) need the CA in
+        ``REQUESTS_CA_BUNDLE``, which the fixture provides."""
         from azure.ai.ml import MLClient
 
-        os.environ.setdefault("AZUREML_DEV_URL_MFE", self.base_url)
         kwargs.setdefault("show_progress", False)
         kwargs.setdefault("enable_telemetry", False)
-        return MLClient(
-            credential=credential or self.credential(),
-            subscription_id=self.subscription_id,
-            resource_group_name=self.resource_group,
-            workspace_name=self.workspace_name,
-            **kwargs,
-        )
+        with patched_environ({"AZUREML_DEV_URL_MFE": self.base_url, "AZUREML_CURRENT_CLOUD": "AzureCloud"}):
+            return MLClient(
+                credential=credential or self.credential(),
+                subscription_id=self.subscription_id,
+                resource_group_name=self.resource_group,
+                workspace_name=self.workspace_name,
+                **kwargs,
+            )
 
     def blob_service(self):
         """An ``azure.storage.blob.BlobServiceClient`` for Azurite (account key auth)."""
