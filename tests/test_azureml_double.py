@@ -433,3 +433,12 @@ def test_registered_environments_versions_latest_and_jobs_list(azureml_double, t
     assert info["status"] == "Completed"
     assert info["environment_id"].endswith(f"/environments/{name}/versions/1")
     assert job.name in {j.name for j in ml_client.jobs.list()}
+
+
+def test_missing_azurite_is_a_clear_error(tmp_path, monkeypatch):
+    from tests.azureml_double import launcher
+
+    monkeypatch.setattr(launcher, "AZURITE_MAIN", tmp_path / "node_modules" / "azurite" / "main.js")
+
+    with pytest.raises(launcher.DoubleStartError, match="Run `npm ci`"):
+        launcher.AzureMLDouble(tmp_path / "double").start()

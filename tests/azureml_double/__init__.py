@@ -53,6 +53,23 @@ is recorded). The
 emulated compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
 venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
 
+Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
+
+    subscription_id, resource_group, workspace_name, computes ("cpu-cluster", "gpu-cluster"), tenant_id
+    base_url            https://127.0.0.1:P            workspace_url / workspace_scope / mlflow_prefix
+    tracking_uri        azureml://127.0.0.1:P/mlflow/v2.0/<scope>   (what workspaces.get().mlflow_tracking_uri says)
+    mlflow_url          http://127.0.0.1:M   the real mlflow server (read back with MlflowClient(mlflow_url))
+    azurite_blob_endpoint, blob_service()   Azurite (account devstoreaccount1)
+    ca_bundle           certifi + the test CA
+    client_env(auth="managed_identity"|"client_secret", workspace=True) -> dict   env for subprocesses
+    env(...)            os.environ (minus credential / MLflow-run variables) + client_env(...)
+    credential()        FakeTokenCredential (unsigned JWT, aud = scope)     ml_client(credential=None, **kw)
+    requests(since=0, path_contains=None, method=None), mlflow_requests(since=0), last_seq()
+    reset(state=False), settings(azure_limits=...)
+    inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
+    mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
+    job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name), logs("mlflow"|"azurite"|"control-plane")
+
 Pointing code at it:
 
 - In the test process use the fixtures (``tests/azureml_double/fixtures.py``): ``azureml_double.ml_client()``,

@@ -122,6 +122,9 @@ class AzureMLDouble:
                 f"Azurite is not installed ({AZURITE_MAIN} missing). Run `npm ci` in {REPO_ROOT} "
                 "(Node.js >= 18) to install the pinned Azurite from package-lock.json."
             )
+        if shutil.which("node") is None:
+            raise DoubleStartError("`node` is not on PATH: the Azure ML double needs Node.js >= 18 for Azurite "
+                                   f"(then run `npm ci` in {REPO_ROOT}).")
         wd = self.workdir
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "logs").mkdir(exist_ok=True)
