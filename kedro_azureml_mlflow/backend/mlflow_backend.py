@@ -67,10 +67,13 @@ def _run_on_azure(
     from kedro_azureml_mlflow.backend.submission import prepare_job, submit_job, wait_for_mlflow_run
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
     from kedro_azureml_mlflow.backend.workspace import project_config, workspace_for
+    from kedro_azureml_mlflow.tracking.target import use_credential_for_tracking
 
     work_dir = Path(fetch_and_validate_project(project_uri, version, entry_point, params))
     config, config_file = project_config(work_dir, params.get("env"))
     workspace = workspace_for(config, work_dir, config_file)
+    # Every MLflow call on the workspace's store signs in with the credential that submits the job.
+    use_credential_for_tracking(workspace.tracking_uri, workspace)
     request = prepare_job(
         workspace, work_dir, entry_point, params, options, _same_store_experiment(tracking_uri, experiment_id)
     )

@@ -64,8 +64,10 @@ class AzureMLSubmittedRun(SubmittedRun):
         with self.workspace.errors(f"streaming the log of job '{self.job_name}'"):
             try:
                 self.workspace.ml_client.jobs.stream(self.job_name)
-            except JobException:
-                pass
+            except JobException as exc:
+                # The SDK turns Ctrl-C into a JobException; callers must still see the interrupt.
+                if isinstance(exc.__cause__, KeyboardInterrupt):
+                    raise KeyboardInterrupt from None
 
     def print_logs(self) -> None:
         """Print the job's log: followed while the job runs, fetched whole once it has ended."""

@@ -51,12 +51,17 @@ def cancel(metadata: Any, job: str, env: str | None) -> None:
 
 def follow(run: Any, console: Any) -> None:
     """Show the job's progress (queued, running…, or its log) until it ends; fail unless it completed."""
-    if run.stream:
-        run.stream_logs()
-        final = run.wait_for_end()
-    else:
-        with console.status("Waiting for the job…") as progress:
-            final = run.wait_for_end(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
+    try:
+        if run.stream:
+            run.stream_logs()
+            final = run.wait_for_end()
+        else:
+            with console.status("Waiting for the job…") as progress:
+                final = run.wait_for_end(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
+    except KeyboardInterrupt:
+        raise PluginError(
+            f"Stopped following job {run.job_name}; it keeps running (kedro azureml cancel {run.job_name} stops it)"
+        ) from None
     if final != "Completed":
         reason = run.failure_reason() if final == "Failed" else None
         raise PluginError(f"Job {run.job_name} ended {final}" + (f": {reason}" if reason else ""))
