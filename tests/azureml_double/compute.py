@@ -21,7 +21,6 @@ import http.client
 import json
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -476,6 +475,11 @@ class EmulatedCompute:
         d = self.double
         ws = job.ws
         env = dict(os.environ)
+        pythonpath = env.pop("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
+        if pythonpath:
+            env["PYTHONPATH"] = pythonpath
+        else:
+            env.pop("PYTHONPATH", None)
         env.update(d.config.get("job_base_env") or {})
         token, _ = _mint_run_token(d, ws)
         env.update({
@@ -506,7 +510,6 @@ class EmulatedCompute:
     def _resolve_command(self, job: Job) -> str:
         command = job.props.get("command") or ""
         inputs = job.props.get("inputs") or {}
-        outputs = job.props.get("outputs") or {}
 
         def repl(mo: re.Match) -> str:
             kind, key = mo.group(1), mo.group(2)
@@ -522,7 +525,6 @@ class EmulatedCompute:
             return str(out_dir)
 
         resolved = re.sub(r"\$\{\{\s*(inputs|outputs)\.([A-Za-z0-9_]+)\s*\}\}", repl, command)
-        del outputs
         return resolved
 
     def _code_uri(self, job: Job) -> str | None:

@@ -16,7 +16,6 @@ Raise ``HttpError(404, "ResourceNotFound", "...")`` for Azure-shaped errors. Eve
 from __future__ import annotations
 
 import base64
-import http.client
 import itertools
 import json
 import os
@@ -27,7 +26,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from tests.azureml_double._http import App, HttpError, Request, Router, azure_error, serve_tls
