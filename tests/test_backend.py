@@ -15,6 +15,7 @@ import pytest
 from kedro_azureml_mlflow.backend.environment import (
     LocalWheel,
     install_wheels_command,
+    job_command,
     job_environment,
     read_env_spec,
     registered_environment_id,
@@ -114,27 +115,29 @@ def test_environment_from_python_env_with_local_wheel(tmp_path: Path) -> None:
         "python: '3.10.4'\nbuild_dependencies: [pip]\ndependencies:\n- -r requirements.txt\n- ./wheels/mypkg-1.2.3-py3-none-any.whl\n"
     )
     env = job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions(compute="c", image="base:1"))
-    assert env.environment.image == "base:1"
-    conda = env.environment.conda_file
-    assert conda["dependencies"][0] == "python=3.10.4"
-    # The wheel cannot be resolved by an image build: its own requirements go there instead.
-    assert conda["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2"]}
-    assert "mypkg-1.2.3-py3-none-any.whl" in env.setup_command
+    assert env.image == "base:1"
+    assert env.conda_file["dependencies"][0] == "python=3.10.4"
+    # The wheel cannot be resolved by an image build: its own requirements go there instead...
+    assert env.conda_file["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2"]}
+    # ...and the job installs it first.
+    command = job_command(tmp_path, tmp_path / "python_env.yaml", "python train.py")
+    assert command.endswith("--no-deps wheels/mypkg-1.2.3-py3-none-any.whl; } && python train.py")
+    (tmp_path / "plain.yaml").write_text("python: '3.11'\ndependencies: [pandas]\n")
+    assert job_command(tmp_path, tmp_path / "plain.yaml", "python train.py") == "python train.py"
 
 
 def test_environment_from_conda_yaml_and_registered(tmp_path: Path) -> None:
     (tmp_path / "conda.yaml").write_text("dependencies:\n- python=3.9.1\n- pip\n- pip: [scikit-learn]\n")
     assert read_env_spec(tmp_path, tmp_path / "conda.yaml") == ("3.9.1", ["scikit-learn"])
-    env = job_environment(tmp_path, tmp_path / "conda.yaml", JobOptions(environment="azureml:sk:1"))
-    assert env.environment == "azureml:sk:1" and env.setup_command is None
+    assert job_environment(tmp_path, tmp_path / "conda.yaml", JobOptions(environment="azureml:sk:1")) == "azureml:sk:1"
     plain = job_environment(tmp_path, None, JobOptions())
-    assert plain.environment.image and plain.environment.conda_file is None
+    assert plain.image and plain.conda_file is None
 
 
 def test_missing_local_wheel_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [./wheels/gone-1.0-py3-none-any.whl]\n")
     with pytest.raises(PluginError, match="no such wheel"):
-        job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions())
+        job_command(tmp_path, tmp_path / "python_env.yaml", "python train.py")
 
 
 def test_wheel_install_is_skipped_when_that_version_is_installed(tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ def test_dry_run_shows_everything_and_leaves_secrets_out(starter_project: Path) 
     out = result.stdout
     assert "── MLproject" in out and "── python_env.yaml" in out and "── Command" in out
     assert "kedro run --pipelines=training --env=local --params=model.C=3" in out
+    job_command = out.split("── Azure ML job command")[1]
+    assert "pip install --quiet --no-deps wheels/kedro_azureml_mlflow-" in job_command
+    assert "&& kedro run --pipelines=training" in job_command
     assert "./wheels/kedro_azureml_mlflow-" in out and "mlflow==" in out
     assert "src/demo/pipeline_registry.py" in out and "conf/local/.gitkeep" in out
     for secret in ("credentials.yml", ".env", "deploy.pem", "data/01_raw/iris.csv"):
@@ -87,10 +90,13 @@ def test_project_without_requirements_is_refused(starter_project: Path) -> None:
 
 
 @pytest.mark.slow
-def test_no_workspace_is_a_clear_error(starter_project: Path) -> None:
+def test_no_workspace_or_no_compute_is_a_clear_error(starter_project: Path) -> None:
     result = submit(starter_project, "--compute", "cpu-cluster", check=False)
     assert result.returncode == 1
     assert "No Azure ML workspace configured" in result.stderr and "Packaged" not in result.stderr
+    result = submit(starter_project, check=False)
+    assert result.returncode == 1
+    assert "No compute to run on: pass --compute or set submit.compute in" in result.stderr
 
 
 def test_loading_the_commands_imports_neither_mlflow_nor_azure() -> None:

@@ -26,14 +26,6 @@ from kedro_azureml_mlflow.packaging.requirements import read_requirements_file
 
 
 @dataclass(frozen=True)
-class JobEnvironment:
-    """What ``azure.ai.ml.command`` gets as ``environment``, and a setup command (or None)."""
-
-    environment: Any
-    setup_command: str | None
-
-
-@dataclass(frozen=True)
 class LocalWheel:
     """A wheel in the snapshot: its path relative to the project, name and version from its file name."""
 
@@ -43,21 +35,27 @@ class LocalWheel:
     requires: tuple[str, ...]
 
 
-def job_environment(project_dir: Path, env_file: Path | None, options: JobOptions) -> JobEnvironment:
-    """The registered environment the options name, or one built from the project's spec."""
+def job_environment(project_dir: Path, env_file: Path | None, options: JobOptions) -> Any:
+    """The registered environment the options name (its id), or an ``Environment`` built from the spec."""
     from azure.ai.ml.entities import Environment
 
-    python_version, requirements = read_env_spec(project_dir, env_file) if env_file else (None, [])
-    wheels = [w for w in (local_wheel(project_dir, line) for line in requirements) if w is not None]
-    setup = install_wheels_command(wheels) if wheels else None
     if options.environment:
-        return JobEnvironment(registered_environment_id(options.environment), setup)
+        return registered_environment_id(options.environment)
     if env_file is None:
-        return JobEnvironment(Environment(image=options.image), setup)
+        return Environment(image=options.image)
+    python_version, requirements = read_env_spec(project_dir, env_file)
+    wheels = local_wheels(project_dir, requirements)
     from_index = [line for line in requirements if local_wheel(project_dir, line) is None]
     wheel_deps = [dep for wheel in wheels for dep in wheel.requires if dep not in from_index]
     spec = EnvironmentSpec(python_version or platform.python_version(), tuple(from_index + wheel_deps))
-    return JobEnvironment(Environment(image=options.image, conda_file=spec.conda()), setup)
+    return Environment(image=options.image, conda_file=spec.conda())
+
+
+def job_command(project_dir: Path, env_file: Path | None, command: str) -> str:
+    """The command the job runs: installing shipped wheels first (when there are any), then ``command``."""
+    requirements = read_env_spec(project_dir, env_file)[1] if env_file else []
+    wheels = local_wheels(project_dir, requirements)
+    return f"{install_wheels_command(wheels)} && {command}" if wheels else command
 
 
 def registered_environment_id(reference: str) -> str:
@@ -90,6 +88,11 @@ def read_env_spec(project_dir: Path, path: Path) -> tuple[str | None, list[str]]
         elif str(dep).startswith("python") and "=" in str(dep):
             python_version = str(dep).split("=")[-1]
     return python_version, _expand(project_dir, pip)
+
+
+def local_wheels(project_dir: Path, requirements: list[str]) -> list[LocalWheel]:
+    """The requirements that are wheel files in the project, in order."""
+    return [wheel for wheel in (local_wheel(project_dir, line) for line in requirements) if wheel is not None]
 
 
 def local_wheel(project_dir: Path, requirement: str) -> LocalWheel | None:

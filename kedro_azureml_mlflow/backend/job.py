@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
-from kedro_azureml_mlflow.backend.environment import JobEnvironment
 from kedro_azureml_mlflow.backend.options import JobOptions
 from kedro_azureml_mlflow.errors import PluginError
 
@@ -23,13 +22,9 @@ class JobRequest:
 
     code_dir: Path
     command: str
-    environment: JobEnvironment
+    environment: Any
     options: JobOptions
     experiment_name: str
-
-    def full_command(self) -> str:
-        setup = self.environment.setup_command
-        return f"{setup} && {self.command}" if setup else self.command
 
 
 def check_compute(workspace: AzureWorkspace, name: str) -> None:
@@ -73,8 +68,8 @@ def create_job(workspace: AzureWorkspace, request: JobRequest) -> Any:
     options = request.options
     job = command(
         code=str(request.code_dir),
-        command=request.full_command(),
-        environment=request.environment.environment,
+        command=request.command,
+        environment=request.environment,
         compute=options.compute,
         experiment_name=request.experiment_name,
         display_name=options.display_name,

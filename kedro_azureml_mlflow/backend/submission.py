@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
-from kedro_azureml_mlflow.backend.environment import job_environment
+from kedro_azureml_mlflow.backend.environment import job_command, job_environment
 from kedro_azureml_mlflow.backend.job import JobRequest, check_compute, check_environment, create_job
 from kedro_azureml_mlflow.backend.options import JobOptions
 from kedro_azureml_mlflow.errors import PluginError
@@ -32,11 +32,11 @@ def prepare_job(
         raise PluginError("No compute given: set COMPUTE in backend_config or --compute (submit.compute in azureml.yml)")
     check_compute(workspace, options.compute)
     project = load_mlproject(project_dir)
-    command = entry_point_command(project, entry_point, parameters)
     env_path = Path(project.env_config_path) if project.env_config_path else None
+    command = job_command(project_dir, env_path, entry_point_command(project, entry_point, parameters))
     environment = job_environment(project_dir, env_path, options)
     if options.environment:
-        check_environment(workspace, environment.environment)
+        check_environment(workspace, environment)
     return JobRequest(
         code_dir=project_dir,
         command=command,

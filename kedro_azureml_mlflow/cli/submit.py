@@ -43,7 +43,7 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
 @click.option("--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1.")
 @click.option("--tags", "-t", default="", help="Run only nodes with these tags (comma-separated).")
 @click.option("--nodes", "-n", default="", help="Run only these nodes (comma-separated).")
-@click.option("--experiment", default=None, help="Experiment name [default: tracking.experiment, else the package name].")
+@click.option("--experiment", default=None, help="Experiment name [default: submit.experiment, tracking.experiment, else the package name].")
 @click.option("--environment", default=None, help="Registered environment azureml:<name>:<version> [default: built from requirements].")
 @click.option("--display-name", default=None, help="The job's display name in Azure ML Studio.")
 @click.option("--include-data/--exclude-data", default=None, help="Upload data/ with the code [default: submit.exclude_data].")
@@ -75,7 +75,10 @@ def submit(metadata: Any, **cli: Any) -> None:
         use_conda=use_conda,
     )
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
+    options = job_options(config.submit, cli, use_conda)
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
+    if to_azure and options.compute is None:
+        raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
     workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:
         with console.status("Packaging the project as an MLflow Project…"):
@@ -85,12 +88,13 @@ def submit(metadata: Any, **cli: Any) -> None:
             f"[dim]({package.plugin.requirement})[/dim]"
         )
         if cli["dry_run"]:
-            show_package(package, Console())
+            from kedro_azureml_mlflow.backend.environment import job_command
+
+            show_package(package, job_command(package.staging, package.staging / package.env_file, package.command), Console())
             return
         if cli["backend"] == "local":
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
-        options = job_options(config.submit, cli, use_conda)
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
 
 

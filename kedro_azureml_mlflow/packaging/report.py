@@ -7,11 +7,21 @@ from typing import Any
 from kedro_azureml_mlflow.packaging.build import MLPROJECT_FILE, PackagedProject
 
 
-def show_package(package: PackagedProject, console: Any) -> None:
-    """Print everything that would be submitted to ``console`` (a rich Console)."""
+def show_package(package: PackagedProject, job_command: str, console: Any) -> None:
+    """Print everything that would be submitted to ``console`` (a rich Console).
+
+    ``job_command`` is what an Azure ML job would run: the entry point's command, preceded by
+    the install of shipped wheels when there are any.
+    """
     from rich.table import Table
 
-    for title, text in ((MLPROJECT_FILE, package.mlproject_text), (package.env_file, package.env_text), ("Command", package.command)):
+    sections = (
+        (MLPROJECT_FILE, package.mlproject_text),
+        (package.env_file, package.env_text),
+        ("Command", package.command),
+        ("Azure ML job command", job_command),
+    )
+    for title, text in sections:
         console.print(f"[bold]── {title}[/bold]")
         console.print(text.rstrip(), markup=False, highlight=False, soft_wrap=True)
     table = Table(title=f"Snapshot: {len(package.files)} files, {human_size(package.total_bytes)}")
