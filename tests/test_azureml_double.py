@@ -296,15 +296,30 @@ def test_mlflow_down_fault(azureml_double):
 # ------------------------------------------------------------------------------------------ faults / retries
 
 
-def test_429_is_retried_by_the_sdk(azureml_double):
+@pytest.mark.parametrize("status", [429, 500])
+def test_throttling_and_server_errors_are_retried_by_the_sdk(azureml_double, status):
     ml_client = azureml_double.ml_client()
-    azureml_double.inject_http_fault(r"/computes/cpu-cluster$", status=429, count=2, retry_after=0)
+    azureml_double.inject_http_fault(r"/computes/cpu-cluster$", status=status, count=2, retry_after=0)
 
     assert ml_client.compute.get("cpu-cluster").name == "cpu-cluster"
 
-    statuses = [r["status"] for r in azureml_double.requests(path_contains="/computes/cpu-cluster")]
-    assert statuses == [429, 429, 200]
+    calls = azureml_double.requests(path_contains="/computes/cpu-cluster")
+    assert [r["status"] for r in calls] == [status, status, 200]
+    assert calls[0]["fault"] == f"http {status}"
     assert azureml_double.faults()["http"][0]["count"] == 0
+
+
+def test_429_on_mlflow_is_retried_by_azureml_mlflow(azureml_double):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=azureml_double.tracking_uri)
+    azureml_double.inject_http_fault(r"/api/2\.0/mlflow/experiments/create$", status=429, count=1, retry_after=0)
+
+    exp_id = client.create_experiment(f"double-throttled-{uuid.uuid4().hex[:6]}")
+
+    assert exp_id
+    statuses = [r["status"] for r in azureml_double.requests(path_contains="/experiments/create")]
+    assert statuses == [429, 200]
 
 
 # ------------------------------------------------------------------------------------------ subprocesses

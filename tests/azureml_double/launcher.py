@@ -113,6 +113,7 @@ class AzureMLDouble:
         self.client_secret = "double-client-secret-" + uuid.uuid4().hex[:8]
         self.client_id = "00000000-0000-0000-0000-00000000c11e"
         self.start_seconds: float | None = None
+        self.start_timings: dict[str, float] = {}  # seconds from start() until each piece was ready
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 60.0) -> "AzureMLDouble":
@@ -208,9 +209,12 @@ class AzureMLDouble:
         try:
             info = self._wait_for(lambda: json.loads(ready_file.read_text()) if ready_file.exists() else None,
                                   "control-plane", deadline)
+            self.start_timings["control-plane"] = time.monotonic() - t0
             self.base_url = info["base_url"]
             self._wait_for(lambda: self._tcp_ok(azurite_port), "azurite", deadline)
+            self.start_timings["azurite"] = time.monotonic() - t0
             self._wait_for(lambda: self._http_ok(f"{self.mlflow_url}/health"), "mlflow", deadline)
+            self.start_timings["mlflow"] = time.monotonic() - t0
             if template is not None and not template.exists():
                 self._save_template(mlflow_db, template)
         except BaseException:
