@@ -89,6 +89,15 @@ def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azurem
     assert "ended Failed: the node ran out of memory" in result.stderr
 
 
+def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(starter_project: Path, azureml_double) -> None:
+    result = submit(ship_raw_data(starter_project), azureml_double, "--compute", "cpu-cluster", "--include-data",
+                    "--params", "split.target_column=no_such_column", "--wait", "--no-stream", check=False)
+    assert result.returncode == 1
+    assert "── last 30 lines of user_logs/std_log.txt" in result.stderr
+    assert "KeyError" in result.stderr.split("── last 30 lines")[1] and "no_such_column" in result.stderr
+    assert "User process '/bin/bash' exited with status code 1" in result.stderr
+
+
 def test_dry_run_uploads_nothing(starter_project: Path, azureml_double) -> None:
     since = azureml_double.last_seq()
     result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--dry-run")

@@ -74,18 +74,25 @@ class AzureMLSubmittedRun(SubmittedRun):
         if self.job_status() not in TERMINAL:
             self.stream_logs()
             return
+        for name, text in self.logs().items():
+            click.echo(f"── {name}")
+            click.echo(text)
+
+    def logs(self) -> dict[str, str]:
+        """The job's user logs (all its logs when it has none), by name."""
         import requests
 
-        logs = self._run_details().log_files or {}
-        user_logs = {name: url for name, url in logs.items() if name.startswith("user_logs/")}
-        for name, url in sorted((user_logs or logs).items()):
+        files = self._run_details().log_files or {}
+        user_logs = {name: url for name, url in files.items() if name.startswith("user_logs/")}
+        texts = {}
+        for name, url in sorted((user_logs or files).items()):
             try:
                 response = requests.get(url, timeout=60)
                 response.raise_for_status()
             except requests.RequestException as exc:
                 raise PluginError(f"Could not download {name} of job '{self.job_name}': {exc}") from None
-            click.echo(f"── {name}")
-            click.echo(response.text)
+            texts[name] = response.text
+        return texts
 
     def wait_for_end(self, on_status: Callable[[str], None] | None = None) -> str:
         """Poll until the job is Completed, Failed or Canceled; report each new status."""

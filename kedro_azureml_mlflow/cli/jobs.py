@@ -10,6 +10,7 @@ import click
 from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.errors import PluginError
 
+LOG_TAIL_LINES = 30
 _env_option = click.option("--env", "-e", default=None, help="Kedro environment whose azureml.yml names the workspace.")
 
 
@@ -62,10 +63,19 @@ def follow(run: Any, console: Any) -> None:
         raise PluginError(
             f"Stopped following job {run.job_name}; it keeps running (kedro azureml cancel {run.job_name} stops it)"
         ) from None
+    if final == "Failed" and not run.stream:
+        _print_log_tail(run, console)
     if final != "Completed":
         reason = run.failure_reason() if final == "Failed" else None
         raise PluginError(f"Job {run.job_name} ended {final}" + (f": {reason}" if reason else ""))
     console.print(f"[green]Job {run.job_name} completed[/green]")
+
+
+def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None:
+    """The end of a failed job's log, where the error usually is (the log was not streamed)."""
+    for name, text in run.logs().items():
+        console.print(f"── last {lines} lines of {name}", markup=False, highlight=False)
+        console.print("\n".join(text.rstrip().splitlines()[-lines:]), markup=False, highlight=False)
 
 
 def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
