@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import re
 from importlib.resources import files
 from pathlib import Path
 
 from kedro_azureml_mlflow.errors import PluginError
 
+_EXCLUDE_DATA = re.compile(r"^(  exclude_data: )true\b.*$", re.MULTILINE)
 
-def default_config_text() -> str:
-    """The commented default ``azureml.yml`` (also what the starter template ships)."""
-    return (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text()
+
+def default_config_text(upload_data: bool = False) -> str:
+    """The commented default ``azureml.yml`` (also what the starter template ships).
+
+    ``upload_data`` is for projects whose code needs files under ``data/`` on the compute (the
+    starter's example reads ``data/01_raw/iris.csv``); the plugin's own default never uploads data.
+    """
+    text = (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text()
+    if upload_data:
+        text, replaced = _EXCLUDE_DATA.subn(
+            r"\1false                # upload data/ (minus .amlignore's entries): the example reads data/01_raw",
+            text,
+        )
+        assert replaced == 1, "azureml.default.yml lost its submit.exclude_data line"
+    return text
 
 
 def write_default_config(conf_dir: Path, force: bool) -> Path:

@@ -49,10 +49,10 @@ def mlflow_client(double):  # type: ignore[no-untyped-def]
 
 
 def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_project: Path, azureml_double) -> None:
-    project = ship_raw_data(starter_project)
+    project = starter_project  # as `kedro new --starter=azureml-mlflow` made it: no workaround
     (project / "conf/local/credentials.yml").write_text("secret: do-not-upload\n")
     started = time.monotonic()
-    result = submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--wait", "--params", "model.C=0.5")
+    result = submit(project, azureml_double, "--compute", "cpu-cluster", "--wait", "--params", "model.C=0.5")
     elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     name = job_name_from(output)
@@ -64,6 +64,7 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
     assert (scratch / "MLproject").is_file() and (scratch / "src/demo/pipeline_registry.py").is_file()
     assert not (scratch / "conf/local/credentials.yml").exists()
     assert (scratch / "conf/local/.gitkeep").exists()
+    assert (scratch / "data/01_raw/iris.csv").is_file()  # the starter's azureml.yml uploads its raw input
     job_log = azureml_double.job_log(name)
     assert re.search(r"Completed (\d+) out of \1 tasks", job_log) and "Pipeline execution completed" in job_log
 

@@ -1,8 +1,8 @@
 """Cookiecutter post-generation hook: write ``conf/base/azureml.yml``.
 
-The file is not kept in the template: it is copied from the commented default that ships
-inside the installed ``kedro_azureml_mlflow`` package, so the starter and
-``kedro azureml init`` always write the same text. Cookiecutter runs this hook with the
+The file is not kept in the template: it is the commented default that ships inside the
+installed ``kedro_azureml_mlflow`` package (as ``kedro azureml init`` writes it), with data
+upload switched on because the example reads its raw data on the compute. Cookiecutter runs this hook with the
 interpreter that runs ``kedro new``, which is the one the plugin is installed in.
 Cookiecutter runs it from the root of the generated project.
 """
@@ -14,14 +14,10 @@ from pathlib import Path
 
 
 def _default_config_text() -> str:
-    try:
-        from kedro_azureml_mlflow.init_config import default_config_text
-    except ImportError:
-        # Older plugin versions without the helper: read the packaged file directly.
-        from importlib.resources import files
+    from kedro_azureml_mlflow.init_config import default_config_text
 
-        return (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text(encoding="utf-8")
-    return default_config_text()
+    # The example pipeline reads data/01_raw/iris.csv, so a submitted job needs data/ uploaded.
+    return default_config_text(upload_data=True)
 
 
 def main() -> None:
