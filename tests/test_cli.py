@@ -93,3 +93,21 @@ def test_sync_with_nothing_journaled(project: KedroProject) -> None:
     assert result.returncode == 0
     assert "Nothing to send" in result.stdout
 
+
+
+def test_runs_shows_the_latest_runs_params_and_metrics(project: KedroProject) -> None:
+    project.run()
+    shown = project.kedro("azureml", "runs")
+    assert shown.returncode == 0, shown.stderr
+    [run] = project.runs()
+    assert f"run {run.info.run_id}" in shown.stdout
+    assert "model.optimizer.lr" in shown.stdout and "model_metrics.accuracy" in shown.stdout and "0.75" in shown.stdout
+
+
+def test_on_error_fail_makes_the_run_fail_when_tracking_could_not_be_sent(project: KedroProject) -> None:
+    project.write("conf/base/azureml.yml", "tracking:\n  tracking_uri: http://127.0.0.1:9\n  on_error: fail\n")
+    result = project.kedro("run", env=clean_env(MLFLOW_HTTP_REQUEST_MAX_RETRIES="0"))
+    assert result.returncode != 0
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error: ")]
+    assert len(errors) == 1 and "tracking.on_error is 'fail'" in errors[0]
+    assert "kedro azureml sync" in errors[0]  # and nothing is lost: the journal keeps it

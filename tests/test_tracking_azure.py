@@ -152,3 +152,16 @@ def test_tracking_server_down_journals_then_sync_sends_exactly_once(
     assert "Nothing to send" in again.stdout
     history = project.client(azureml_double.mlflow_url).get_metric_history(run.info.run_id, "node_7_metrics.m3")
     assert len(history) == 1  # sent exactly once
+
+
+def test_ui_prints_the_experiments_studio_url(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
+    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
+    project.run(env=azure_env(azureml_double))
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
+    shown = project.kedro("azureml", "ui", env=azure_env(azureml_double))
+    assert shown.returncode == 0, shown.stderr
+    assert (
+        f"https://ml.azure.com/experiments/id/{run.info.experiment_id}?wsid=/subscriptions/"
+        f"{azureml_double.subscription_id}/resourcegroups/{azureml_double.resource_group}"
+        f"/workspaces/{azureml_double.workspace_name}"
+    ) in shown.stdout
