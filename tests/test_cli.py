@@ -39,6 +39,16 @@ def test_kedro_help_loads_the_plugin_without_importing_mlflow_or_azure(project: 
     assert "kedro_azureml_mlflow.cli" in loaded["plugin"]  # the plugin really was loaded ...
     assert "azureml" in result.stdout  # ... and its command group is listed
     assert loaded["heavy"] == []  # ... without paying for mlflow or the Azure SDK
+    assert "kedro_azureml_mlflow.config" not in loaded["plugin"]  # nor for its own commands (lazy)
+
+
+def test_every_subcommand_is_listed_and_loads(project: KedroProject) -> None:
+    from kedro_azureml_mlflow.cli.group import SUBCOMMANDS
+
+    listed = project.kedro("azureml", "--help")
+    assert listed.returncode == 0, listed.stderr
+    for name in SUBCOMMANDS:
+        assert f"  {name} " in listed.stdout, name
 
 
 def test_init_writes_the_commented_default_and_refuses_to_overwrite(project: KedroProject) -> None:

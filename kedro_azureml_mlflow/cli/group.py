@@ -1,8 +1,43 @@
-"""The ``kedro azureml`` click group that every command module attaches to."""
+"""The ``kedro azureml`` click group; its subcommands are imported only when used.
+
+Kedro loads every plugin's commands for every ``kedro`` invocation, so ``kedro --help`` must not
+pay for importing the plugin's command modules (pydantic models, packaging, the backend).
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 import click
+
+SUBCOMMANDS = {
+    "cancel": "kedro_azureml_mlflow.cli.jobs:cancel",
+    "init": "kedro_azureml_mlflow.cli.init:init",
+    "logs": "kedro_azureml_mlflow.cli.jobs:logs",
+    "runs": "kedro_azureml_mlflow.cli.runs:runs",
+    "status": "kedro_azureml_mlflow.cli.jobs:status",
+    "submit": "kedro_azureml_mlflow.cli.submit:submit",
+    "sync": "kedro_azureml_mlflow.cli.sync:sync",
+    "ui": "kedro_azureml_mlflow.cli.ui:ui",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are ``module:attribute`` paths, imported on first use."""
+
+    def __init__(self, *args: Any, lazy_subcommands: dict[str, str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy_subcommands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self._lazy:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = self._lazy[cmd_name].split(":")
+        return getattr(importlib.import_module(module_name), attribute)
 
 
 @click.group(name="azureml-mlflow")
@@ -10,6 +45,6 @@ def commands() -> None:
     """Kedro plugin commands (entry point group ``kedro.project_commands``)."""
 
 
-@commands.group(name="azureml")
+@commands.group(name="azureml", cls=LazyGroup, lazy_subcommands=SUBCOMMANDS)
 def azureml() -> None:
     """Track with MLflow on Azure ML and run pipelines on Azure ML compute."""

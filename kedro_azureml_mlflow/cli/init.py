@@ -6,11 +6,10 @@ from pathlib import Path
 
 import click
 
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.init_config import write_default_config
 
 
-@azureml.command(name="init")
+@click.command(name="init")
 @click.option("--env", "-e", default="base", show_default=True, help="Conf environment to write into.")
 @click.option("--force", is_flag=True, help="Overwrite an existing azureml.yml.")
 @click.pass_obj

@@ -7,14 +7,13 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.errors import PluginError
 
 LOG_TAIL_LINES = 30
 _env_option = click.option("--env", "-e", default=None, help="Kedro environment whose azureml.yml names the workspace.")
 
 
-@azureml.command(name="status")
+@click.command(name="status")
 @click.argument("job")
 @_env_option
 @click.pass_obj
@@ -27,7 +26,7 @@ def status(metadata: Any, job: str, env: str | None) -> None:
         click.echo(f"Reason: {run.failure_reason() or 'not recorded; see kedro azureml logs ' + job}")
 
 
-@azureml.command(name="logs")
+@click.command(name="logs")
 @click.argument("job")
 @_env_option
 @click.pass_obj
@@ -36,7 +35,7 @@ def logs(metadata: Any, job: str, env: str | None) -> None:
     _submitted_run(metadata, job, env).print_logs()
 
 
-@azureml.command(name="cancel")
+@click.command(name="cancel")
 @click.argument("job")
 @_env_option
 @click.pass_obj

@@ -7,12 +7,11 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.project import load_project
 
 
-@azureml.command(name="runs")
+@click.command(name="runs")
 @click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
 @click.option("--last", default=1, show_default=True, type=click.IntRange(min=1), help="How many runs to show.")
 @click.pass_obj

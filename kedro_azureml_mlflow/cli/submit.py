@@ -17,7 +17,6 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.backend.workspace import workspace_for
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.project import ProjectInfo, load_project
@@ -34,7 +33,7 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
     return value
 
 
-@azureml.command(name="submit")
+@click.command(name="submit")
 @click.option("--compute", help="Azure ML compute to run on [default: submit.compute in azureml.yml].")
 @click.option("--backend", type=click.Choice(["azureml", "local"]), default="azureml", show_default=True,
               help="Run on Azure ML, or run the same MLflow Project on this machine.")

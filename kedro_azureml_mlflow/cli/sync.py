@@ -7,13 +7,12 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.errors import PluginError, first_line
 from kedro_azureml_mlflow.project import load_project
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
 
 
-@azureml.command(name="sync")
+@click.command(name="sync")
 @click.option("--env", "-e", default=None, help="Conf environment whose azureml.yml gives the credentials.")
 @click.pass_obj
 def sync(metadata: Any, env: str | None) -> None:

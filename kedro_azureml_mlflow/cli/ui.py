@@ -10,7 +10,6 @@ from urllib.parse import quote
 
 import click
 
-from kedro_azureml_mlflow.cli.group import azureml
 from kedro_azureml_mlflow.project import load_project
 
 STUDIO = "https://ml.azure.com"
@@ -23,7 +22,7 @@ def studio_experiment_url(subscription_id: str, resource_group: str, workspace: 
     return f"{STUDIO}/{page}?wsid={quote(wsid)}"
 
 
-@azureml.command(name="ui")
+@click.command(name="ui")
 @click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the local MLflow UI listens.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the local MLflow UI.")
