@@ -16,7 +16,7 @@ from typing import Iterator
 
 import pytest
 
-from tests.azureml_double.launcher import SDK_TOUCHED_ENV, AzureMLDouble, DoubleStartError
+from tests.azureml_double.launcher import SDK_TOUCHED_ENV, AzureMLDouble, DoubleStartError, restore_environ
 
 # Read by azure-ai-ml when it is first imported (module constants): set them before any test imports it so
 # ``ml_client.jobs.stream`` never sleeps between polls. Telemetry is always off in tests.
@@ -60,9 +60,5 @@ def azureml_double(azureml_double_session: AzureMLDouble) -> Iterator[AzureMLDou
     try:
         yield double
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_environ(saved)
         double.clear_faults()

@@ -550,8 +550,13 @@ def patched_environ(values: dict[str, str]) -> Iterator[None]:
     try:
         yield
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        restore_environ(saved)
+
+
+def restore_environ(saved: dict[str, str | None]) -> None:
+    """Put ``os.environ`` back as ``saved`` recorded it (``None``: the variable was not set)."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v

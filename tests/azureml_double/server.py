@@ -578,23 +578,27 @@ def code_start_pending_upload(d: Double, req: Request, ws: Workspace, name: str,
     }
 
 
-@router.route("PUT", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
-def put_code_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
-    body = req.json() or {}
-    props = dict(body.get("properties") or {})
-    props.setdefault("isArchived", False)
-    props.setdefault("provisioningState", "Succeeded")
+def put_asset_version(d: Double, req: Request, ws: Workspace, kind: str, store: dict, name: str, version: str,
+                      defaults: dict) -> tuple[int, dict]:
+    """Create or replace one version of a versioned asset (``codes``, ``environments``) as ARM does."""
+    props = {"isArchived": False, "provisioningState": "Succeeded", **defaults,
+             **dict((req.json() or {}).get("properties") or {})}
     item = {
-        "id": f"{ws.arm_id}/codes/{name}/versions/{version}",
+        "id": f"{ws.arm_id}/{kind}/{name}/versions/{version}",
         "name": version,
-        "type": f"{PROVIDER}/workspaces/codes/versions",
+        "type": f"{PROVIDER}/workspaces/{kind}/versions",
         "properties": props,
         "systemData": asset_meta(d),
     }
     with d.lock:
-        existed = (name.lower(), version) in ws.codes
-        ws.codes[(name.lower(), version)] = item
+        existed = (name.lower(), version) in store
+        store[(name.lower(), version)] = item
     return (200 if existed else 201), item
+
+
+@router.route("PUT", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
+def put_code_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
+    return put_asset_version(d, req, ws, "codes", ws.codes, name, version, {})
 
 
 @router.route("GET", WS + r"/codes/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
@@ -617,24 +621,8 @@ def _env_versions(d: Double, ws: Workspace, name: str) -> list[dict]:
 
 @router.route("PUT", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
 def put_environment_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
-    body = req.json() or {}
-    props = dict(body.get("properties") or {})
-    props.setdefault("isArchived", False)
-    props.setdefault("osType", "Linux")
-    props.setdefault("provisioningState", "Succeeded")
-    props.setdefault("environmentType", "UserCreated")
-    props.setdefault("autoRebuild", "OnBaseImageUpdate")
-    item = {
-        "id": f"{ws.arm_id}/environments/{name}/versions/{version}",
-        "name": version,
-        "type": f"{PROVIDER}/workspaces/environments/versions",
-        "properties": props,
-        "systemData": asset_meta(d),
-    }
-    with d.lock:
-        existed = (name.lower(), version) in ws.environments
-        ws.environments[(name.lower(), version)] = item
-    return (200 if existed else 201), item
+    defaults = {"osType": "Linux", "environmentType": "UserCreated", "autoRebuild": "OnBaseImageUpdate"}
+    return put_asset_version(d, req, ws, "environments", ws.environments, name, version, defaults)
 
 
 @router.route("GET", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
