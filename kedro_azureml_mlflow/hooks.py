@@ -94,7 +94,7 @@ class AzureMLMlflowHooks:
         self._config = load_plugin_config(loader, list(dirs))
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
         """Open (or resume) the run and queue its params; fail fast on bad workspace/params."""
         self._run = None
         config, project = self._config, self._project
