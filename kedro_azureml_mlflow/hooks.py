@@ -100,7 +100,7 @@ class AzureMLMlflowHooks:
         config, project = self._config, self._project
         if config is None or project is None or not self._tracking_wanted(config, run_params):
             return
-        from kedro_azureml_mlflow.tracking.target import connect, resolve_target
+        from kedro_azureml_mlflow.tracking.target import resolve_target
 
         target = resolve_target(config, project)
         params, long_tags = self._params(config, catalog)
@@ -116,7 +116,7 @@ class AzureMLMlflowHooks:
         journal = Journal(project.path / JOURNAL_DIRNAME, header)
         writer = TrackingWriter(
             header, journal, config.tracking.flush_interval_seconds,
-            resume=target.resume_run_id is not None, connect=lambda: connect(target),
+            resume=target.resume_run_id is not None, connect=target.client,
         ).start()
         writer.log(Batch(params=params, tags=long_tags))
         rules = MetricRules(tuple(config.tracking.metrics.datasets), config.tracking.params.separator)
@@ -193,7 +193,7 @@ class AzureMLMlflowHooks:
 
             raise PluginError(
                 f"Tracking failed and tracking.on_error is 'fail': {report.journaled} requests were kept in "
-                f"{report.journal.path if report.journal else '?'}; send them with `kedro azureml sync`"
+                f"{report.journal.path}; send them with `kedro azureml sync`"
             )
 
 
@@ -207,7 +207,7 @@ def _declared_dataset(catalog: Any, name: str) -> Any:
 
 def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: Any) -> None:
     """In a ParallelRunner worker: send this node's metrics into the parent's run, now."""
-    from kedro_azureml_mlflow.tracking.target import connect_shared
+    from kedro_azureml_mlflow.tracking.target import worker_client
 
     batch = MetricRules(tuple(shared["rules"]["patterns"]), shared["rules"]["separator"]).records(outputs, catalog)
     if not batch:
@@ -219,7 +219,7 @@ def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: A
     header = RunHeader(shared["tracking_uri"], None, shared["run_id"], None, {}, now_ms())
     writer = TrackingWriter(
         header, Journal(Path(shared["journal_dir"]), header), shared["flush_interval"],
-        resume=True, connect=lambda: connect_shared(shared),
+        resume=True, connect=lambda: worker_client(shared),
     ).start()
     writer.log(batch)
     writer.close("FINISHED")
@@ -233,7 +233,7 @@ def _announce(report: WriterReport, description: str, status: str) -> None:
     if report.journaled:
         logger.warning(
             "MLflow: %d requests could not be sent and were kept in %s; send them later with "
-            "`kedro azureml sync`", report.journaled, report.journal.path if report.journal else "?",
+            "`kedro azureml sync`", report.journaled, report.journal.path,
         )
 
 

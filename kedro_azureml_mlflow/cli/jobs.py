@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
+from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.errors import PluginError
 
 LOG_TAIL_LINES = 30
-_env_option = click.option("--env", "-e", default=None, help="Kedro environment whose azureml.yml names the workspace.")
 
 
 @click.command(name="status")
 @click.argument("job")
-@_env_option
+@env_option
 @click.pass_obj
 def status(metadata: Any, job: str, env: str | None) -> None:
     """Print a job's status (and why it failed)."""
@@ -28,7 +27,7 @@ def status(metadata: Any, job: str, env: str | None) -> None:
 
 @click.command(name="logs")
 @click.argument("job")
-@_env_option
+@env_option
 @click.pass_obj
 def logs(metadata: Any, job: str, env: str | None) -> None:
     """Print a job's log (followed until the job ends, if it is still running)."""
@@ -37,7 +36,7 @@ def logs(metadata: Any, job: str, env: str | None) -> None:
 
 @click.command(name="cancel")
 @click.argument("job")
-@_env_option
+@env_option
 @click.pass_obj
 def cancel(metadata: Any, job: str, env: str | None) -> None:
     """Cancel a job and wait until Azure ML reports it ended."""
@@ -80,7 +79,6 @@ def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None
 def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
     from kedro_azureml_mlflow.backend.workspace import workspace_for
-    from kedro_azureml_mlflow.project import load_project
 
-    info, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    info, config = project_of(metadata, env)
     return AzureMLSubmittedRun(workspace_for(config, info.path, info.config_file), job)

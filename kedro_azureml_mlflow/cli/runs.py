@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
 
+from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.project import load_project
 
 
 @click.command(name="runs")
-@click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
+@env_option
 @click.option("--last", default=1, show_default=True, type=click.IntRange(min=1), help="How many runs to show.")
 @click.pass_obj
 def runs(metadata: Any, env: str | None, last: int) -> None:
@@ -20,11 +19,11 @@ def runs(metadata: Any, env: str | None, last: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kedro_azureml_mlflow.tracking.target import connect, resolve_target
+    from kedro_azureml_mlflow.tracking.target import resolve_target
 
-    project, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    project, config = project_of(metadata, env)
     target = resolve_target(config, project)
-    client = connect(target)
+    client = target.client()
     experiment = client.get_experiment_by_name(target.experiment_name)
     if experiment is None:
         raise PluginError(f"No runs yet: experiment '{target.experiment_name}' does not exist in {target.description}")

@@ -17,9 +17,10 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.backend.workspace import workspace_for
+from kedro_azureml_mlflow.cli.common import project_of
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.project import ProjectInfo, load_project
+from kedro_azureml_mlflow.project import ProjectInfo
 
 
 def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -61,7 +62,7 @@ def submit(metadata: Any, **cli: Any) -> None:
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
-    info, config = load_project(project_path, metadata.package_name, cli["env"])
+    info, config = project_of(metadata, cli["env"])
     check_pipeline(cli["pipeline"])
     exclude_data = config.submit.exclude_data if cli["include_data"] is None else not cli["include_data"]
     use_conda = config.submit.use_conda if cli["use_conda"] is None else cli["use_conda"]
@@ -137,8 +138,7 @@ def run_locally(staging: Path, run: Any, experiment: str, config: PluginConfig, 
     from kedro_azureml_mlflow.tracking.target import resolve_target, use_credential_for_tracking
 
     target = resolve_target(config, info)
-    if target.workspace is not None:
-        use_credential_for_tracking(target.tracking_uri, target.workspace)
+    use_credential_for_tracking(target.tracking_uri, target.workspace)
     mlflow.set_tracking_uri(target.tracking_uri)
     console.print(f"Running the MLflow Project locally, tracked to {target.description}")
     # env_manager="local" means this interpreter's environment: find its `kedro` first, even

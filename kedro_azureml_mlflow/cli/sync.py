@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
+from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.errors import PluginError, first_line
-from kedro_azureml_mlflow.project import load_project
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
 
 
 @click.command(name="sync")
-@click.option("--env", "-e", default=None, help="Conf environment whose azureml.yml gives the credentials.")
+@env_option
 @click.pass_obj
 def sync(metadata: Any, env: str | None) -> None:
     """Replay journaled tracking requests into their MLflow runs (each is sent once)."""
@@ -25,7 +25,7 @@ def sync(metadata: Any, env: str | None) -> None:
     if not journals:
         click.echo("Nothing to send: no journaled tracking requests.")
         return
-    project, config = load_project(project_path, metadata.package_name, env)
+    project, config = project_of(metadata, env)
     connect = connector_for(config, project)
     failed = 0
     for path in journals:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import click
 
-from kedro_azureml_mlflow.project import load_project
+from kedro_azureml_mlflow.cli.common import env_option, project_of
 
 STUDIO = "https://ml.azure.com"
 
@@ -23,18 +22,18 @@ def studio_experiment_url(subscription_id: str, resource_group: str, workspace: 
 
 
 @click.command(name="ui")
-@click.option("--env", "-e", default=None, help="Conf environment to read azureml.yml from.")
+@env_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the local MLflow UI listens.")
 @click.option("--port", default=5000, show_default=True, type=int, help="Port of the local MLflow UI.")
 @click.pass_obj
 def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     """Open the MLflow UI on the embedded store, or print the experiment's Azure ML Studio URL."""
-    from kedro_azureml_mlflow.tracking.target import connect, resolve_target
+    from kedro_azureml_mlflow.tracking.target import resolve_target
 
-    project, config = load_project(Path(metadata.project_path), metadata.package_name, env)
+    project, config = project_of(metadata, env)
     target = resolve_target(config, project)
     if target.workspace is not None:
-        experiment = connect(target).get_experiment_by_name(target.experiment_name)
+        experiment = target.client().get_experiment_by_name(target.experiment_name)
         ref = target.workspace.ref
         url = studio_experiment_url(ref.subscription_id, ref.resource_group, ref.name,
                                     experiment.experiment_id if experiment else None)

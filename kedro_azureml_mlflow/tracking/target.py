@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
-from kedro_azureml_mlflow.config import PluginConfig
+from kedro_azureml_mlflow.config import CredentialsConfig, PluginConfig
 from kedro_azureml_mlflow.project import ProjectInfo
-from kedro_azureml_mlflow.workspace import resolve_workspace
+from kedro_azureml_mlflow.workspace import WorkspaceRef, resolve_workspace
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,10 @@ class TrackingTarget:
     resume_run_id: str | None
     description: str
     workspace: AzureWorkspace | None = None
+
+    def client(self) -> Any:
+        """An ``MlflowClient`` for this target (imports MLflow: call it off the critical path)."""
+        return mlflow_client(self.tracking_uri, self.workspace)
 
 
 def local_store_uri(project: ProjectInfo) -> str:
@@ -53,50 +58,37 @@ def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget
     return TrackingTarget(uri, experiment, None, f"the embedded local store {uri}")
 
 
-def connect(target: TrackingTarget) -> Any:
-    """An ``MlflowClient`` for the target (runs in the writer's thread: imports MLflow there)."""
+def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> Any:
+    """An ``MlflowClient`` for ``tracking_uri``, signed in as ``workspace`` for ``azureml://`` URIs."""
     from kedro_azureml_mlflow.tracking.client_ops import make_client
 
-    if target.workspace is not None:
-        use_credential_for_tracking(target.tracking_uri, target.workspace)
-    return make_client(target.tracking_uri)
+    use_credential_for_tracking(tracking_uri, workspace)
+    return make_client(tracking_uri)
 
 
 def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
     """For replaying journals: a client for any recorded URI, signed in as the project is."""
-    from kedro_azureml_mlflow.tracking.client_ops import make_client
-
     ref = resolve_workspace(config, project.path, project.config_file)
-    workspace = AzureWorkspace(ref, config.credentials) if ref is not None else None
-
-    def client_for(tracking_uri: str) -> Any:
-        if workspace is not None:
-            use_credential_for_tracking(tracking_uri, workspace)
-        return make_client(tracking_uri)
-
-    return client_for
+    return partial(mlflow_client, workspace=AzureWorkspace(ref, config.credentials) if ref is not None else None)
 
 
-def connect_shared(shared: dict[str, Any]) -> Any:
-    """The same, in a ParallelRunner worker, from what the parent shared (no workspace lookup)."""
-    from kedro_azureml_mlflow.config import CredentialsConfig
-    from kedro_azureml_mlflow.workspace import WorkspaceRef
-
+def worker_client(shared: dict[str, Any]) -> Any:
+    """A client in a ParallelRunner worker, from what the parent shared (no workspace lookup)."""
     workspace = None
     if shared.get("workspace"):
         ref = WorkspaceRef(**shared["workspace"])
         workspace = AzureWorkspace(ref, CredentialsConfig.model_validate(shared["credentials"]))
-    return connect(TrackingTarget(shared["tracking_uri"], None, shared["run_id"], "", workspace))
+    return mlflow_client(shared["tracking_uri"], workspace)
 
 
-def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace) -> None:
+def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace | None) -> None:
     """Make azureml-mlflow's ``azureml://`` store sign in with the plugin's credential.
 
     Left alone it builds its own chain ending in interactive browser / device-code sign-in,
     which hangs a headless run and ignores ``credentials:`` in azureml.yml. azureml-mlflow has
     no public hook for this; its service-context cache is the one place to hand it ours.
     """
-    if urlparse(tracking_uri).scheme != "azureml":
+    if workspace is None or urlparse(tracking_uri).scheme != "azureml":
         return
     from azureml.mlflow._internal.service_context_loader import _AzureMLServiceContextLoader
     from azureml.mlflow._internal.utils import ServiceContext

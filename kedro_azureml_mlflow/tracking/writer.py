@@ -35,13 +35,13 @@ class WriterReport:
     """What happened to everything the run logged, for the closing message."""
 
     run_id: str | None
+    journal: Journal
     requests: int = 0
     dropped: list[str] = field(default_factory=list)
-    journal: Journal | None = None
 
     @property
     def journaled(self) -> int:
-        return self.journal.records if self.journal else 0
+        return self.journal.records
 
 
 class TrackingWriter:
@@ -59,7 +59,7 @@ class TrackingWriter:
         self._run_ready = threading.Event()
         self._client: Any = None
         self._degraded = False  # after one failed request, journal the rest instead of waiting on retries
-        self.report = WriterReport(run_id=header.run_id)
+        self.report = WriterReport(run_id=header.run_id, journal=journal)
         self._end: tuple[str, int] | None = None
         self._thread = threading.Thread(target=self._work, name="kedro-azureml-mlflow-writer", daemon=True)
 
@@ -169,7 +169,6 @@ class TrackingWriter:
                 doing, first_line(exc), self.journal.path,
             )
         self._degraded = True
-        self.report.journal = self.journal
 
 
 def _summary(part: Batch) -> str:
