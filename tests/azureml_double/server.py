@@ -537,15 +537,16 @@ def asset_meta(d: Double) -> dict:
             "lastModifiedAt": now, "lastModifiedBy": "double@example.invalid", "lastModifiedByType": "User"}
 
 
+def user_error_404(message: str, detail: str) -> HttpError:
+    """The 404 the data plane answers for a missing asset or job (``UserError`` > ``ResourceNotFound``)."""
+    return HttpError(404, "UserError", message, body=azure_error(
+        "UserError", detail, innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}))
+
+
 def not_found(kind: str, ws: Workspace, name: str, version: str | None = None) -> HttpError:
     what = f"{name}:{version}" if version else name
-    return HttpError(
-        404,
-        "UserError",
-        f"{kind} {what} not found in workspace {ws.name}.",
-        body=azure_error("UserError", f"Could not find asset with ID: {ws.arm_id}/{kind.lower()}s/{what}",
-                         innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}),
-    )
+    return user_error_404(f"{kind} {what} not found in workspace {ws.name}.",
+                          f"Could not find asset with ID: {ws.arm_id}/{kind.lower()}s/{what}")
 
 
 @router.route("GET", WS + r"/codes/(?P<name>[^/]+)/versions")
@@ -683,13 +684,7 @@ def put_job(d: Double, req: Request, ws: Workspace, name: str):
 def get_job(d: Double, req: Request, ws: Workspace, name: str):
     job = ws.jobs.get(name)
     if job is None:
-        raise HttpError(
-            404,
-            "UserError",
-            f"Job {name} not found.",
-            body=azure_error("UserError", f"The specified resource name '{name}' was not found.",
-                             innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}),
-        )
+        raise user_error_404(f"Job {name} not found.", f"The specified resource name '{name}' was not found.")
     return 200, job.to_rest()
 
 
