@@ -158,8 +158,19 @@ sys.exit(main())
 
 # --- a counting reverse proxy in front of `mlflow server` -------------------------------------
 
-_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
-        "content-length", "host", "server", "date"}
+_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "te",
+    "trailer",
+    "upgrade",
+    "content-length",
+    "host",
+    "server",
+    "date",
+}
 
 
 class CountingProxy:
@@ -273,10 +284,18 @@ class MlflowServer:
         workdir.mkdir(parents=True)
         self.log = workdir / "server.log"
         cmd = [
-            str(mlflow_bin), "server",
-            "--backend-store-uri", f"sqlite:///{(workdir / 'server.db').as_posix()}",
-            "--default-artifact-root", (workdir / "artifacts").as_uri(),
-            "--host", "127.0.0.1", "--port", str(self.port), "--workers", "1",
+            str(mlflow_bin),
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{(workdir / 'server.db').as_posix()}",
+            "--default-artifact-root",
+            (workdir / "artifacts").as_uri(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
         ]
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
@@ -438,6 +457,7 @@ def remover(*paths: Path) -> Callable[[], None]:
     def remove() -> None:
         for path in paths:
             path.unlink(missing_ok=True)
+
     return remove
 
 
@@ -447,7 +467,7 @@ def remover(*paths: Path) -> Callable[[], None]:
 # declaring it; a project made by `kedro new` has it in its requirements anyway.
 KEDRO_MLFLOW_REQUIREMENTS = ("kedro>=1,<2", "kedro-mlflow", "mlflow==3.15.*", "kedro-datasets")
 
-KEDRO_MLFLOW_ADAPTER = '''
+KEDRO_MLFLOW_ADAPTER = """
 
 # kedro-mlflow's MlflowMetricsHistoryDataset takes {"name": {"value": v, "step": s}}: same 500 values.
 _plain_wide = wide
@@ -455,22 +475,24 @@ _plain_wide = wide
 
 def wide(index):
     return {key: {"value": float(value), "step": 0} for key, value in _plain_wide(index).items()}
-'''
+"""
 
-KEDRO_MLFLOW_CATALOG = '''
+KEDRO_MLFLOW_CATALOG = """
 # kedro-mlflow logs metrics only through its datasets: every node_<i>_metrics output is one.
 "{name}_metrics":
   type: kedro_mlflow.io.metrics.MlflowMetricsHistoryDataset
   prefix: "{name}_metrics"
-'''
+"""
 
 
 def prepare_kedro_mlflow_venv(work: Path, reinstall: bool) -> tuple[Path | None, str]:
     """The venv with kedro-mlflow; (venv, versions) or (None, why not)."""
     venv = work / "venv-kedro-mlflow"
     python = venv / "bin" / "python"
-    probe = ("import importlib.metadata as m; "
-             "print(' '.join(f'{d}={m.version(d)}' for d in ('kedro', 'kedro-mlflow', 'mlflow', 'kedro-datasets')))")
+    probe = (
+        "import importlib.metadata as m; "
+        "print(' '.join(f'{d}={m.version(d)}' for d in ('kedro', 'kedro-mlflow', 'mlflow', 'kedro-datasets')))"
+    )
     if reinstall:
         shutil.rmtree(venv, ignore_errors=True)
     if python.exists():
@@ -482,8 +504,12 @@ def prepare_kedro_mlflow_venv(work: Path, reinstall: bool) -> tuple[Path | None,
     made = run_quiet([shutil.which("python3") or sys.executable, "-m", "venv", str(venv)], cwd=work, env=bench_env())
     if made.returncode != 0:
         return None, f"python3 -m venv failed: {tail(made.stderr, 5)}"
-    pip = run_quiet([str(venv / "bin" / "pip"), "install", "-q", *KEDRO_MLFLOW_REQUIREMENTS],
-                    cwd=work, env=bench_env(), timeout=1800)
+    pip = run_quiet(
+        [str(venv / "bin" / "pip"), "install", "-q", *KEDRO_MLFLOW_REQUIREMENTS],
+        cwd=work,
+        env=bench_env(),
+        timeout=1800,
+    )
     if pip.returncode != 0:
         errors = [line for line in (pip.stdout + pip.stderr).splitlines() if "ignored: it is neither" not in line]
         return None, "pip could not install kedro-mlflow with kedro 1.x and mlflow 3.15: " + " | ".join(errors[-6:])
@@ -512,7 +538,7 @@ def make_kedro_mlflow_project(base: Path, venv: Path, name: str, tracking_uri: s
 
 # --- where the time goes -----------------------------------------------------------------------
 
-PROBE = '''\
+PROBE = """\
 import json, sys, time
 timings, what = {}, sys.argv[1]
 if what == "kedro":
@@ -536,7 +562,7 @@ else:
     timings["import MLflow's SQLAlchemy store (SQLAlchemy + ORM)"] = t2 - t1
     timings[f"SQLite: {what} db, first query (after the imports)"] = t3 - t2
 print(json.dumps(timings))
-'''
+"""
 
 
 def breakdown(work: Path, repeat: int) -> list[tuple[str, list[float]]]:
@@ -555,8 +581,9 @@ def breakdown(work: Path, repeat: int) -> list[tuple[str, list[float]]]:
         for name, seconds in json.loads(result.stdout.strip().splitlines()[-1]).items():
             rows.setdefault(name, []).append(seconds)
 
-    run_quiet([python, "-c", "import mlflow.store.tracking.sqlalchemy_store, kedro.framework.cli"], cwd=scratch,
-              env=env)  # compiled .pyc in place, as for the timed runs
+    run_quiet(
+        [python, "-c", "import mlflow.store.tracking.sqlalchemy_store, kedro.framework.cli"], cwd=scratch, env=env
+    )  # compiled .pyc in place, as for the timed runs
     for i in range(repeat):
         start = time.perf_counter()
         run_quiet([python, "-c", "pass"], cwd=scratch, env=env)
@@ -566,9 +593,13 @@ def breakdown(work: Path, repeat: int) -> list[tuple[str, list[float]]]:
         db = f"sqlite:///{(scratch / f'new-{i}.db').as_posix()}"
         probe("create a new", db)
         probe("open the existing", db)
-    order = ["python start-up (-c pass)", "import kedro.framework.cli",
-             "import the plugin's hooks module (after Kedro)", "import mlflow (MlflowClient)",
-             "import MLflow's SQLAlchemy store (SQLAlchemy + ORM)"]
+    order = [
+        "python start-up (-c pass)",
+        "import kedro.framework.cli",
+        "import the plugin's hooks module (after Kedro)",
+        "import mlflow (MlflowClient)",
+        "import MLflow's SQLAlchemy store (SQLAlchemy + ORM)",
+    ]
     return sorted(rows.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
 
 
@@ -630,8 +661,14 @@ def results_table(scenarios: list[Scenario], baselines: dict[str, tuple[Scenario
         else:
             reqs = "0" if s.tracked is False else "—"
         table.add_row(
-            s.label, str(len(s.times)), fmt(s.median), fmt(s.best),
-            ratio(s.median, hooks_off.median), ratio(s.best, hooks_off.best), ratio(s.median, hidden.median), reqs,
+            s.label,
+            str(len(s.times)),
+            fmt(s.median),
+            fmt(s.best),
+            ratio(s.median, hooks_off.median),
+            ratio(s.best, hooks_off.best),
+            ratio(s.median, hidden.median),
+            reqs,
         )
     return table
 
@@ -652,18 +689,35 @@ def endpoints_table(scenarios: list[Scenario]) -> Table | None:
 
 
 def help_table(pairs: list[tuple[str, Scenario, Scenario]]) -> Table:
-    table = Table(title="`kedro --help` in the project (same launcher; one run hides the plugin's entry points)",
-                  title_justify="left")
-    for name in ("plugin", "runs", "median s with", "median s without", "× (median)", "min s with", "min s without",
-                 "× (min)"):
+    table = Table(
+        title="`kedro --help` in the project (same launcher; one run hides the plugin's entry points)",
+        title_justify="left",
+    )
+    for name in (
+        "plugin",
+        "runs",
+        "median s with",
+        "median s without",
+        "× (median)",
+        "min s with",
+        "min s without",
+        "× (min)",
+    ):
         table.add_column(name, justify="left" if name == "plugin" else "right")
     for name, with_, without in pairs:
         if with_.error or without.error:
             table.add_row(name, "0", "failed", with_.error or without.error or "", "", "", "", "")
             continue
-        table.add_row(name, str(len(with_.times)), fmt(with_.median), fmt(without.median),
-                      ratio(with_.median, without.median), fmt(with_.best), fmt(without.best),
-                      ratio(with_.best, without.best))
+        table.add_row(
+            name,
+            str(len(with_.times)),
+            fmt(with_.median),
+            fmt(without.median),
+            ratio(with_.median, without.median),
+            fmt(with_.best),
+            fmt(without.best),
+            ratio(with_.best, without.best),
+        )
     return table
 
 
@@ -694,17 +748,25 @@ def parse_args() -> argparse.Namespace:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per scenario (default 3)")
-    parser.add_argument("--help-repeat", type=int, default=None,
-                        help="timed `kedro --help` runs per variant (default 3 × --repeat: they are short and noisy)")
+    parser.add_argument(
+        "--help-repeat",
+        type=int,
+        default=None,
+        help="timed `kedro --help` runs per variant (default 3 × --repeat: they are short and noisy)",
+    )
     parser.add_argument("--with-kedro-mlflow", action="store_true", help="also time kedro-mlflow (see below)")
     parser.add_argument("--reinstall-kedro-mlflow", action="store_true", help="recreate the kedro-mlflow venv")
     parser.add_argument("--no-http", action="store_true", help="skip the mlflow server scenarios")
-    parser.add_argument("--no-direct", action="store_true",
-                        help="skip the HTTP runs without the counting proxy (they show what the proxy costs)")
+    parser.add_argument(
+        "--no-direct",
+        action="store_true",
+        help="skip the HTTP runs without the counting proxy (they show what the proxy costs)",
+    )
     parser.add_argument("--no-breakdown", action="store_true", help="skip the 'where the time goes' probes")
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work", help="scratch dir (gitignored)")
-    parser.add_argument("--json", type=Path, default=None,
-                        help="also write the results here (default: <work>/results.json)")
+    parser.add_argument(
+        "--json", type=Path, default=None, help="also write the results here (default: <work>/results.json)"
+    )
     return parser.parse_args()
 
 
@@ -736,26 +798,62 @@ def main() -> int:
     # (a) plain Kedro: three ways of leaving the plugin out
     p = project_copy(base, "plain-hooks-off")
     disable_hooks(p, PLUGIN_DIST)
-    hooks_off = Scenario("hooks_off", "plain Kedro: plugin hooks off (DISABLE_HOOKS_FOR_PLUGINS) [baseline]",
-                         "plugin", p, kedro_run, env, tracked=False)
+    hooks_off = Scenario(
+        "hooks_off",
+        "plain Kedro: plugin hooks off (DISABLE_HOOKS_FOR_PLUGINS) [baseline]",
+        "plugin",
+        p,
+        kedro_run,
+        env,
+        tracked=False,
+    )
     p = project_copy(base, "plain-tracking-off")
     azureml_yml(p, {"enabled": False})
-    off = Scenario("tracking_off", "plain Kedro: plugin on, tracking.enabled false", "plugin", p, kedro_run, env,
-                   tracked=False)
+    off = Scenario(
+        "tracking_off", "plain Kedro: plugin on, tracking.enabled false", "plugin", p, kedro_run, env, tracked=False
+    )
     p = project_copy(base, "plain-not-installed")
-    hidden = Scenario("not_installed", "plain Kedro: plugin entry points hidden (≈ not installed)", "plugin", p,
-                      [python, launcher, *RUN_ARGS], bench_env(BENCH_HIDE_DISTS=PLUGIN_DIST), tracked=False)
+    hidden = Scenario(
+        "not_installed",
+        "plain Kedro: plugin entry points hidden (≈ not installed)",
+        "plugin",
+        p,
+        [python, launcher, *RUN_ARGS],
+        bench_env(BENCH_HIDE_DISTS=PLUGIN_DIST),
+        tracked=False,
+    )
     scenarios = [hooks_off, off, hidden]
     baselines = {"plugin": (hooks_off, hidden)}
 
     # (b) the embedded SQLite store
     p = project_copy(base, "sqlite-first")
-    scenarios.append(Scenario("sqlite_first", "plugin → embedded SQLite, first run (creates mlflow.db)", "plugin", p,
-                              kedro_run, env, tracked=True, before=remover(p / "mlflow.db"),
-                              expect="embedded local store", warmup=False))
+    scenarios.append(
+        Scenario(
+            "sqlite_first",
+            "plugin → embedded SQLite, first run (creates mlflow.db)",
+            "plugin",
+            p,
+            kedro_run,
+            env,
+            tracked=True,
+            before=remover(p / "mlflow.db"),
+            expect="embedded local store",
+            warmup=False,
+        )
+    )
     p = project_copy(base, "sqlite")
-    scenarios.append(Scenario("sqlite", "plugin → embedded SQLite (existing db)", "plugin", p, kedro_run, env,
-                              tracked=True, expect="embedded local store"))
+    scenarios.append(
+        Scenario(
+            "sqlite",
+            "plugin → embedded SQLite (existing db)",
+            "plugin",
+            p,
+            kedro_run,
+            env,
+            tracked=True,
+            expect="embedded local store",
+        )
+    )
 
     server = proxy = None
     try:
@@ -772,13 +870,33 @@ def main() -> int:
         if proxy and server:
             p = project_copy(base, "http")
             azureml_yml(p, {"tracking_uri": f"http://127.0.0.1:{proxy.port}"})
-            scenarios.append(Scenario("http", "plugin → mlflow server over HTTP (counting proxy)", "plugin", p,
-                                      kedro_run, env, tracked=True, proxy=proxy))
+            scenarios.append(
+                Scenario(
+                    "http",
+                    "plugin → mlflow server over HTTP (counting proxy)",
+                    "plugin",
+                    p,
+                    kedro_run,
+                    env,
+                    tracked=True,
+                    proxy=proxy,
+                )
+            )
             if not args.no_direct:
                 p = project_copy(base, "http-direct")
                 azureml_yml(p, {"tracking_uri": f"http://127.0.0.1:{server.port}"})
-                scenarios.append(Scenario("http_direct", "plugin → mlflow server over HTTP, no proxy", "plugin", p,
-                                          kedro_run, env, tracked=True, warmup=False))
+                scenarios.append(
+                    Scenario(
+                        "http_direct",
+                        "plugin → mlflow server over HTTP, no proxy",
+                        "plugin",
+                        p,
+                        kedro_run,
+                        env,
+                        tracked=True,
+                        warmup=False,
+                    )
+                )
 
         # kedro-mlflow, in its own venv
         help_project = work / "projects" / "sqlite"
@@ -786,56 +904,143 @@ def main() -> int:
             km_run, km_python = [str(km_venv / "bin" / "kedro"), *RUN_ARGS], str(km_venv / "bin" / "python")
             p = project_copy(base, "km-hooks-off")
             disable_hooks(p, KEDRO_MLFLOW_DIST)
-            km_off = Scenario("km_hooks_off", "kedro-mlflow venv: plain Kedro, its hooks off [baseline]",
-                              "kedro-mlflow", p, km_run, env, reject=KEDRO_MLFLOW_STARTED)
+            km_off = Scenario(
+                "km_hooks_off",
+                "kedro-mlflow venv: plain Kedro, its hooks off [baseline]",
+                "kedro-mlflow",
+                p,
+                km_run,
+                env,
+                reject=KEDRO_MLFLOW_STARTED,
+            )
             p = project_copy(base, "km-not-installed")
-            km_hidden = Scenario("km_not_installed", "kedro-mlflow venv: plain Kedro, kedro-mlflow hidden",
-                                 "kedro-mlflow", p, [km_python, launcher, *RUN_ARGS],
-                                 bench_env(BENCH_HIDE_DISTS=KEDRO_MLFLOW_DIST), reject=KEDRO_MLFLOW_STARTED)
+            km_hidden = Scenario(
+                "km_not_installed",
+                "kedro-mlflow venv: plain Kedro, kedro-mlflow hidden",
+                "kedro-mlflow",
+                p,
+                [km_python, launcher, *RUN_ARGS],
+                bench_env(BENCH_HIDE_DISTS=KEDRO_MLFLOW_DIST),
+                reject=KEDRO_MLFLOW_STARTED,
+            )
             scenarios += [km_off, km_hidden]
             baselines["kedro-mlflow"] = (km_off, km_hidden)
             try:
                 db = work / "projects" / "km-sqlite-first" / "mlflow.db"
                 p = make_kedro_mlflow_project(base, km_venv, "km-sqlite-first", f"sqlite:///{db.as_posix()}")
-                scenarios.append(Scenario("km_sqlite_first", "kedro-mlflow → SQLite, first run (creates the db)",
-                                          "kedro-mlflow", p, km_run, env, before=remover(db),
-                                          expect=KEDRO_MLFLOW_STARTED, warmup=False))
+                scenarios.append(
+                    Scenario(
+                        "km_sqlite_first",
+                        "kedro-mlflow → SQLite, first run (creates the db)",
+                        "kedro-mlflow",
+                        p,
+                        km_run,
+                        env,
+                        before=remover(db),
+                        expect=KEDRO_MLFLOW_STARTED,
+                        warmup=False,
+                    )
+                )
                 db = work / "projects" / "km-sqlite" / "mlflow.db"
                 p = make_kedro_mlflow_project(base, km_venv, "km-sqlite", f"sqlite:///{db.as_posix()}")
-                scenarios.append(Scenario("km_sqlite", "kedro-mlflow → SQLite (existing db)", "kedro-mlflow", p,
-                                          km_run, env, expect=KEDRO_MLFLOW_STARTED))
+                scenarios.append(
+                    Scenario(
+                        "km_sqlite",
+                        "kedro-mlflow → SQLite (existing db)",
+                        "kedro-mlflow",
+                        p,
+                        km_run,
+                        env,
+                        expect=KEDRO_MLFLOW_STARTED,
+                    )
+                )
                 help_project = p
                 if proxy and server:
                     p = make_kedro_mlflow_project(base, km_venv, "km-http", f"http://127.0.0.1:{proxy.port}")
-                    scenarios.append(Scenario("km_http", "kedro-mlflow → mlflow server over HTTP (counting proxy)",
-                                              "kedro-mlflow", p, km_run, env, proxy=proxy,
-                                              expect=KEDRO_MLFLOW_STARTED))
+                    scenarios.append(
+                        Scenario(
+                            "km_http",
+                            "kedro-mlflow → mlflow server over HTTP (counting proxy)",
+                            "kedro-mlflow",
+                            p,
+                            km_run,
+                            env,
+                            proxy=proxy,
+                            expect=KEDRO_MLFLOW_STARTED,
+                        )
+                    )
                     if not args.no_direct:
-                        p = make_kedro_mlflow_project(base, km_venv, "km-http-direct",
-                                                      f"http://127.0.0.1:{server.port}")
-                        scenarios.append(Scenario("km_http_direct",
-                                                  "kedro-mlflow → mlflow server over HTTP, no proxy", "kedro-mlflow",
-                                                  p, km_run, env, expect=KEDRO_MLFLOW_STARTED, warmup=False))
+                        p = make_kedro_mlflow_project(
+                            base, km_venv, "km-http-direct", f"http://127.0.0.1:{server.port}"
+                        )
+                        scenarios.append(
+                            Scenario(
+                                "km_http_direct",
+                                "kedro-mlflow → mlflow server over HTTP, no proxy",
+                                "kedro-mlflow",
+                                p,
+                                km_run,
+                                env,
+                                expect=KEDRO_MLFLOW_STARTED,
+                                warmup=False,
+                            )
+                        )
             except RuntimeError as exc:
                 console.print(f"[yellow]kedro-mlflow tracking scenarios skipped: {exc}[/yellow]")
 
         # kedro --help, through the same launcher with and without the plugin's entry points
-        help_pairs = [("kedro-azureml-mlflow",
-                       Scenario("help_with", "help", "", work / "projects" / "sqlite", [python, launcher, "--help"],
-                                bench_env(BENCH_HIDE_DISTS=""), expect=PLUGIN_HELP),
-                       Scenario("help_without", "help", "", work / "projects" / "sqlite", [python, launcher, "--help"],
-                                bench_env(BENCH_HIDE_DISTS=PLUGIN_DIST), reject=PLUGIN_HELP))]
+        help_pairs = [
+            (
+                "kedro-azureml-mlflow",
+                Scenario(
+                    "help_with",
+                    "help",
+                    "",
+                    work / "projects" / "sqlite",
+                    [python, launcher, "--help"],
+                    bench_env(BENCH_HIDE_DISTS=""),
+                    expect=PLUGIN_HELP,
+                ),
+                Scenario(
+                    "help_without",
+                    "help",
+                    "",
+                    work / "projects" / "sqlite",
+                    [python, launcher, "--help"],
+                    bench_env(BENCH_HIDE_DISTS=PLUGIN_DIST),
+                    reject=PLUGIN_HELP,
+                ),
+            )
+        ]
         if km_venv is not None:
-            help_pairs.append(("kedro-mlflow (its venv)",
-                               Scenario("km_help_with", "help", "", help_project, [km_python, launcher, "--help"],
-                                        bench_env(BENCH_HIDE_DISTS=""), expect=KEDRO_MLFLOW_HELP),
-                               Scenario("km_help_without", "help", "", help_project, [km_python, launcher, "--help"],
-                                        bench_env(BENCH_HIDE_DISTS=KEDRO_MLFLOW_DIST), reject=KEDRO_MLFLOW_HELP)))
+            help_pairs.append(
+                (
+                    "kedro-mlflow (its venv)",
+                    Scenario(
+                        "km_help_with",
+                        "help",
+                        "",
+                        help_project,
+                        [km_python, launcher, "--help"],
+                        bench_env(BENCH_HIDE_DISTS=""),
+                        expect=KEDRO_MLFLOW_HELP,
+                    ),
+                    Scenario(
+                        "km_help_without",
+                        "help",
+                        "",
+                        help_project,
+                        [km_python, launcher, "--help"],
+                        bench_env(BENCH_HIDE_DISTS=KEDRO_MLFLOW_DIST),
+                        reject=KEDRO_MLFLOW_HELP,
+                    ),
+                )
+            )
         help_scenarios = [s for _, a, b in help_pairs for s in (a, b)]
         for s in scenarios + help_scenarios:
             s.log = work / "logs" / f"{s.key}.log"
 
-        console.print(f"Warm-up: one untimed run of each scenario that needs one …")
+        console.print("Warm-up: one untimed run of each scenario that needs one …")
         for s in scenarios + help_scenarios:
             if s.warmup:
                 run_scenario(s, timed=False)
@@ -858,10 +1063,12 @@ def main() -> int:
 
     console.print()
     console.print("\n".join(header))
-    console.print(f"`kedro {' '.join(RUN_ARGS)}`: 100 nodes, 500 metric values, "
-                  f"{PARAMETER_COUNT} parameters (flattened); "
-                  f"{repeat} timed runs per scenario (after one warm-up unless 'first run' / 'no proxy'), "
-                  "interleaved round-robin.")
+    console.print(
+        f"`kedro {' '.join(RUN_ARGS)}`: 100 nodes, 500 metric values, "
+        f"{PARAMETER_COUNT} parameters (flattened); "
+        f"{repeat} timed runs per scenario (after one warm-up unless 'first run' / 'no proxy'), "
+        "interleaved round-robin."
+    )
     console.print(results_table([s for s in scenarios if s.group == "plugin"], baselines, "kedro-azureml-mlflow"))
     km_rows = [s for s in scenarios if s.group == "kedro-mlflow"]
     if km_rows:
@@ -882,9 +1089,17 @@ def main() -> int:
         "header": header,
         "command": f"kedro {' '.join(RUN_ARGS)}",
         "repeat": repeat,
-        "scenarios": {s.key: {"label": s.label, "seconds": [round(t, 3) for t in s.times], "requests": s.requests,
-                              "plugin_requests": s.plugin_requests, "endpoints": dict(s.endpoints), "error": s.error}
-                      for s in scenarios + help_scenarios},
+        "scenarios": {
+            s.key: {
+                "label": s.label,
+                "seconds": [round(t, 3) for t in s.times],
+                "requests": s.requests,
+                "plugin_requests": s.plugin_requests,
+                "endpoints": dict(s.endpoints),
+                "error": s.error,
+            }
+            for s in scenarios + help_scenarios
+        },
         "breakdown": {name: [round(v, 3) for v in values] for name, values in rows},
         "targets": [re.sub(r"\[/?\w+\]", "", line) for line in verdicts],
     }
@@ -905,8 +1120,9 @@ def targets(scenarios: list[Scenario], hooks_off: Scenario, help_pair: tuple[str
     sqlite = by_key.get("sqlite")
     if sqlite and sqlite.median and hooks_off.median:
         value = sqlite.median / hooks_off.median
-        lines.append(f"target ≤ 1.5× wall time, embedded store (existing db) vs hooks off: {value:.2f}× "
-                     f"{mark(value <= 1.5)}")
+        lines.append(
+            f"target ≤ 1.5× wall time, embedded store (existing db) vs hooks off: {value:.2f}× {mark(value <= 1.5)}"
+        )
     for key in ("sqlite", "http"):
         s = by_key.get(key)
         if s and s.requests:

@@ -69,4 +69,3 @@ class AzureWorkspace:
             raise PluginError(f"Could not reach Azure ML while {doing}: {first_line(exc)}") from None
         except HttpResponseError as exc:
             raise PluginError(f"Azure ML refused {doing} for {self.ref.describe()}: {first_line(exc)}") from None
-

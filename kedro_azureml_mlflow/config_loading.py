@@ -112,4 +112,3 @@ def _config_files(conf_dirs: list[Path]) -> list[Path]:
 def _describe(conf_dirs: list[Path]) -> str:
     files = _config_files(conf_dirs)
     return str(files[-1]) if files else " or ".join(f"{d}/azureml.yml" for d in conf_dirs)
-

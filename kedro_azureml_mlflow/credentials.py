@@ -24,7 +24,7 @@ HOW_TO_SIGN_IN = {
 
 def build_credential(config: CredentialsConfig) -> Any:
     """The credential the config asks for (imports azure.identity only when called)."""
-    import azure.identity as identity
+    from azure import identity
 
     tenant = {"tenant_id": config.tenant_id} if config.tenant_id else {}
     client = {"client_id": config.client_id} if config.client_id else {}

@@ -58,7 +58,8 @@ class MetricRules:
             if records is None:
                 logger.warning(
                     "Output '%s' matches tracking.metrics.datasets but is not a number, a dict of "
-                    "numbers or a list of numbers; not logged", name,
+                    "numbers or a list of numbers; not logged",
+                    name,
                 )
                 continue
             batch.metrics.extend(records)
@@ -115,8 +116,11 @@ class AzureMLMlflowHooks:
         )
         journal = Journal(project.path / JOURNAL_DIRNAME, header)
         writer = TrackingWriter(
-            header, journal, config.tracking.flush_interval_seconds,
-            resume=target.resume_run_id is not None, connect=target.client,
+            header,
+            journal,
+            config.tracking.flush_interval_seconds,
+            resume=target.resume_run_id is not None,
+            connect=target.client,
         ).start()
         writer.log(Batch(params=params, tags=long_tags))
         rules = MetricRules(tuple(config.tracking.metrics.datasets), config.tracking.params.separator)
@@ -162,7 +166,9 @@ class AzureMLMlflowHooks:
             return [], []
         return prepare_params(catalog.load("parameters") or {}, config.tracking.params)
 
-    def _share_with_workers(self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig) -> None:
+    def _share_with_workers(
+        self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig
+    ) -> None:
         """Worker processes start after this hook: give them the run (waits until it exists).
 
         If the run could not be opened, workers append to this run's journal instead, so one
@@ -170,16 +176,18 @@ class AzureMLMlflowHooks:
         """
         run_id = writer.wait_for_run()
         workspace = target.workspace
-        os.environ[WORKER_ENV] = json.dumps({
-            "tracking_uri": target.tracking_uri,
-            "run_id": run_id,
-            "parent_journal": None if run_id else str(writer.journal.open()),
-            "rules": asdict(rules),
-            "journal_dir": str(writer.journal.directory),
-            "workspace": asdict(workspace.ref) if workspace else None,
-            "credentials": config.credentials.model_dump(mode="json"),
-            "flush_interval": config.tracking.flush_interval_seconds,
-        })
+        os.environ[WORKER_ENV] = json.dumps(
+            {
+                "tracking_uri": target.tracking_uri,
+                "run_id": run_id,
+                "parent_journal": None if run_id else str(writer.journal.open()),
+                "rules": asdict(rules),
+                "journal_dir": str(writer.journal.directory),
+                "workspace": asdict(workspace.ref) if workspace else None,
+                "credentials": config.credentials.model_dump(mode="json"),
+                "flush_interval": config.tracking.flush_interval_seconds,
+            }
+        )
 
     def _close(self, status: str, quiet_failure: bool = False) -> None:
         run, self._run = self._run, None
@@ -218,8 +226,11 @@ def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: A
         return
     header = RunHeader(shared["tracking_uri"], None, shared["run_id"], None, {}, now_ms())
     writer = TrackingWriter(
-        header, Journal(Path(shared["journal_dir"]), header), shared["flush_interval"],
-        resume=True, connect=lambda: worker_client(shared),
+        header,
+        Journal(Path(shared["journal_dir"]), header),
+        shared["flush_interval"],
+        resume=True,
+        connect=lambda: worker_client(shared),
     ).start()
     writer.log(batch)
     writer.close("FINISHED")
@@ -227,13 +238,19 @@ def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: A
 
 def _announce(report: WriterReport, description: str, status: str) -> None:
     where = f"run {report.run_id} in {description}" if report.run_id else description
-    logger.info("MLflow: %s %s (%d tracking requests)", "tracked" if status == "FINISHED" else "marked FAILED", where, report.requests)
+    logger.info(
+        "MLflow: %s %s (%d tracking requests)",
+        "tracked" if status == "FINISHED" else "marked FAILED",
+        where,
+        report.requests,
+    )
     for problem in report.dropped:
         logger.warning("MLflow refused and dropped: %s", problem)
     if report.journaled:
         logger.warning(
-            "MLflow: %d requests could not be sent and were kept in %s; send them later with "
-            "`kedro azureml sync`", report.journaled, report.journal.path,
+            "MLflow: %d requests could not be sent and were kept in %s; send them later with `kedro azureml sync`",
+            report.journaled,
+            report.journal.path,
         )
 
 

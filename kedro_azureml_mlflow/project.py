@@ -44,9 +44,7 @@ def load_project(project_path: Path, package_name: str, env: str | None) -> tupl
     from kedro.framework.project import settings
 
     conf_source = project_path / settings.CONF_SOURCE
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS
-    )
+    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
     dirs, run_env = conf_dirs_of(loader, conf_source, env)
     info = ProjectInfo(project_path, package_name, run_env, dirs)
     return info, load_plugin_config(loader, list(dirs))

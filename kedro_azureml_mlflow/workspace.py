@@ -40,7 +40,9 @@ class WorkspaceRef:
         )
 
 
-def resolve_workspace(config: PluginConfig, project_path: Path, config_file: str = "azureml.yml") -> WorkspaceRef | None:
+def resolve_workspace(
+    config: PluginConfig, project_path: Path, config_file: str = "azureml.yml"
+) -> WorkspaceRef | None:
     """The project's workspace, or ``None`` for local tracking."""
     if config.workspace is not None:
         ws = config.workspace

@@ -29,6 +29,7 @@ from tests.kedro_project import clean_env
 STARTER_ALIAS = "azureml-mlflow"
 PROJECT_NAME = "demo"
 
+
 def kedro_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
     """A clean environment for ``kedro`` subprocesses: telemetry off, no tracking leaks."""
     return clean_env(**(extra or {}))

@@ -19,7 +19,7 @@ import pytest
 
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 
-PIPELINES = '''
+PIPELINES = """
 from kedro.pipeline import Pipeline, node
 
 
@@ -53,7 +53,7 @@ def register_pipelines():
                         node(explode, ["params:model", "score_metrics"], "never", name="explode")])
     many = Pipeline([node(wide, f"params:index_{i}", f"node_{i}_metrics", name=f"n{i}") for i in range(100)])
     return {"__default__": training, "training": training, "failing": failing, "many": many}
-'''
+"""
 
 PARAMETERS = """\
 model:
@@ -74,11 +74,17 @@ _LEAKY_NAMES = ("AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_CLIENT_SECRET")
 def clean_env(**extra: str) -> dict[str, str]:
     """The environment for a ``kedro`` subprocess: no telemetry, no leaked tracking settings."""
     env = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if not key.startswith(_LEAKY_PREFIXES) and key not in _LEAKY_NAMES
     }
-    env.update(KEDRO_DISABLE_TELEMETRY="true", MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
-               PYTHONUNBUFFERED="1", COLUMNS="400")
+    env.update(
+        KEDRO_DISABLE_TELEMETRY="true",
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        PYTHONUNBUFFERED="1",
+        COLUMNS="400",
+    )
     env.update(extra)
     return env
 
@@ -127,7 +133,11 @@ def kedro_new_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("kedro-new")
     result = subprocess.run(
         [KEDRO, "new", "--name", "probe", "--tools", "none", "--example", "n"],
-        cwd=root, env=clean_env(), capture_output=True, text=True, timeout=300,
+        cwd=root,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     project = KedroProject(root / "probe")

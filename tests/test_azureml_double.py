@@ -47,7 +47,6 @@ def _mlflow_get(double, endpoint: str, **query) -> dict:
 
 import urllib.parse  # noqa: E402  (used by _mlflow_get)
 
-
 # ------------------------------------------------------------------------------------------ control plane
 
 
@@ -103,15 +102,25 @@ def test_error_body_shape_over_plain_https(azureml_double):
 
 
 def test_command_job_uploads_code_to_azurite_and_runs_to_completion(azureml_double, tmp_path):
-    code = _code_dir(tmp_path, {"hello.py": """
+    code = _code_dir(
+        tmp_path,
+        {
+            "hello.py": """
         import os, sys
         print("hello from the emulated compute", sys.argv[1:])
         print("RUN", os.environ["AZUREML_RUN_ID"], os.environ["MLFLOW_RUN_ID"])
         print("WS", os.environ["AZUREML_ARM_WORKSPACE_NAME"], os.environ["MY_FLAG"])
-    """})
+    """
+        },
+    )
     ml_client = azureml_double.ml_client()
-    job = _command_job(code, "python hello.py ${{inputs.greeting}}", inputs={"greeting": "bonjour"},
-                       environment_variables={"MY_FLAG": "on"}, experiment_name="double-completes")
+    job = _command_job(
+        code,
+        "python hello.py ${{inputs.greeting}}",
+        inputs={"greeting": "bonjour"},
+        environment_variables={"MY_FLAG": "on"},
+        experiment_name="double-completes",
+    )
 
     created = ml_client.jobs.create_or_update(job)
 
@@ -155,12 +164,17 @@ def test_resubmitting_same_code_is_deduplicated(azureml_double, tmp_path):
 
 
 def test_jobs_stream_prints_the_job_output(azureml_double, tmp_path, capsys):
-    code = _code_dir(tmp_path, {"count.py": """
+    code = _code_dir(
+        tmp_path,
+        {
+            "count.py": """
         import time
         for i in range(3):
             print(f"line {i}", flush=True)
             time.sleep(0.1)
-    """})
+    """
+        },
+    )
     ml_client = azureml_double.ml_client()
     created = ml_client.jobs.create_or_update(_command_job(code, "python count.py"))
 
@@ -218,7 +232,10 @@ def test_failing_job_and_forced_failure(azureml_double, tmp_path):
 
 
 def test_job_using_mlflow_logs_into_the_run_the_double_created(azureml_double, tmp_path):
-    code = _code_dir(tmp_path, {"train.py": """
+    code = _code_dir(
+        tmp_path,
+        {
+            "train.py": """
         import os
         import mlflow
 
@@ -229,7 +246,9 @@ def test_job_using_mlflow_logs_into_the_run_the_double_created(azureml_double, t
             mlflow.log_param("alpha", "0.5")
             mlflow.log_metric("accuracy", 0.93)
         print("logged into", run.info.run_id, mlflow.get_tracking_uri())
-    """})
+    """
+        },
+    )
     ml_client = azureml_double.ml_client()
     created = ml_client.jobs.create_or_update(
         _command_job(code, "python train.py", experiment_name="double-mlflow-in-job")
@@ -261,8 +280,11 @@ def test_azureml_mlflow_client_in_process_lands_in_real_mlflow_server(azureml_do
         name = f"double-in-process-{uuid.uuid4().hex[:6]}"
         exp_id = client.create_experiment(name)
         run = client.create_run(exp_id)
-        client.log_batch(run.info.run_id, metrics=[mlflow.entities.Metric("loss", 0.25, 0, 0)],
-                         params=[mlflow.entities.Param("lr", "0.01")])
+        client.log_batch(
+            run.info.run_id,
+            metrics=[mlflow.entities.Metric("loss", 0.25, 0, 0)],
+            params=[mlflow.entities.Param("lr", "0.01")],
+        )
         client.set_terminated(run.info.run_id)
     finally:
         mlflow.set_tracking_uri(previous)
@@ -336,8 +358,9 @@ def test_env_only_subprocess_reaches_the_double(azureml_double, auth):
                              os.environ["AZUREML_RESOURCE_GROUP"], os.environ["AZUREML_WORKSPACE_NAME"])
         print("URI", ml_client.workspaces.get(os.environ["AZUREML_WORKSPACE_NAME"]).mlflow_tracking_uri)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], env=azureml_double.env(auth=auth),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=azureml_double.env(auth=auth), capture_output=True, text=True, timeout=120
+    )
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"URI {azureml_double.tracking_uri}" in proc.stdout
@@ -358,8 +381,13 @@ def test_env_only_subprocess_mlflow_via_azureml_uri(azureml_double):
             mlflow.log_metric("m", 2.0)
         print("RUN", run.info.run_id)
     """)
-    proc = subprocess.run([sys.executable, "-c", script, azureml_double.tracking_uri], env=azureml_double.env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, azureml_double.tracking_uri],
+        env=azureml_double.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     run_id = proc.stdout.split("RUN ")[1].strip()
@@ -386,16 +414,25 @@ def test_artifacts_through_azureml_uri_land_in_azurite(azureml_double, tmp_path)
         print("URI", run.info.artifact_uri)
         print("RUN", run.info.run_id)
     """)
-    proc = subprocess.run([sys.executable, "-c", script, azureml_double.tracking_uri], env=azureml_double.env(),
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, azureml_double.tracking_uri],
+        env=azureml_double.env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ROOT ['nested', 'report.txt']" in proc.stdout
     assert "BACK hello artifact" in proc.stdout
     run_id = proc.stdout.split("RUN ")[1].strip()
     assert f"URI {azureml_double.tracking_uri}/experiments/" in proc.stdout  # Azure ML's artifact URI shape
-    blobs = {b.name for b in azureml_double.blob_service().get_container_client("azureml").list_blobs(
-        name_starts_with=f"ExperimentRun/dcid.{run_id}/")}
+    blobs = {
+        b.name
+        for b in azureml_double.blob_service()
+        .get_container_client("azureml")
+        .list_blobs(name_starts_with=f"ExperimentRun/dcid.{run_id}/")
+    }
     assert blobs == {f"ExperimentRun/dcid.{run_id}/report.txt", f"ExperimentRun/dcid.{run_id}/nested/data.json"}
 
 
@@ -434,7 +471,8 @@ def test_registered_environments_versions_latest_and_jobs_list(azureml_double, t
     name = f"double-env-{uuid.uuid4().hex[:6]}"
     for version in ("1", "2"):
         ml_client.environments.create_or_update(
-            Environment(name=name, version=version, image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04"))
+            Environment(name=name, version=version, image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04")
+        )
 
     assert ml_client.environments.get(name, version="1").version == "1"
     assert ml_client.environments.get(name, label="latest").version == "2"

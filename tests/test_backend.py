@@ -77,7 +77,7 @@ def test_bad_backend_config_is_one_clear_error(config: dict, message: str) -> No
 def test_backend_config_file_must_be_json(tmp_path: Path) -> None:
     bad = tmp_path / "b.json"
     bad.write_text("{not json")
-    with pytest.raises(PluginError, match="b.json: not a readable JSON"):
+    with pytest.raises(PluginError, match=r"b\.json: not a readable JSON"):
         parse_backend_config(bad)
 
 
@@ -88,7 +88,11 @@ def test_missing_or_local_compute_runs_locally(compute: str | None, local: bool)
 
 @pytest.mark.parametrize(
     ("ref", "expected"),
-    [("azureml:sklearn:3", "azureml:sklearn:3"), ("sklearn:3", "azureml:sklearn:3"), ("azureml:sklearn@latest", "azureml:sklearn@latest")],
+    [
+        ("azureml:sklearn:3", "azureml:sklearn:3"),
+        ("sklearn:3", "azureml:sklearn:3"),
+        ("azureml:sklearn@latest", "azureml:sklearn@latest"),
+    ],
 )
 def test_registered_environment_reference(ref: str, expected: str) -> None:
     assert registered_environment_id(ref) == expected
@@ -102,7 +106,10 @@ def test_registered_environment_reference_needs_a_version() -> None:
 def make_wheel(folder: Path, name: str = "mypkg", version: str = "1.2.3") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     wheel = folder / f"{name}-{version}-py3-none-any.whl"
-    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nRequires-Dist: requests>=2\nRequires-Dist: pytest; extra == 'test'\n"
+    meta = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+        "Requires-Dist: requests>=2\nRequires-Dist: pytest; extra == 'test'\n"
+    )
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr(f"{name}-{version}.dist-info/METADATA", meta)
     return wheel
@@ -112,7 +119,8 @@ def test_environment_from_python_env_with_local_wheel(tmp_path: Path) -> None:
     make_wheel(tmp_path / "wheels")
     (tmp_path / "requirements.txt").write_text("pandas>=2\n")
     (tmp_path / "python_env.yaml").write_text(
-        "python: '3.10.4'\nbuild_dependencies: [pip]\ndependencies:\n- -r requirements.txt\n- ./wheels/mypkg-1.2.3-py3-none-any.whl\n"
+        "python: '3.10.4'\nbuild_dependencies: [pip]\ndependencies:\n"
+        "- -r requirements.txt\n- ./wheels/mypkg-1.2.3-py3-none-any.whl\n"
     )
     env = job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions(compute="c", image="base:1"))
     assert env.image == "base:1"
@@ -145,8 +153,12 @@ def test_wheel_install_is_skipped_when_that_version_is_installed(tmp_path: Path)
     installed = metadata.version("kedro-azureml-mlflow")
     venv_first = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     present = LocalWheel("./absent/kedro_azureml_mlflow.whl", "kedro_azureml_mlflow", installed, ())
-    skipped = subprocess.run(["bash", "-c", install_wheels_command([present])], cwd=tmp_path, env=venv_first, capture_output=True, text=True)
+    skipped = subprocess.run(
+        ["bash", "-c", install_wheels_command([present])], cwd=tmp_path, env=venv_first, capture_output=True, text=True
+    )
     assert skipped.returncode == 0, skipped.stderr  # pip never looked for the (absent) wheel
     other = LocalWheel("./absent/kedro_azureml_mlflow.whl", "kedro_azureml_mlflow", installed + ".dev9", ())
-    tried = subprocess.run(["bash", "-c", install_wheels_command([other])], cwd=tmp_path, env=venv_first, capture_output=True, text=True)
+    tried = subprocess.run(
+        ["bash", "-c", install_wheels_command([other])], cwd=tmp_path, env=venv_first, capture_output=True, text=True
+    )
     assert tried.returncode != 0 and "absent" in tried.stderr + tried.stdout

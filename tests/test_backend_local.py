@@ -46,8 +46,12 @@ def write_plain_project(folder: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("config", [{"USE_CONDA": "false"}, {"COMPUTE": "local", "USE_CONDA": False}], ids=["no-compute", "local"])
-def test_no_compute_runs_locally_in_this_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict) -> None:
+@pytest.mark.parametrize(
+    "config", [{"USE_CONDA": "false"}, {"COMPUTE": "local", "USE_CONDA": False}], ids=["no-compute", "local"]
+)
+def test_no_compute_runs_locally_in_this_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict
+) -> None:
     import mlflow
     from mlflow.tracking import MlflowClient
 
@@ -56,7 +60,9 @@ def test_no_compute_runs_locally_in_this_environment(tmp_path: Path, monkeypatch
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
     mlflow.set_tracking_uri(store)
-    submitted = mlflow.projects.run(uri=str(project), parameters={"alpha": 0.4}, backend="azureml-v2", backend_config=config)
+    submitted = mlflow.projects.run(
+        uri=str(project), parameters={"alpha": 0.4}, backend="azureml-v2", backend_config=config
+    )
 
     run = MlflowClient(store).get_run(submitted.run_id)
     assert run.info.status == "FINISHED"

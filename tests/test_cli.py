@@ -32,10 +32,11 @@ print("PROBE" + json.dumps({"heavy": heavy, "plugin": plugin}))
 
 
 def test_kedro_help_loads_the_plugin_without_importing_mlflow_or_azure(project: KedroProject) -> None:
-    result = subprocess.run([sys.executable, "-c", PROBE], cwd=project.path, env=clean_env(),
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=project.path, env=clean_env(), capture_output=True, text=True, timeout=120
+    )
     line = next(line for line in result.stdout.splitlines() if line.startswith("PROBE"))
-    loaded = json.loads(line[len("PROBE"):])
+    loaded = json.loads(line[len("PROBE") :])
     assert "kedro_azureml_mlflow.cli" in loaded["plugin"]  # the plugin really was loaded ...
     assert "azureml" in result.stdout  # ... and its command group is listed
     assert loaded["heavy"] == []  # ... without paying for mlflow or the Azure SDK
@@ -76,15 +77,23 @@ def free_port() -> int:
 def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
     project.run()
     port = free_port()
-    ui = subprocess.Popen([KEDRO, "azureml", "ui", "--port", str(port)], cwd=project.path, env=clean_env(),
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    ui = subprocess.Popen(
+        [KEDRO, "azureml", "ui", "--port", str(port)],
+        cwd=project.path,
+        env=clean_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         body = None
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and ui.poll() is None:
             try:
                 request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=probe")
+                    f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=probe"
+                )
                 body = json.loads(urllib.request.urlopen(request, timeout=5).read())
                 break
             except OSError:
@@ -102,7 +111,6 @@ def test_sync_with_nothing_journaled(project: KedroProject) -> None:
     result = project.kedro("azureml", "sync")
     assert result.returncode == 0
     assert "Nothing to send" in result.stdout
-
 
 
 def test_runs_shows_the_latest_runs_params_and_metrics(project: KedroProject) -> None:

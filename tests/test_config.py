@@ -12,6 +12,7 @@ from kedro_azureml_mlflow.errors import ConfigError
 from kedro_azureml_mlflow.init_config import default_config_text
 from tests.kedro_project import KedroProject
 
+
 def error_for(raw: object, conf_dirs: list[Path]) -> str:
     with pytest.raises(ConfigError) as caught:
         validate_plugin_config(raw, conf_dirs)
@@ -72,7 +73,10 @@ def test_empty_and_default_files_are_valid() -> None:
     ("yaml_text", "expected"),
     [
         ("tracking:\n  experimnt: x\n", "tracking.experimnt: unknown key in tracking"),
-        ("tracking:\n  flush_interval_seconds: soon\n", "tracking.flush_interval_seconds: Input should be a valid number"),
+        (
+            "tracking:\n  flush_interval_seconds: soon\n",
+            "tracking.flush_interval_seconds: Input should be a valid number",
+        ),
         ("workspace:\n  subscription_id: s\n  name: w\n", "workspace.resource_group: field required"),
         ("tracking: [1\n", "Invalid YAML"),
     ],

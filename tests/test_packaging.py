@@ -63,7 +63,10 @@ def selected(root: Path, **kwargs: object) -> set[str]:
         (".amlignore", ""),
         (".gitignore", "*.log\n"),
         # An ignore file that tries to bring everything back must not win.
-        (".amlignore", "!conf/local/\n!conf/local/**\n!.env\n!*.pem\n!*.key\n!data/\n!data/**\n!mlflow.db\n!.venv/\n!credentials*.yml\n"),
+        (
+            ".amlignore",
+            "!conf/local/\n!conf/local/**\n!.env\n!*.pem\n!*.key\n!data/\n!data/**\n!mlflow.db\n!.venv/\n!credentials*.yml\n",
+        ),
     ],
     ids=["no-ignore-file", "empty-amlignore", "gitignore", "amlignore-unignores-secrets"],
 )
@@ -166,7 +169,11 @@ def test_mlproject_parameters_and_command() -> None:
 def test_env_spec_renders_both_formats() -> None:
     spec = EnvironmentSpec("3.11.7", ("kedro~=1.7", "./wheels/k.whl"))
     python_env = yaml.safe_load(spec.render(use_conda=False))
-    assert python_env == {"python": "3.11.7", "build_dependencies": ["pip"], "dependencies": ["kedro~=1.7", "./wheels/k.whl"]}
+    assert python_env == {
+        "python": "3.11.7",
+        "build_dependencies": ["pip"],
+        "dependencies": ["kedro~=1.7", "./wheels/k.whl"],
+    }
     conda = yaml.safe_load(spec.render(use_conda=True))
     assert conda["dependencies"] == ["python=3.11.7", "pip", {"pip": ["kedro~=1.7", "./wheels/k.whl"]}]
     assert spec.file_name(True) == "conda.yaml" and spec.file_name(False) == "python_env.yaml"

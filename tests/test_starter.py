@@ -6,14 +6,13 @@ import json
 import re
 import subprocess
 import sys
-import tomllib
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from kedro_azureml_mlflow.starters import template_path
-
 from tests.fixtures_projects import STARTER_ALIAS, kedro_env, run_kedro
 
 TEMPLATE = template_path()
@@ -89,15 +88,13 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
     written = (project / "conf/base/azureml.yml").read_text(encoding="utf-8")
     changed = [
         (ours, theirs)
-        for ours, theirs in zip(written.splitlines(), _packaged_default_config().splitlines())
+        for ours, theirs in zip(written.splitlines(), _packaged_default_config().splitlines(), strict=False)
         if ours != theirs
     ]
     assert len(written.splitlines()) == len(_packaged_default_config().splitlines())
     assert [ours.split("#")[0].strip() for ours, _ in changed] == ["exclude_data: false"]
     # The raw data is copied byte for byte.
-    assert (project / "data/01_raw/iris.csv").read_bytes() == (
-        TEMPLATE_PROJECT / "data/01_raw/iris.csv"
-    ).read_bytes()
+    assert (project / "data/01_raw/iris.csv").read_bytes() == (TEMPLATE_PROJECT / "data/01_raw/iris.csv").read_bytes()
 
     kedro_table = tomllib.loads((project / "pyproject.toml").read_text())["tool"]["kedro"]
     assert kedro_table["package_name"] == "demo"
@@ -112,8 +109,16 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
 
     amlignore = (project / ".amlignore").read_text().splitlines()
     for pattern in (
-        "data/02_intermediate/", "data/08_reporting/", "conf/local/", "mlflow.db", "mlruns/",
-        ".venv/", ".git/", "__pycache__/", "*.pem", ".env",
+        "data/02_intermediate/",
+        "data/08_reporting/",
+        "conf/local/",
+        "mlflow.db",
+        "mlruns/",
+        ".venv/",
+        ".git/",
+        "__pycache__/",
+        "*.pem",
+        ".env",
     ):
         assert pattern in amlignore, pattern
     gitignore = (project / ".gitignore").read_text().splitlines()

@@ -49,7 +49,15 @@ def test_local_backend_runs_the_mlflow_project_into_the_configured_store(starter
     amlignore.write_text(amlignore.read_text().replace("\ndata/\n", "\n"))
     store = f"sqlite:///{tmp_path / 'store.db'}"
     started = time.monotonic()
-    submit(starter_project, "--backend", "local", "--include-data", "--params", "model.C=0.7", env={"MLFLOW_TRACKING_URI": store})
+    submit(
+        starter_project,
+        "--backend",
+        "local",
+        "--include-data",
+        "--params",
+        "model.C=0.7",
+        env={"MLFLOW_TRACKING_URI": store},
+    )
     elapsed = time.monotonic() - started
 
     client = MlflowClient(store)
@@ -70,7 +78,10 @@ def test_local_backend_runs_the_mlflow_project_into_the_configured_store(starter
     ("args", "message"),
     [
         (["--params", "model.C"], "must contain a key and a value separated by `=`"),
-        (["--pipeline", "trainig"], "--pipeline 'trainig' is not in the project's pipeline registry; did you mean 'training'?"),
+        (
+            ["--pipeline", "trainig"],
+            "--pipeline 'trainig' is not in the project's pipeline registry; did you mean 'training'?",
+        ),
     ],
     ids=["malformed-params", "unknown-pipeline"],
 )

@@ -24,7 +24,9 @@ UPLOADS = ("startPendingUpload", "/codes/", "/jobs/")
 
 def ship_raw_data(project: Path) -> Path:
     amlignore = project / ".amlignore"
-    amlignore.write_text("\n".join(line for line in amlignore.read_text().splitlines() if line.strip() != "data/") + "\n")
+    amlignore.write_text(
+        "\n".join(line for line in amlignore.read_text().splitlines() if line.strip() != "data/") + "\n"
+    )
     return project
 
 
@@ -39,7 +41,9 @@ def job_name_from(output: str) -> str:
 
 
 def upload_requests(double, since: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
-    return [r for r in double.requests(since) if r["method"] in {"PUT", "POST"} and any(u in r["path"] for u in UPLOADS)]
+    return [
+        r for r in double.requests(since) if r["method"] in {"PUT", "POST"} and any(u in r["path"] for u in UPLOADS)
+    ]
 
 
 def mlflow_client(double):  # type: ignore[no-untyped-def]
@@ -84,15 +88,33 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
 
 def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double) -> None:
     azureml_double.fail_next_job(message="the node ran out of memory")
-    result = submit(ship_raw_data(starter_project), azureml_double, "--compute", "cpu-cluster", "--include-data",
-                    "--wait", "--no-stream", check=False)
+    result = submit(
+        ship_raw_data(starter_project),
+        azureml_double,
+        "--compute",
+        "cpu-cluster",
+        "--include-data",
+        "--wait",
+        "--no-stream",
+        check=False,
+    )
     assert result.returncode == 1
     assert "ended Failed: the node ran out of memory" in result.stderr
 
 
 def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(starter_project: Path, azureml_double) -> None:
-    result = submit(ship_raw_data(starter_project), azureml_double, "--compute", "cpu-cluster", "--include-data",
-                    "--params", "split.target_column=no_such_column", "--wait", "--no-stream", check=False)
+    result = submit(
+        ship_raw_data(starter_project),
+        azureml_double,
+        "--compute",
+        "cpu-cluster",
+        "--include-data",
+        "--params",
+        "split.target_column=no_such_column",
+        "--wait",
+        "--no-stream",
+        check=False,
+    )
     assert result.returncode == 1
     assert "── last 30 lines of user_logs/std_log.txt" in result.stderr
     assert "KeyError" in result.stderr.split("── last 30 lines")[1] and "no_such_column" in result.stderr
@@ -116,7 +138,9 @@ def test_unknown_compute_suggests_the_close_match_before_uploading(starter_proje
 
 def test_unknown_environment_is_an_error_before_uploading(starter_project: Path, azureml_double) -> None:
     since = azureml_double.last_seq()
-    result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--environment", "azureml:nope:1", check=False)
+    result = submit(
+        starter_project, azureml_double, "--compute", "cpu-cluster", "--environment", "azureml:nope:1", check=False
+    )
     assert result.returncode == 1 and "environment 'azureml:nope:1' not found" in result.stderr
     assert upload_requests(azureml_double, since) == []
 
@@ -125,8 +149,12 @@ def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Pa
     project = ship_raw_data(starter_project)
     nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
     # Only inside the job (the double injects AZUREML_RUN_ID): the submitting process imports it too.
-    nodes.write_text(nodes.read_text() + "\nimport os, time\nif os.environ.get('AZUREML_RUN_ID'):\n    time.sleep(600)\n")
-    name = job_name_from(submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr)
+    nodes.write_text(
+        nodes.read_text() + "\nimport os, time\nif os.environ.get('AZUREML_RUN_ID'):\n    time.sleep(600)\n"
+    )
+    name = job_name_from(
+        submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr
+    )
     info = azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
     deadline = time.monotonic() + 60
     while not azureml_double.job_info(name).get("pid") and time.monotonic() < deadline:

@@ -47,8 +47,12 @@ def experiment_name(request: pytest.FixtureRequest) -> str:
     return "exp-" + request.node.name.replace("[", "-").replace("]", "")
 
 
-def test_kedro_run_tracks_into_the_workspace(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
+def test_kedro_run_tracks_into_the_workspace(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n"
+    )
     project.run(env=azure_env(azureml_double))
 
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
@@ -61,31 +65,43 @@ def test_kedro_run_tracks_into_the_workspace(project: KedroProject, azureml_doub
     workspace_gets = [r for r in calls if r["method"] == "GET" and r["path"] == azureml_double.workspace_scope]
     assert len(workspace_gets) == 1  # asked once per session
     mlflow_calls = azureml_double.mlflow_requests()
-    assert mlflow_calls and all(r["path"].startswith(azureml_double.mlflow_prefix + "/api/2.0/mlflow/") for r in mlflow_calls)
+    assert mlflow_calls and all(
+        r["path"].startswith(azureml_double.mlflow_prefix + "/api/2.0/mlflow/") for r in mlflow_calls
+    )
     assert any(r["path"].endswith("/runs/log-batch") for r in mlflow_calls)
     assert len(mlflow_calls) <= 10, [r["path"] for r in mlflow_calls]
 
 
-def test_config_json_is_found_when_azureml_yml_names_no_workspace(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
+def test_config_json_is_found_when_azureml_yml_names_no_workspace(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
     (project.path / ".azureml").mkdir()
-    (project.path / ".azureml" / "config.json").write_text(json.dumps({
-        "subscription_id": azureml_double.subscription_id,
-        "resource_group": azureml_double.resource_group,
-        "workspace_name": azureml_double.workspace_name,
-    }))
+    (project.path / ".azureml" / "config.json").write_text(
+        json.dumps(
+            {
+                "subscription_id": azureml_double.subscription_id,
+                "resource_group": azureml_double.resource_group,
+                "workspace_name": azureml_double.workspace_name,
+            }
+        )
+    )
     project.write("conf/base/azureml.yml", f"tracking:\n  experiment: {experiment_name}\n")
     project.run(env=azure_env(azureml_double))
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
     assert run.data.metrics["score_metrics"] == pytest.approx(0.42)
 
 
-def test_workspace_from_environment_variables(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
+def test_workspace_from_environment_variables(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
     project.write("conf/base/azureml.yml", f"tracking:\n  experiment: {experiment_name}\n")
     project.run(env=azure_env(azureml_double, workspace_from_env=True))
     assert len(project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)) == 1
 
 
-def test_unknown_workspace_is_one_clear_error_and_nothing_half_done(project: KedroProject, azureml_double: AzureMLDouble) -> None:
+def test_unknown_workspace_is_one_clear_error_and_nothing_half_done(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
     project.write("conf/base/azureml.yml", workspace_yaml(azureml_double, name="no-such-ws"))
     result = project.kedro("run", env=azure_env(azureml_double))
     assert result.returncode != 0
@@ -109,9 +125,14 @@ def test_failing_credential_says_how_to_sign_in(project: KedroProject, azureml_d
     assert "set AZURE_TENANT_ID, AZURE_CLIENT_ID and AZURE_CLIENT_SECRET" in errors[0]
 
 
-def test_client_secret_credential_from_environment(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double)
-                  + f"credentials:\n  type: environment\ntracking:\n  experiment: {experiment_name}\n")
+def test_client_secret_credential_from_environment(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
+    project.write(
+        "conf/base/azureml.yml",
+        workspace_yaml(azureml_double)
+        + f"credentials:\n  type: environment\ntracking:\n  experiment: {experiment_name}\n",
+    )
     env = azure_env(azureml_double)
     env.update({k: v for k, v in azureml_double.client_env(auth="client_secret").items() if k not in WORKSPACE_ENV})
     env.pop("MSI_ENDPOINT", None)
@@ -119,8 +140,12 @@ def test_client_secret_credential_from_environment(project: KedroProject, azurem
     assert len(project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)) == 1
 
 
-def test_throttling_is_retried_and_nothing_is_lost(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
+def test_throttling_is_retried_and_nothing_is_lost(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n"
+    )
     azureml_double.inject_http_fault(r"/runs/log-batch$", status=429, count=2, retry_after=0)
     project.run("--pipeline", "many", env=azure_env(azureml_double))
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
@@ -132,7 +157,9 @@ def test_throttling_is_retried_and_nothing_is_lost(project: KedroProject, azurem
 def test_tracking_server_down_journals_then_sync_sends_exactly_once(
     project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str, runner: str
 ) -> None:
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n"
+    )
     env = azure_env(azureml_double, MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
     azureml_double.mlflow_down(mode="reset")
     result = project.run("--pipeline", "many", "--runner", runner, env=env)  # the pipeline itself succeeds
@@ -146,7 +173,9 @@ def test_tracking_server_down_journals_then_sync_sends_exactly_once(
     assert run.info.status == "FINISHED"
     assert run.data.params["seed"] == "42"
     assert run.data.tags["kedro.runner"] == runner
-    assert run.data.metrics == pytest.approx({f"node_{i}_metrics.m{k}": i * 10 + k for i in range(100) for k in range(5)})
+    assert run.data.metrics == pytest.approx(
+        {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(100) for k in range(5)}
+    )
 
     again = project.kedro("azureml", "sync", env=env)
     assert "Nothing to send" in again.stdout
@@ -154,8 +183,12 @@ def test_tracking_server_down_journals_then_sync_sends_exactly_once(
     assert len(history) == 1  # sent exactly once
 
 
-def test_ui_prints_the_experiments_studio_url(project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str) -> None:
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n")
+def test_ui_prints_the_experiments_studio_url(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n"
+    )
     project.run(env=azure_env(azureml_double))
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
     shown = project.kedro("azureml", "ui", env=azure_env(azureml_double))

@@ -43,7 +43,10 @@ def test_list_values_are_logged_as_steps(project: KedroProject) -> None:
     run = only_run(project)
     history = project.client().get_metric_history(run.info.run_id, "curve_metrics")
     assert [(m.step, m.value) for m in sorted(history, key=lambda m: m.step)] == [
-        (0, 0.1), (1, 0.2), (2, 0.3), (3, pytest.approx(0.75)),
+        (0, 0.1),
+        (1, 0.2),
+        (2, 0.3),
+        (3, pytest.approx(0.75)),
     ]
 
 
@@ -86,19 +89,25 @@ def test_mlflow_run_id_resumes_that_run(project: KedroProject) -> None:
 
 
 def test_declared_metrics_dataset_is_logged_under_its_prefix(project: KedroProject) -> None:
-    project.write("conf/base/catalog.yml", """\
+    project.write(
+        "conf/base/catalog.yml",
+        """\
         curve_metrics:
           type: kedro_azureml_mlflow.datasets.MlflowMetricsDataset
         score_metrics:
           type: kedro_azureml_mlflow.datasets.MlflowMetricsDataset
           prefix: holdout
           filepath: data/08_reporting/score.json
-    """)
-    project.write("conf/base/azureml.yml", """\
+    """,
+    )
+    project.write(
+        "conf/base/azureml.yml",
+        """\
         tracking:
           metrics:
             datasets: ["model_*"]
-    """)
+    """,
+    )
     project.run()
     metrics = only_run(project).data.metrics
     assert metrics["holdout"] == pytest.approx(0.42)
@@ -107,12 +116,15 @@ def test_declared_metrics_dataset_is_logged_under_its_prefix(project: KedroProje
 
 
 def test_disabled_pipeline_and_experiment_name_from_config(project: KedroProject) -> None:
-    project.write("conf/base/azureml.yml", """\
+    project.write(
+        "conf/base/azureml.yml",
+        """\
         tracking:
           experiment: churn
           run_name: nightly
           disable_for_pipelines: [failing]
-    """)
+    """,
+    )
     project.run()
     project.kedro("run", "--pipeline", "failing")
     runs = project.runs(experiment="churn")

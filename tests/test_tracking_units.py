@@ -31,7 +31,12 @@ def test_chunks_respect_every_per_request_limit_and_never_mix_params_with_metric
     )
     parts = list(chunk(batch))
     assert [(len(p.params), len(p.tags), len(p.metrics)) for p in parts] == [
-        (100, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 250), (0, 0, 250), (0, 0, 1),
+        (100, 0, 0),
+        (1, 0, 0),
+        (0, 1, 0),
+        (0, 0, 250),
+        (0, 0, 250),
+        (0, 0, 1),
     ]
 
 
@@ -68,7 +73,9 @@ def test_metric_records_from_numbers_dicts_and_lists() -> None:
     assert to_metric_records("score", 3, ".", 7) == [("score", 3.0, 7, 0)]
     assert to_metric_records("curve", [0.5, 0.25], ".", 7) == [("curve", 0.5, 7, 0), ("curve", 0.25, 7, 1)]
     assert to_metric_records("m", {"a": 1, "b": {"c": [2, 3]}}, ".", 7) == [
-        ("m.a", 1.0, 7, 0), ("m.b.c", 2.0, 7, 0), ("m.b.c", 3.0, 7, 1),
+        ("m.a", 1.0, 7, 0),
+        ("m.b.c", 2.0, 7, 0),
+        ("m.b.c", 3.0, 7, 1),
     ]
 
 
@@ -96,8 +103,13 @@ def header(uri: str, run_id: str | None = None) -> RunHeader:
 
 def test_writer_batches_everything_into_one_run_with_few_requests(tmp_path: Path) -> None:
     uri = sqlite_uri(tmp_path)
-    writer = TrackingWriter(header(uri), Journal(tmp_path / "j", header(uri)), 60.0, resume=False,
-                            connect=lambda: client_ops.make_client(uri)).start()
+    writer = TrackingWriter(
+        header(uri),
+        Journal(tmp_path / "j", header(uri)),
+        60.0,
+        resume=False,
+        connect=lambda: client_ops.make_client(uri),
+    ).start()
     writer.log(Batch(params=[("alpha", "0.1")]))
     for node in range(100):
         writer.log(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]))
@@ -112,12 +124,19 @@ def test_writer_batches_everything_into_one_run_with_few_requests(tmp_path: Path
     assert report.journaled == 0 and pending_journals(tmp_path / "j") == []
 
 
-def test_unreachable_server_is_journaled_and_replayed_exactly_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unreachable_server_is_journaled_and_replayed_exactly_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     journal_dir = tmp_path / "journal"
-    writer = TrackingWriter(header(dead), Journal(journal_dir, header(dead)), 60.0, resume=False,
-                            connect=lambda: client_ops.make_client(dead)).start()
+    writer = TrackingWriter(
+        header(dead),
+        Journal(journal_dir, header(dead)),
+        60.0,
+        resume=False,
+        connect=lambda: client_ops.make_client(dead),
+    ).start()
     writer.log(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]))
     report = writer.close("FINISHED")
     assert report.run_id is None and report.journaled == 3  # params, metrics, end
@@ -149,7 +168,7 @@ def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: 
         def __init__(self) -> None:
             self.real, self.calls = client_ops.make_client(live), 0
 
-        def log_batch(self, *args, **kwargs):  # noqa: ANN002, ANN003
+        def log_batch(self, *args, **kwargs):
             self.calls += 1
             if self.calls > 1:
                 raise ConnectionError("server went away")
@@ -171,8 +190,9 @@ def test_a_refused_param_on_a_resumed_run_does_not_take_the_others_down(tmp_path
     client.log_param(run_id, "pipeline", "__default__")  # as `mlflow run` logs its MLproject parameters
 
     resumed = header(uri, run_id)
-    writer = TrackingWriter(resumed, Journal(tmp_path / "j", resumed), 60.0, resume=True,
-                            connect=lambda: client_ops.make_client(uri)).start()
+    writer = TrackingWriter(
+        resumed, Journal(tmp_path / "j", resumed), 60.0, resume=True, connect=lambda: client_ops.make_client(uri)
+    ).start()
     writer.log(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]))
     report = writer.close("FINISHED")
 

@@ -110,10 +110,7 @@ def install_wheels_command(wheels: list[LocalWheel]) -> str:
     """Install each shipped wheel unless exactly its version is installed already."""
     steps = []
     for wheel in wheels:
-        check = (
-            "import sys, importlib.metadata as m; "
-            f"sys.exit(m.version({wheel.name!r}) != {wheel.version!r})"
-        )
+        check = f"import sys, importlib.metadata as m; sys.exit(m.version({wheel.name!r}) != {wheel.version!r})"
         steps.append(
             f"{{ python -c {shlex.quote(check)} 2>/dev/null || "
             f"python -m pip install --quiet --no-deps {shlex.quote(wheel.path)}; }}"

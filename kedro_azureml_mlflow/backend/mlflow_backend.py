@@ -30,7 +30,9 @@ class AzureMLProjectBackend(AbstractBackend):
     ) -> SubmittedRun:
         options, mlflow_keys = parse_backend_config(backend_config)
         if options.runs_locally:
-            return _run_locally(options, mlflow_keys, project_uri, entry_point, params, version, tracking_uri, experiment_id)
+            return _run_locally(
+                options, mlflow_keys, project_uri, entry_point, params, version, tracking_uri, experiment_id
+            )
         return _run_on_azure(options, project_uri, entry_point, params or {}, version, tracking_uri, experiment_id)
 
 

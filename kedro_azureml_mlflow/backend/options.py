@@ -19,7 +19,15 @@ DEFAULT_IMAGE: str = SubmitConfig.model_fields["image"].default
 LOCAL_COMPUTE = "local"
 # Keys mlflow.projects.run adds to every backend_config; they are for the local backend.
 MLFLOW_KEYS = frozenset(
-    {"ENV_MANAGER", "SYNCHRONOUS", "DOCKER_ARGS", "STORAGE_DIR", "build_image", "docker_auth", "_mlflow_local_backend_run_id"}
+    {
+        "ENV_MANAGER",
+        "SYNCHRONOUS",
+        "DOCKER_ARGS",
+        "STORAGE_DIR",
+        "build_image",
+        "docker_auth",
+        "_mlflow_local_backend_run_id",
+    }
 )
 
 

@@ -29,7 +29,9 @@ def prepare_job(
 ) -> JobRequest:
     """Check compute and environment and build the job's command; nothing is uploaded."""
     if options.compute is None:
-        raise PluginError("No compute given: set COMPUTE in backend_config or --compute (submit.compute in azureml.yml)")
+        raise PluginError(
+            "No compute given: set COMPUTE in backend_config or --compute (submit.compute in azureml.yml)"
+        )
     check_compute(workspace, options.compute)
     project = load_mlproject(project_dir)
     env_path = Path(project.env_config_path) if project.env_config_path else None
@@ -66,5 +68,7 @@ def wait_for_mlflow_run(tracking_uri: str, run_id: str, timeout: float = RUN_APP
             return
         except MlflowException:
             if time.monotonic() > deadline:
-                raise PluginError(f"Azure ML created job {run_id} but its MLflow run did not appear in {timeout:.0f} s") from None
+                raise PluginError(
+                    f"Azure ML created job {run_id} but its MLflow run did not appear in {timeout:.0f} s"
+                ) from None
             time.sleep(0.5)

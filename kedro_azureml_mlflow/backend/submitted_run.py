@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-
 from mlflow.entities import RunStatus
 from mlflow.projects.submitted_run import SubmittedRun
 
@@ -31,7 +30,9 @@ _TO_MLFLOW = {
 class AzureMLSubmittedRun(SubmittedRun):
     """A submitted command job, followed by polling (and log streaming when asked)."""
 
-    def __init__(self, workspace: AzureWorkspace, job_name: str, stream: bool = True, max_poll_seconds: float = 5.0) -> None:
+    def __init__(
+        self, workspace: AzureWorkspace, job_name: str, stream: bool = True, max_poll_seconds: float = 5.0
+    ) -> None:
         super().__init__()
         self.workspace = workspace
         self.job_name = job_name

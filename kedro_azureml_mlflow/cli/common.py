@@ -10,9 +10,7 @@ import click
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.project import ProjectInfo, load_project
 
-env_option = click.option(
-    "--env", "-e", default=None, help="Kedro conf environment whose azureml.yml to read."
-)
+env_option = click.option("--env", "-e", default=None, help="Kedro conf environment whose azureml.yml to read.")
 
 
 def project_of(metadata: Any, env: str | None) -> tuple[ProjectInfo, PluginConfig]:

@@ -17,6 +17,6 @@ def init(metadata: object, env: str, force: bool) -> None:
     """Write a commented conf/<env>/azureml.yml."""
     from kedro.framework.project import settings
 
-    project_path = Path(getattr(metadata, "project_path"))
+    project_path = Path(metadata.project_path)
     target = write_default_config(project_path / settings.CONF_SOURCE / env, force)
     click.secho(f"Wrote {target.relative_to(project_path)}", fg="green")

@@ -36,19 +36,45 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
 
 @click.command(name="submit")
 @click.option("--compute", help="Azure ML compute to run on [default: submit.compute in azureml.yml].")
-@click.option("--backend", type=click.Choice(["azureml", "local"]), default="azureml", show_default=True,
-              help="Run on Azure ML, or run the same MLflow Project on this machine.")
+@click.option(
+    "--backend",
+    type=click.Choice(["azureml", "local"]),
+    default="azureml",
+    show_default=True,
+    help="Run on Azure ML, or run the same MLflow Project on this machine.",
+)
 @click.option("--pipeline", "-p", default="__default__", show_default=True, help="Registered pipeline to run.")
 @click.option("--env", "-e", default=None, help="Kedro environment for the run (and for reading azureml.yml).")
-@click.option("--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1.")
+@click.option(
+    "--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1."
+)
 @click.option("--tags", "-t", default="", help="Run only nodes with these tags (comma-separated).")
 @click.option("--nodes", "-n", default="", help="Run only these nodes (comma-separated).")
-@click.option("--experiment", default=None, help="Experiment name [default: submit.experiment, tracking.experiment, else the package name].")
-@click.option("--environment", default=None, help="Registered environment azureml:<name>:<version> [default: built from requirements].")
+@click.option(
+    "--experiment",
+    default=None,
+    help="Experiment name [default: submit.experiment, tracking.experiment, else the package name].",
+)
+@click.option(
+    "--environment",
+    default=None,
+    help="Registered environment azureml:<name>:<version> [default: built from requirements].",
+)
 @click.option("--display-name", default=None, help="The job's display name in Azure ML Studio.")
-@click.option("--include-data/--exclude-data", default=None, help="Upload data/ with the code [default: submit.exclude_data].")
-@click.option("--use-conda/--no-use-conda", default=None, help="Describe the environment as conda.yaml instead of python_env.yaml.")
-@click.option("--wait/--no-wait", default=False, show_default=True, help="Wait for the job to end (exit code 0 only if it completed).")
+@click.option(
+    "--include-data/--exclude-data", default=None, help="Upload data/ with the code [default: submit.exclude_data]."
+)
+@click.option(
+    "--use-conda/--no-use-conda",
+    default=None,
+    help="Describe the environment as conda.yaml instead of python_env.yaml.",
+)
+@click.option(
+    "--wait/--no-wait",
+    default=False,
+    show_default=True,
+    help="Wait for the job to end (exit code 0 only if it completed).",
+)
 @click.option("--stream/--no-stream", default=None, help="While waiting, print the job's log [default: submit.stream].")
 @click.option("--dry-run", is_flag=True, help="Show the MLproject, environment, command and files; submit nothing.")
 @click.pass_obj
@@ -69,7 +95,9 @@ def submit(metadata: Any, **cli: Any) -> None:
     request = PackageRequest(
         project_path=project_path,
         name=metadata.package_name,
-        run=RunArguments(pipeline=cli["pipeline"], env=info.env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]),
+        run=RunArguments(
+            pipeline=cli["pipeline"], env=info.env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]
+        ),
         conf_source=str(settings.CONF_SOURCE),
         exclude_data=exclude_data,
         use_conda=use_conda,
@@ -90,7 +118,9 @@ def submit(metadata: Any, **cli: Any) -> None:
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
 
-            show_package(package, job_command(package.staging, package.staging / package.env_file, package.command), Console())
+            show_package(
+                package, job_command(package.staging, package.staging / package.env_file, package.command), Console()
+            )
             return
         if cli["backend"] == "local":
             run_locally(package.staging, request.run, experiment, config, info, console)
@@ -129,7 +159,9 @@ def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) ->
     )
 
 
-def run_locally(staging: Path, run: Any, experiment: str, config: PluginConfig, info: ProjectInfo, console: Any) -> None:
+def run_locally(
+    staging: Path, run: Any, experiment: str, config: PluginConfig, info: ProjectInfo, console: Any
+) -> None:
     """Run the packaged MLflow Project here with MLflow's local backend, tracked where ``kedro run`` would be."""
     import mlflow
     from mlflow.exceptions import ExecutionException

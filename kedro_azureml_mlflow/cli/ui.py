@@ -35,13 +35,24 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     if target.workspace is not None:
         experiment = target.client().get_experiment_by_name(target.experiment_name)
         ref = target.workspace.ref
-        url = studio_experiment_url(ref.subscription_id, ref.resource_group, ref.name,
-                                    experiment.experiment_id if experiment else None)
+        url = studio_experiment_url(
+            ref.subscription_id, ref.resource_group, ref.name, experiment.experiment_id if experiment else None
+        )
         click.echo(f"Runs of '{target.experiment_name}' in Azure ML Studio:\n{url}")
         return
     click.echo(f"MLflow UI for {target.description} at http://{host}:{port} (Ctrl+C to stop)")
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", target.tracking_uri,
-               "--host", host, "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        target.tracking_uri,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
     try:
         raise SystemExit(subprocess.call(command, cwd=project.path))
     except KeyboardInterrupt:

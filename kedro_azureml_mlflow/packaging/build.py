@@ -68,7 +68,9 @@ def package_project(request: PackageRequest, staging: Path) -> PackagedProject:
     plugin = plugin_distribution(staging / WHEEL_DIR)
     spec = EnvironmentSpec(
         python_version=platform.python_version(),
-        dependencies=tuple(job_requirements(project_requirements.lines, plugin.requirement, metadata.version("mlflow"))),
+        dependencies=tuple(
+            job_requirements(project_requirements.lines, plugin.requirement, metadata.version("mlflow"))
+        ),
     )
     env_file = spec.file_name(request.use_conda)
     env_text = spec.render(request.use_conda)
@@ -90,6 +92,10 @@ def package_project(request: PackageRequest, staging: Path) -> PackagedProject:
 
 def _staged_files(staging: Path) -> list[SnapshotFile]:
     return sorted(
-        (SnapshotFile(PurePosixPath(p.relative_to(staging).as_posix()), p.stat().st_size) for p in staging.rglob("*") if p.is_file()),
+        (
+            SnapshotFile(PurePosixPath(p.relative_to(staging).as_posix()), p.stat().st_size)
+            for p in staging.rglob("*")
+            if p.is_file()
+        ),
         key=lambda f: f.path,
     )

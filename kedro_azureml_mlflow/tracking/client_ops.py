@@ -39,9 +39,7 @@ def experiment_id_for(client: Any, name: str) -> str:
 
 def create_run(client: Any, header: RunHeader) -> str:
     experiment_id = experiment_id_for(client, header.experiment_name or "Default")
-    run = client.create_run(
-        experiment_id, start_time=header.start_time_ms, tags=header.tags, run_name=header.run_name
-    )
+    run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=header.tags, run_name=header.run_name)
     return str(run.info.run_id)
 
 

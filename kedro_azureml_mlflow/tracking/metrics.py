@@ -44,6 +44,7 @@ def _collect(name: str, value: Any, separator: str, timestamp_ms: int, out: list
         out.extend((name, float(v), timestamp_ms, step) for step, v in enumerate(value))
         return True
     if isinstance(value, Mapping) and value:
-        return all(_collect(f"{name}{separator}{key}", item, separator, timestamp_ms, out) for key, item in value.items())
+        return all(
+            _collect(f"{name}{separator}{key}", item, separator, timestamp_ms, out) for key, item in value.items()
+        )
     return False
-

@@ -41,14 +41,18 @@ def to_text(value: Any) -> str:
         return str(value)
 
 
-def prepare_params(params: Mapping[str, Any], config: ParamsConfig) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def prepare_params(
+    params: Mapping[str, Any], config: ParamsConfig
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(params, tags) to log for the run's parameters, applying the long-value strategy."""
     flat = flatten(params, config.separator) if config.flatten else dict(params)
     logged: list[tuple[str, str]] = []
     tags: list[tuple[str, str]] = []
     for key, value in flat.items():
         if len(key) > MAX_PARAM_KEY:
-            logger.warning("Parameter %r not logged: its name is over MLflow's %d characters", key[:60] + "…", MAX_PARAM_KEY)
+            logger.warning(
+                "Parameter %r not logged: its name is over MLflow's %d characters", key[:60] + "…", MAX_PARAM_KEY
+            )
             continue
         text = to_text(value)
         if len(text) <= MAX_PARAM_VALUE:
@@ -65,6 +69,8 @@ def prepare_params(params: Mapping[str, Any], config: ParamsConfig) -> tuple[lis
     if len(logged) > AZUREML_MAX_PARAMS:
         logger.warning(
             "%d parameters logged; Azure ML keeps at most %d per run (set tracking.params.flatten "
-            "to false or log fewer)", len(logged), AZUREML_MAX_PARAMS,
+            "to false or log fewer)",
+            len(logged),
+            AZUREML_MAX_PARAMS,
         )
     return logged, tags

@@ -11,8 +11,8 @@ import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
@@ -166,11 +166,12 @@ class TrackingWriter:
         if not self._degraded:
             logger.warning(
                 "Tracking server trouble while %s (%s); keeping the rest in %s",
-                doing, first_line(exc), self.journal.path,
+                doing,
+                first_line(exc),
+                self.journal.path,
             )
         self._degraded = True
 
 
 def _summary(part: Batch) -> str:
     return f"{len(part.params)} params, {len(part.tags)} tags, {len(part.metrics)} metric values"
-

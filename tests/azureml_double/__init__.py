@@ -68,7 +68,8 @@ Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
     reset(state=False), settings(azure_limits=...)
     inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
     mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
-    job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name), logs("mlflow"|"azurite"|"control-plane")
+    job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    logs("mlflow"|"azurite"|"control-plane")
 
 Pointing code at it:
 

@@ -7,15 +7,17 @@ returning ``(status, body)`` or ``(status, body, headers)``. ``body`` may be a d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import ssl
 import threading
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 
 class HttpError(Exception):
@@ -84,7 +86,7 @@ class Router:
             if mo is None:
                 continue
             path_matched = True
-            if m == method or m == "*":
+            if m in (method, "*"):
                 return handler, mo.groupdict(), options
         return None, None, path_matched
 
@@ -92,9 +94,9 @@ class Router:
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "AzureMLDouble/1.0"
-    app: "App"  # set on the subclass
+    app: App  # set on the subclass
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence stderr access log
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def _handle(self) -> None:
@@ -116,10 +118,8 @@ class _Handler(BaseHTTPRequestHandler):
         status, payload, headers = self.app.dispatch(req)
         if status == -1:  # "connection reset" fault: drop the connection without a reply
             self.close_connection = True
-            try:
+            with contextlib.suppress(OSError):
                 self.connection.shutdown(2)
-            except OSError:
-                pass
             self.app.on_response(req, 0, time.monotonic() - started)
             return
         if isinstance(payload, (dict, list)):
@@ -188,7 +188,7 @@ class _TLSServer(ThreadingHTTPServer):
         # Handshake lazily in the per-connection thread, not in the accept loop.
         return self._ssl_context.wrap_socket(sock, server_side=True, do_handshake_on_connect=False), addr
 
-    def handle_error(self, request, client_address) -> None:  # noqa: D401 - quiet on client disconnects
+    def handle_error(self, request, client_address) -> None:
         import sys
 
         exc = sys.exc_info()[1]

@@ -17,6 +17,7 @@ with the test venv (its ``bin`` first on PATH). The environment id is recorded o
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -80,25 +81,28 @@ class Storage:
     def ensure_container(self, container: str) -> None:
         from azure.core.exceptions import ResourceExistsError
 
-        try:
+        with contextlib.suppress(ResourceExistsError):
             self.service.create_container(container)
-        except ResourceExistsError:
-            pass
 
     def blob_sas(self, container: str, blob: str, hours: int = 24) -> str:
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
         return generate_blob_sas(
-            AZURITE_ACCOUNT, container, blob, account_key=AZURITE_KEY,
+            AZURITE_ACCOUNT,
+            container,
+            blob,
+            account_key=AZURITE_KEY,
             permission=BlobSasPermissions(read=True, write=True, create=True, add=True),
-            expiry=_now() + timedelta(hours=hours), start=_now() - timedelta(minutes=5),
+            expiry=_now() + timedelta(hours=hours),
+            start=_now() - timedelta(minutes=5),
         )
 
     def https_blob_sas_url(self, base_url: str, container: str, blob: str) -> str:
         """A SAS URL through the control plane's HTTPS blob front (shaped like a real storage URL)."""
         quoted = urllib.parse.quote(blob)
         return f"{base_url}/_blob/{AZURITE_ACCOUNT}.blob.core.windows.net/{container}/{quoted}?" + self.blob_sas(
-            container, blob)
+            container, blob
+        )
 
     def forward(self, method: str, target: str, body: bytes, headers: Any) -> tuple[int, bytes, dict]:
         """Forward one blob REST call to Azurite, verbatim (used by the HTTPS blob front)."""
@@ -107,8 +111,7 @@ class Storage:
         skip = {"host", "connection", "content-length", "transfer-encoding", "keep-alive", "authorization"}
         out_headers = {k: v for k, v in headers.items() if k.lower() not in skip}
         try:
-            conn.request(method, target, body=body if body or method in ("PUT", "POST") else None,
-                         headers=out_headers)
+            conn.request(method, target, body=body if body or method in ("PUT", "POST") else None, headers=out_headers)
             resp = conn.getresponse()
             data = resp.read()
             dropped = ("transfer-encoding", "connection", "keep-alive", "server", "date")
@@ -121,7 +124,7 @@ class Storage:
 
     def split_uri(self, uri: str) -> tuple[str, str]:
         """(container, prefix) of a blob URI in any of the shapes the SDK produces."""
-        parsed = urllib.parse.urlsplit(uri.split("?")[0])
+        parsed = urllib.parse.urlsplit(uri.split("?", maxsplit=1)[0])
         parts = [p for p in parsed.path.split("/") if p]
         if parts and parts[0] == AZURITE_ACCOUNT:
             parts = parts[1:]
@@ -134,7 +137,7 @@ class Storage:
         prefix = prefix.strip("/")
         count = 0
         for blob in cc.list_blobs(name_starts_with=prefix + "/" if prefix else None):
-            rel = blob.name[len(prefix):].lstrip("/") if prefix else blob.name
+            rel = blob.name[len(prefix) :].lstrip("/") if prefix else blob.name
             if not rel or rel.endswith("/"):
                 continue
             target = dest / rel
@@ -210,8 +213,12 @@ class MlflowBackend:
         created = self.call(
             "POST",
             "runs/create",
-            {"experiment_id": experiment_id, "run_name": run_name, "start_time": int(time.time() * 1000),
-             "tags": [{"key": k, "value": v} for k, v in tags.items()]},
+            {
+                "experiment_id": experiment_id,
+                "run_name": run_name,
+                "start_time": int(time.time() * 1000),
+                "tags": [{"key": k, "value": v} for k, v in tags.items()],
+            },
         )["run"]["info"]["run_id"]
         if self.db_path and re.fullmatch(r"[A-Za-z0-9][\w\-]{0,255}", run_id):
             try:
@@ -238,8 +245,7 @@ class MlflowBackend:
     def end_run_if_running(self, run_id: str, status: str) -> None:
         run = self.call("GET", "runs/get", query={"run_id": run_id})["run"]["info"]
         if run.get("status") in ("RUNNING", "SCHEDULED"):
-            self.call("POST", "runs/update",
-                      {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)})
+            self.call("POST", "runs/update", {"run_id": run_id, "status": status, "end_time": int(time.time() * 1000)})
 
 
 # ------------------------------------------------------------------------------------------------ jobs
@@ -298,7 +304,8 @@ class Job:
         services["Studio"] = {
             "jobServiceType": "Studio",
             "endpoint": f"https://ml.azure.com/runs/{self.name}?wsid={self.ws.arm_id}",
-            "status": None, "port": None,
+            "status": None,
+            "port": None,
         }
         props["services"] = services
         extra = dict(props.get("properties") or {})
@@ -311,17 +318,20 @@ class Job:
             "name": self.name,
             "type": "Microsoft.MachineLearningServices/workspaces/jobs",
             "properties": props,
-            "systemData": {"createdAt": _iso(self.created), "createdBy": "double@example.invalid",
-                           "createdByType": "User"},
+            "systemData": {
+                "createdAt": _iso(self.created),
+                "createdBy": "double@example.invalid",
+                "createdByType": "User",
+            },
         }
 
     def history_status(self) -> str:
         # Run history reports "Finalizing" after the process ended until the final log has been served once
         # (max 3 s): Azure ML's log upload happens in that phase, and ``jobs.stream`` relies on it to print
         # the tail of the log of a job that ended between two polls.
-        if self.status in TERMINAL and self.log_path and not self.final_log_served and self.end_time:
-            if (_now() - self.end_time).total_seconds() < 3:
-                return "Finalizing"
+        recently_ended = self.end_time is not None and (_now() - self.end_time).total_seconds() < 3
+        if self.status in TERMINAL and self.log_path and not self.final_log_served and recently_ended:
+            return "Finalizing"
         return self.status
 
     def run_details(self, base_url: str) -> dict:
@@ -403,7 +413,7 @@ class EmulatedCompute:
         existing = ws.jobs.get(name)
         if existing is not None:
             # Azure only lets a few mutable fields change (tags, description, displayName...).
-            props = (body.get("properties") or {})
+            props = body.get("properties") or {}
             for key in ("tags", "description", "displayName"):
                 if key in props:
                     existing.props[key] = props[key]
@@ -416,7 +426,8 @@ class EmulatedCompute:
         compute = compute_id.rstrip("/").split("/")[-1] if compute_id else None
         if not compute or compute.lower() not in ws.computes:
             raise HttpError(
-                400, "UserError",
+                400,
+                "UserError",
                 f"Compute '{compute}' was not found in workspace '{ws.name}'. Known: {sorted(ws.computes)}",
             )
         job = Job(ws, name, body, self.double.base_url, self.double.config["log_sig"])
@@ -465,10 +476,8 @@ class EmulatedCompute:
         for ws in self.double.workspaces.values():
             for job in list(ws.jobs.values()):
                 if job.pgid and job.status not in TERMINAL:
-                    try:
+                    with contextlib.suppress(ProcessLookupError):
                         os.killpg(job.pgid, signal.SIGKILL)
-                    except ProcessLookupError:
-                        pass
 
     # -------------------------------------------------------------- the runner
     def job_env(self, job: Job) -> dict[str, str]:
@@ -482,27 +491,29 @@ class EmulatedCompute:
             env.pop("PYTHONPATH", None)
         env.update(d.config.get("job_base_env") or {})
         token, _ = _mint_run_token(d, ws)
-        env.update({
-            "MLFLOW_TRACKING_URI": d.tracking_uri(ws),
-            "MLFLOW_RUN_ID": job.mlflow_run_id or "",
-            "MLFLOW_EXPERIMENT_ID": job.mlflow_experiment_id or "",
-            "MLFLOW_EXPERIMENT_NAME": job.experiment_name,
-            "MLFLOW_TRACKING_TOKEN": token,
-            "AZUREML_RUN_TOKEN": token,
-            "AZUREML_RUN_ID": job.name,
-            "AZUREML_ROOT_RUN_ID": job.name,
-            "AZUREML_ARM_SUBSCRIPTION": ws.subscription_id,
-            "AZUREML_ARM_RESOURCEGROUP": ws.resource_group,
-            "AZUREML_ARM_WORKSPACE_NAME": ws.name,
-            "AZUREML_ARM_PROJECT_NAME": job.experiment_name,
-            "AZUREML_EXPERIMENT_ID": job.mlflow_experiment_id or "",
-            "AZUREML_WORKSPACE_ID": ws.workspace_id,
-            "AZUREML_SERVICE_ENDPOINT": d.base_url,
-            "AZUREML_DISCOVERY_SERVICE_ENDPOINT": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
-            "AZUREML_COMPUTE_NAME": job.compute_name or "",
-            "AZUREML_ENVIRONMENT_ID": str(job.props.get("environmentId") or ""),
-            "AZUREML_CR_EXECUTION_WORKING_DIR_PATH": str(job.scratch / "wd") if job.scratch else "",
-        })
+        env.update(
+            {
+                "MLFLOW_TRACKING_URI": d.tracking_uri(ws),
+                "MLFLOW_RUN_ID": job.mlflow_run_id or "",
+                "MLFLOW_EXPERIMENT_ID": job.mlflow_experiment_id or "",
+                "MLFLOW_EXPERIMENT_NAME": job.experiment_name,
+                "MLFLOW_TRACKING_TOKEN": token,
+                "AZUREML_RUN_TOKEN": token,
+                "AZUREML_RUN_ID": job.name,
+                "AZUREML_ROOT_RUN_ID": job.name,
+                "AZUREML_ARM_SUBSCRIPTION": ws.subscription_id,
+                "AZUREML_ARM_RESOURCEGROUP": ws.resource_group,
+                "AZUREML_ARM_WORKSPACE_NAME": ws.name,
+                "AZUREML_ARM_PROJECT_NAME": job.experiment_name,
+                "AZUREML_EXPERIMENT_ID": job.mlflow_experiment_id or "",
+                "AZUREML_WORKSPACE_ID": ws.workspace_id,
+                "AZUREML_SERVICE_ENDPOINT": d.base_url,
+                "AZUREML_DISCOVERY_SERVICE_ENDPOINT": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
+                "AZUREML_COMPUTE_NAME": job.compute_name or "",
+                "AZUREML_ENVIRONMENT_ID": str(job.props.get("environmentId") or ""),
+                "AZUREML_CR_EXECUTION_WORKING_DIR_PATH": str(job.scratch / "wd") if job.scratch else "",
+            }
+        )
         for k, v in (job.props.get("environmentVariables") or {}).items():
             env[str(k)] = str(v)
         return env
@@ -556,9 +567,15 @@ class EmulatedCompute:
             job.log_path.write_text("")
             job.mlflow_experiment_id = self.mlflow.experiment_id(job.experiment_name)
             job.mlflow_run_id = self.mlflow.create_run(
-                job.mlflow_experiment_id, job.name, job.props.get("displayName") or job.name,
-                {"azureml.jobName": job.name, "mlflow.source.type": "JOB", "mlflow.user": "double@example.invalid",
-                 "azureml.computeName": job.compute_name or ""},
+                job.mlflow_experiment_id,
+                job.name,
+                job.props.get("displayName") or job.name,
+                {
+                    "azureml.jobName": job.name,
+                    "mlflow.source.type": "JOB",
+                    "mlflow.user": "double@example.invalid",
+                    "azureml.computeName": job.compute_name or "",
+                },
             )
             if job.cancel_requested:
                 end_status = "Canceled"
@@ -600,21 +617,22 @@ class EmulatedCompute:
                     job.status = "Running"
                 job.exit_code = job.proc.wait()
             # The job's process group may have left children behind: Azure tears the node down.
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(job.pgid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
             if job.cancel_requested:
                 end_status = "Canceled"
             elif job.exit_code == 0:
                 end_status = "Completed"
             else:
                 end_status = "Failed"
-                job.error = {"error": {
-                    "code": "UserError",
-                    "message": f"Execution failed. User process '/bin/bash' exited with status code {job.exit_code}. "
-                               "Please check log file 'user_logs/std_log.txt' for error details.",
-                }}
+                job.error = {
+                    "error": {
+                        "code": "UserError",
+                        "message": "Execution failed. User process '/bin/bash' exited with status code "
+                        f"{job.exit_code}. "
+                        "Please check log file 'user_logs/std_log.txt' for error details.",
+                    }
+                }
         except Exception as e:  # noqa: BLE001 - the job fails, the double survives
             job.error = {"error": {"code": "SystemError", "message": f"azureml double: {e!r}"}}
             if job.log_path is not None:
@@ -642,15 +660,11 @@ class EmulatedCompute:
             except ProcessLookupError:
                 return
             if job.finished.wait(2.0) and job.proc is not None and job.proc.poll() is not None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(pgid, signal.SIGKILL)  # stragglers in the group
-                except ProcessLookupError:
-                    pass
                 return
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pgid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
 
         threading.Thread(target=killer, daemon=True).start()
 

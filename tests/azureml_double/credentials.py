@@ -48,8 +48,14 @@ class FakeTokenCredential:
         self.calls: list[tuple[str, ...]] = []
         self._lock = threading.Lock()
 
-    def get_token(self, *scopes: str, claims: str | None = None, tenant_id: str | None = None,
-                  enable_cae: bool = False, **kwargs: Any):
+    def get_token(
+        self,
+        *scopes: str,
+        claims: str | None = None,
+        tenant_id: str | None = None,
+        enable_cae: bool = False,
+        **kwargs: Any,
+    ):
         from azure.core.credentials import AccessToken
 
         token, exp = self._mint(scopes, tenant_id)
@@ -70,7 +76,7 @@ class FakeTokenCredential:
     def close(self) -> None:
         pass
 
-    def __enter__(self) -> "FakeTokenCredential":
+    def __enter__(self) -> FakeTokenCredential:
         return self
 
     def __exit__(self, *args: Any) -> None:

@@ -12,7 +12,7 @@ Mark tests that use them ``@pytest.mark.azure``.
 from __future__ import annotations
 
 import os
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -17,9 +17,10 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from tests.azureml_double.certs import generate_tls_files
 from tests.azureml_double.credentials import TENANT_ID, FakeTokenCredential
@@ -34,8 +35,15 @@ DEFAULT_WORKSPACE = "ws-kedro-double"
 DEFAULT_COMPUTES = ("cpu-cluster", "gpu-cluster")
 
 # Env vars the Azure SDKs write into os.environ (or that we set for the test process) - restored by fixtures.
-SDK_TOUCHED_ENV = ("AZUREML_CURRENT_CLOUD", "AZUREML_DEV_URL_MFE", "MLFLOW_TRACKING_URI", "MLFLOW_RUN_ID",
-                   "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "MLFLOW_TRACKING_TOKEN")
+SDK_TOUCHED_ENV = (
+    "AZUREML_CURRENT_CLOUD",
+    "AZUREML_DEV_URL_MFE",
+    "MLFLOW_TRACKING_URI",
+    "MLFLOW_RUN_ID",
+    "MLFLOW_EXPERIMENT_ID",
+    "MLFLOW_EXPERIMENT_NAME",
+    "MLFLOW_TRACKING_TOKEN",
+)
 
 
 class DoubleStartError(RuntimeError):
@@ -116,7 +124,7 @@ class AzureMLDouble:
         self.start_timings: dict[str, float] = {}  # seconds from start() until each piece was ready
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, timeout: float = 60.0) -> "AzureMLDouble":
+    def start(self, timeout: float = 60.0) -> AzureMLDouble:
         t0 = time.monotonic()
         if not AZURITE_MAIN.exists():
             raise DoubleStartError(
@@ -124,8 +132,10 @@ class AzureMLDouble:
                 "(Node.js >= 18) to install the pinned Azurite from package-lock.json."
             )
         if shutil.which("node") is None:
-            raise DoubleStartError("`node` is not on PATH: the Azure ML double needs Node.js >= 18 for Azurite "
-                                   f"(then run `npm ci` in {REPO_ROOT}).")
+            raise DoubleStartError(
+                "`node` is not on PATH: the Azure ML double needs Node.js >= 18 for Azurite "
+                f"(then run `npm ci` in {REPO_ROOT})."
+            )
         wd = self.workdir
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "logs").mkdir(exist_ok=True)
@@ -150,8 +160,14 @@ class AzureMLDouble:
             shutil.copyfile(template, mlflow_db)
 
         base_env = dict(os.environ)
-        base_env.update({"MLFLOW_DISABLE_TELEMETRY": "true", "KEDRO_DISABLE_TELEMETRY": "true",
-                         "DO_NOT_TRACK": "1", "PYTHONUNBUFFERED": "1"})
+        base_env.update(
+            {
+                "MLFLOW_DISABLE_TELEMETRY": "true",
+                "KEDRO_DISABLE_TELEMETRY": "true",
+                "DO_NOT_TRACK": "1",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         for key in SDK_TOUCHED_ENV:
             base_env.pop(key, None)
 
@@ -159,19 +175,42 @@ class AzureMLDouble:
         mlflow_bin = VENV_BIN / "mlflow"
         self._spawn(
             "mlflow",
-            [str(mlflow_bin) if mlflow_bin.exists() else "mlflow", "server",
-             "--backend-store-uri", f"sqlite:///{mlflow_db}",
-             "--artifacts-destination", str(wd / "mlflow" / "artifacts"),
-             "--host", "127.0.0.1", "--port", str(mlflow_port), "--workers", "1"],
-            env=base_env, cwd=wd / "mlflow",
+            [
+                str(mlflow_bin) if mlflow_bin.exists() else "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{mlflow_db}",
+                "--artifacts-destination",
+                str(wd / "mlflow" / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(mlflow_port),
+                "--workers",
+                "1",
+            ],
+            env=base_env,
+            cwd=wd / "mlflow",
         )
         # 2. Azurite (blob only)
         self._spawn(
             "azurite",
-            ["node", str(AZURITE_MAIN), "--blobHost", "127.0.0.1", "--blobPort", str(azurite_port),
-             "--location", str(wd / "azurite"), "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-             "--silent"],
-            env=base_env, cwd=wd / "azurite",
+            [
+                "node",
+                str(AZURITE_MAIN),
+                "--blobHost",
+                "127.0.0.1",
+                "--blobPort",
+                str(azurite_port),
+                "--location",
+                str(wd / "azurite"),
+                "--disableTelemetry",
+                "--skipApiVersionCheck",
+                "--loose",
+                "--silent",
+            ],
+            env=base_env,
+            cwd=wd / "azurite",
         )
         # 3. the fake control plane
         ready_file = wd / "control-plane.ready.json"
@@ -187,13 +226,15 @@ class AzureMLDouble:
             "mlflow_db": str(mlflow_db),
             "azurite_blob_endpoint": self.azurite_blob_endpoint,
             "scratch_dir": str(wd / "compute"),
-            "workspaces": [{
-                "subscription_id": self.subscription_id,
-                "resource_group": self.resource_group,
-                "name": self.workspace_name,
-                "location": "eastus",
-                "computes": [{"name": c} for c in self.computes],
-            }],
+            "workspaces": [
+                {
+                    "subscription_id": self.subscription_id,
+                    "resource_group": self.resource_group,
+                    "name": self.workspace_name,
+                    "location": "eastus",
+                    "computes": [{"name": c} for c in self.computes],
+                }
+            ],
         }
         server_env = dict(base_env)
         server_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), base_env.get("PYTHONPATH")]))
@@ -202,13 +243,18 @@ class AzureMLDouble:
         server_env["PATH"] = os.pathsep.join([str(VENV_BIN), base_env.get("PATH", "")])
         config_path = wd / "control-plane.json"
         config_path.write_text(json.dumps(config, indent=2))
-        self._spawn("control-plane", [sys.executable, "-m", "tests.azureml_double.server", str(config_path)],
-                    env=server_env, cwd=REPO_ROOT)
+        self._spawn(
+            "control-plane",
+            [sys.executable, "-m", "tests.azureml_double.server", str(config_path)],
+            env=server_env,
+            cwd=REPO_ROOT,
+        )
 
         deadline = time.monotonic() + timeout
         try:
-            info = self._wait_for(lambda: json.loads(ready_file.read_text()) if ready_file.exists() else None,
-                                  "control-plane", deadline)
+            info = self._wait_for(
+                lambda: json.loads(ready_file.read_text()) if ready_file.exists() else None, "control-plane", deadline
+            )
             self.start_timings["control-plane"] = time.monotonic() - t0
             self.base_url = info["base_url"]
             self._wait_for(lambda: self._tcp_ok(azurite_port), "azurite", deadline)
@@ -271,7 +317,7 @@ class AzureMLDouble:
             _stop_group(proc, timeout=0)  # SIGKILLs the group if anything of it survived
         self._procs.clear()
 
-    def __enter__(self) -> "AzureMLDouble":
+    def __enter__(self) -> AzureMLDouble:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -279,12 +325,16 @@ class AzureMLDouble:
 
     def _spawn(self, name: str, argv: list[str], env: dict, cwd: Path) -> None:
         log = self.workdir / "logs" / f"{name}.log"
-        fh = open(log, "ab")
-        try:
-            proc = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=fh,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        finally:
-            fh.close()
+        with open(log, "ab") as fh:  # the child keeps its own copy of the descriptor
+            proc = subprocess.Popen(
+                argv,
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._procs.append(_Proc(name, proc, log))
 
     def _wait_for(self, probe, name: str, deadline: float):
@@ -302,8 +352,9 @@ class AzureMLDouble:
                     + proc.log.read_text(errors="replace")[-3000:]
                 )
             if time.monotonic() > deadline:
-                raise DoubleStartError(f"{name} not ready in time; log {proc.log}:\n"
-                                       + proc.log.read_text(errors="replace")[-3000:])
+                raise DoubleStartError(
+                    f"{name} not ready in time; log {proc.log}:\n" + proc.log.read_text(errors="replace")[-3000:]
+                )
             time.sleep(0.05)
 
     @staticmethod
@@ -324,8 +375,10 @@ class AzureMLDouble:
     # ------------------------------------------------------------------ values
     @property
     def workspace_scope(self) -> str:
-        return (f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-                f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}")
+        return (
+            f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.workspace_name}"
+        )
 
     @property
     def workspace_url(self) -> str:
@@ -379,28 +432,34 @@ class AzureMLDouble:
             "AZURE_TENANT_ID": self.tenant_id,
         }
         if workspace:
-            env.update({
-                "AZUREML_SUBSCRIPTION_ID": self.subscription_id,
-                "AZUREML_RESOURCE_GROUP": self.resource_group,
-                "AZUREML_WORKSPACE_NAME": self.workspace_name,
-            })
+            env.update(
+                {
+                    "AZUREML_SUBSCRIPTION_ID": self.subscription_id,
+                    "AZUREML_RESOURCE_GROUP": self.resource_group,
+                    "AZUREML_WORKSPACE_NAME": self.workspace_name,
+                }
+            )
         if auth == "managed_identity":
-            env.update({
-                "MSI_ENDPOINT": self.msi_endpoint,
-                "MSI_SECRET": self.msi_secret,
-                "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
-            })
+            env.update(
+                {
+                    "MSI_ENDPOINT": self.msi_endpoint,
+                    "MSI_SECRET": self.msi_secret,
+                    "AZURE_TOKEN_CREDENTIALS": "ManagedIdentityCredential",
+                }
+            )
         elif auth == "client_secret":
-            env.update({
-                "AZURE_AUTHORITY_HOST": self.base_url,
-                # MSAL (behind ClientSecretCredential) validates an unknown authority host with an instance
-                # discovery call to login.microsoftonline.com - except for ADFS authorities. Tenant "adfs" makes
-                # it read /adfs/.well-known/openid-configuration from the double instead.
-                "AZURE_TENANT_ID": "adfs",
-                "AZURE_CLIENT_ID": self.client_id,
-                "AZURE_CLIENT_SECRET": self.client_secret,
-                "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
-            })
+            env.update(
+                {
+                    "AZURE_AUTHORITY_HOST": self.base_url,
+                    # MSAL (behind ClientSecretCredential) validates an unknown authority host with an instance
+                    # discovery call to login.microsoftonline.com - except for ADFS authorities. Tenant "adfs" makes
+                    # it read /adfs/.well-known/openid-configuration from the double instead.
+                    "AZURE_TENANT_ID": "adfs",
+                    "AZURE_CLIENT_ID": self.client_id,
+                    "AZURE_CLIENT_SECRET": self.client_secret,
+                    "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+                }
+            )
         else:
             raise ValueError(f"auth must be 'managed_identity' or 'client_secret', not {auth!r}")
         return env
@@ -411,11 +470,24 @@ class AzureMLDouble:
         out = dict(os.environ)
         for key in SDK_TOUCHED_ENV:
             out.pop(key, None)
-        for key in ("MSI_ENDPOINT", "MSI_SECRET", "AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_AUTHORITY_HOST",
-                    "AZURE_TOKEN_CREDENTIALS", "IDENTITY_ENDPOINT", "IDENTITY_HEADER", "AZURE_TENANT_ID",
-                    "AZUREML_SUBSCRIPTION_ID", "AZUREML_RESOURCE_GROUP", "AZUREML_WORKSPACE_NAME",
-                    "AZUREML_ARM_SUBSCRIPTION", "AZUREML_ARM_RESOURCEGROUP", "AZUREML_ARM_WORKSPACE_NAME",
-                    "AZUREML_RUN_ID"):
+        for key in (
+            "MSI_ENDPOINT",
+            "MSI_SECRET",
+            "AZURE_CLIENT_ID",
+            "AZURE_CLIENT_SECRET",
+            "AZURE_AUTHORITY_HOST",
+            "AZURE_TOKEN_CREDENTIALS",
+            "IDENTITY_ENDPOINT",
+            "IDENTITY_HEADER",
+            "AZURE_TENANT_ID",
+            "AZUREML_SUBSCRIPTION_ID",
+            "AZUREML_RESOURCE_GROUP",
+            "AZUREML_WORKSPACE_NAME",
+            "AZUREML_ARM_SUBSCRIPTION",
+            "AZUREML_ARM_RESOURCEGROUP",
+            "AZUREML_ARM_WORKSPACE_NAME",
+            "AZUREML_RUN_ID",
+        ):
             out.pop(key, None)
         out.update(self.client_env(auth, workspace))
         return out
@@ -450,16 +522,18 @@ class AzureMLDouble:
 
         from tests.azureml_double.compute import AZURITE_ACCOUNT, AZURITE_KEY
 
-        return BlobServiceClient(self.azurite_blob_endpoint,
-                                 credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY})
+        return BlobServiceClient(
+            self.azurite_blob_endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
+        )
 
     # ------------------------------------------------------------------ test-only endpoints
     def _call(self, method: str, path: str, body: Any = None) -> Any:
         import ssl
 
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"} if data else {})
+        req = urllib.request.Request(
+            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+        )
         if getattr(self, "_ssl_ctx", None) is None:
             self._ssl_ctx = ssl.create_default_context(cafile=str(self.ca_bundle))
         with urllib.request.urlopen(req, context=self._ssl_ctx, timeout=30) as resp:
@@ -500,12 +574,22 @@ class AzureMLDouble:
         >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames)."""
         return self._post("/_double/settings", values)
 
-    def inject_http_fault(self, path_regex: str, status: int = 429, count: int = 1, method: str = "*",
-                          retry_after: float | int | None = 1) -> None:
+    def inject_http_fault(
+        self, path_regex: str, status: int = 429, count: int = 1, method: str = "*", retry_after: float | int | None = 1
+    ) -> None:
         """Answer the next ``count`` requests whose path (or ``path?query``) matches ``path_regex`` (``re.search``) with
         ``status`` (429 / 500 / 503...) and an Azure error body; ``Retry-After`` if not None."""
-        self._post("/_double/faults", {"kind": "http", "path": path_regex, "status": status, "count": count,
-                                       "method": method, "retry_after": retry_after})
+        self._post(
+            "/_double/faults",
+            {
+                "kind": "http",
+                "path": path_regex,
+                "status": status,
+                "count": count,
+                "method": method,
+                "retry_after": retry_after,
+            },
+        )
 
     def mlflow_down(self, seconds: float | None = None, mode: str = "503") -> None:
         """Make the MLflow proxy fail for ``seconds`` (None: until :meth:`clear_faults`). ``mode="503"``
@@ -526,8 +610,9 @@ class AzureMLDouble:
         """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""
         return self._call("GET", f"/_double/jobs/{name}")
 
-    def wait_for_job(self, name: str, timeout: float = 120.0, statuses: tuple[str, ...] = ("Completed", "Failed",
-                                                                                              "Canceled")) -> dict:
+    def wait_for_job(
+        self, name: str, timeout: float = 120.0, statuses: tuple[str, ...] = ("Completed", "Failed", "Canceled")
+    ) -> dict:
         deadline = time.monotonic() + timeout
         while True:
             info = self.job_info(name)

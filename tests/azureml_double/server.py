@@ -60,7 +60,7 @@ def mint_jwt(audience: str, tenant_id: str, lifetime: int = 3600, **claims: Any)
 
 
 def scope_to_resource(scope: str) -> str:
-    scope = scope.split()[0] if scope else ""
+    scope = scope.split(maxsplit=1)[0] if scope else ""
     return scope[: -len("/.default")] if scope.endswith("/.default") else scope
 
 
@@ -241,7 +241,7 @@ class Double(App):
         req.context["started"] = time.time()
         path = req.path
         if path.lower().startswith(MFE_PREFIX):
-            path = path[len(MFE_PREFIX):] or "/"
+            path = path[len(MFE_PREFIX) :] or "/"
             req.path = path
         is_test_endpoint = path.startswith("/_double/")
         req.context["test_endpoint"] = is_test_endpoint
@@ -266,7 +266,7 @@ class Double(App):
                     401,
                     "AuthenticationFailed",
                     "Authentication failed. The 'Authorization' header is missing.",
-                    headers={"WWW-Authenticate": 'Bearer authorization_uri="%s/%s"' % (self.base_url, self.tenant_id)},
+                    headers={"WWW-Authenticate": f'Bearer authorization_uri="{self.base_url}/{self.tenant_id}"'},
                 )
             kwargs = dict(groups)
             if "ws_name" in kwargs:
@@ -378,14 +378,22 @@ def oauth_token(d: Double, req: Request, tenant: str):
 
     form = dict(urllib.parse.parse_qsl(req.body.decode("utf-8")))
     grant = form.get("grant_type")
-    if grant not in ("client_credentials", "refresh_token", "urn:ietf:params:oauth:grant-type:jwt-bearer",
-                     "password", "authorization_code"):
+    if grant not in (
+        "client_credentials",
+        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
+        "password",
+        "authorization_code",
+    ):
         return 400, {"error": "unsupported_grant_type", "error_description": f"AADSTS70003: grant {grant!r}"}
     if grant == "client_credentials" and not (form.get("client_secret") or form.get("client_assertion")):
         return 401, {"error": "invalid_client", "error_description": "AADSTS7000216: client secret missing"}
     resource = scope_to_resource(form.get("scope", ""))
-    token, _ = mint_jwt(resource, tenant if tenant not in ("common", "organizations", "adfs") else d.tenant_id,
-                        appid=form.get("client_id", ""))
+    token, _ = mint_jwt(
+        resource,
+        tenant if tenant not in ("common", "organizations", "adfs") else d.tenant_id,
+        appid=form.get("client_id", ""),
+    )
     return 200, {
         "token_type": "Bearer",
         "expires_in": 3600,
@@ -431,8 +439,11 @@ def workspace_body(d: Double, ws: Workspace) -> dict:
         "tags": {},
         "identity": {"type": "SystemAssigned", "principalId": str(uuid.UUID(int=1)), "tenantId": d.tenant_id},
         "sku": {"name": "Basic", "tier": "Basic"},
-        "systemData": {"createdAt": "2024-01-01T00:00:00Z", "createdBy": "double@example.invalid",
-                       "createdByType": "User"},
+        "systemData": {
+            "createdAt": "2024-01-01T00:00:00Z",
+            "createdBy": "double@example.invalid",
+            "createdByType": "User",
+        },
         "properties": {
             "friendlyName": ws.name,
             "description": "Local Azure ML test double workspace",
@@ -440,7 +451,9 @@ def workspace_body(d: Double, ws: Workspace) -> dict:
             "provisioningState": "Succeeded",
             "storageAccount": storage,
             "keyVault": storage.replace("Microsoft.Storage/storageAccounts", "Microsoft.KeyVault/vaults"),
-            "applicationInsights": storage.replace("Microsoft.Storage/storageAccounts", "Microsoft.Insights/components"),
+            "applicationInsights": storage.replace(
+                "Microsoft.Storage/storageAccounts", "Microsoft.Insights/components"
+            ),
             "discoveryUrl": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
             "mlFlowTrackingUri": d.tracking_uri(ws),
             "publicNetworkAccess": "Enabled",
@@ -458,19 +471,35 @@ def get_workspace(d: Double, req: Request, ws: Workspace):
     return 200, workspace_body(d, ws)
 
 
-@router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-                     r"/providers/Microsoft\.MachineLearningServices/workspaces")
+@router.route(
+    "GET",
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces",
+)
 def list_workspaces(d: Double, req: Request, sub: str, rg: str):
-    items = [workspace_body(d, w) for w in d.workspaces.values()
-             if w.subscription_id.lower() == sub.lower() and w.resource_group.lower() == rg.lower()]
+    items = [
+        workspace_body(d, w)
+        for w in d.workspaces.values()
+        if w.subscription_id.lower() == sub.lower() and w.resource_group.lower() == rg.lower()
+    ]
     return 200, {"value": items}
 
 
 @router.route("GET", r"/discovery/workspaces/(?P<wsid>[^/]+)", auth=False)
 def discovery(d: Double, req: Request, wsid: str):
     base = d.base_url
-    keys = ["api", "catalog", "experimentation", "gallery", "history", "hyperdrive", "labeling",
-            "modelmanagement", "pipelines", "studio"]
+    keys = [
+        "api",
+        "catalog",
+        "experimentation",
+        "gallery",
+        "history",
+        "hyperdrive",
+        "labeling",
+        "modelmanagement",
+        "pipelines",
+        "studio",
+    ]
     out = {k: base for k in keys}
     out["studio"] = "https://ml.azure.com"
     return 200, out
@@ -490,8 +519,11 @@ def compute_body(ws: Workspace, c: dict) -> dict:
         "properties": {
             "vmSize": c.get("size", "STANDARD_DS3_V2"),
             "vmPriority": "Dedicated",
-            "scaleSettings": {"maxNodeCount": c.get("max_instances", 4), "minNodeCount": 0,
-                              "nodeIdleTimeBeforeScaleDown": "PT120S"},
+            "scaleSettings": {
+                "maxNodeCount": c.get("max_instances", 4),
+                "minNodeCount": 0,
+                "nodeIdleTimeBeforeScaleDown": "PT120S",
+            },
             "allocationState": "Steady",
             "currentNodeCount": 0,
             "targetNodeCount": 0,
@@ -533,20 +565,34 @@ def list_computes(d: Double, req: Request, ws: Workspace):
 
 def asset_meta(d: Double) -> dict:
     now = iso(utcnow())
-    return {"createdAt": now, "createdBy": "double@example.invalid", "createdByType": "User",
-            "lastModifiedAt": now, "lastModifiedBy": "double@example.invalid", "lastModifiedByType": "User"}
+    return {
+        "createdAt": now,
+        "createdBy": "double@example.invalid",
+        "createdByType": "User",
+        "lastModifiedAt": now,
+        "lastModifiedBy": "double@example.invalid",
+        "lastModifiedByType": "User",
+    }
 
 
 def user_error_404(message: str, detail: str) -> HttpError:
     """The 404 the data plane answers for a missing asset or job (``UserError`` > ``ResourceNotFound``)."""
-    return HttpError(404, "UserError", message, body=azure_error(
-        "UserError", detail, innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}))
+    return HttpError(
+        404,
+        "UserError",
+        message,
+        body=azure_error(
+            "UserError", detail, innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}
+        ),
+    )
 
 
 def not_found(kind: str, ws: Workspace, name: str, version: str | None = None) -> HttpError:
     what = f"{name}:{version}" if version else name
-    return user_error_404(f"{kind} {what} not found in workspace {ws.name}.",
-                          f"Could not find asset with ID: {ws.arm_id}/{kind.lower()}s/{what}")
+    return user_error_404(
+        f"{kind} {what} not found in workspace {ws.name}.",
+        f"Could not find asset with ID: {ws.arm_id}/{kind.lower()}s/{what}",
+    )
 
 
 @router.route("GET", WS + r"/codes/(?P<name>[^/]+)/versions")
@@ -556,10 +602,13 @@ def list_code_versions(d: Double, req: Request, ws: Workspace, name: str):
         if want_hash:
             # Like the service: a content-hash look-up matches any code asset of the workspace (anonymous code
             # gets a fresh random name per submission; the SDK reads the name back from the returned id).
-            items = [c for c in ws.codes.values()
-                     if c["properties"].get("properties", {}).get("hash_sha256") == want_hash
-                     and str(c["properties"].get("properties", {}).get("hash_version"))
-                     == req.query.get("hashVersion", "202208")]
+            items = [
+                c
+                for c in ws.codes.values()
+                if c["properties"].get("properties", {}).get("hash_sha256") == want_hash
+                and str(c["properties"].get("properties", {}).get("hash_version"))
+                == req.query.get("hashVersion", "202208")
+            ]
         else:
             items = [c for (n, _), c in ws.codes.items() if n == name.lower()]
     return 200, {"value": items}
@@ -579,11 +628,16 @@ def code_start_pending_upload(d: Double, req: Request, ws: Workspace, name: str,
     }
 
 
-def put_asset_version(d: Double, req: Request, ws: Workspace, kind: str, store: dict, name: str, version: str,
-                      defaults: dict) -> tuple[int, dict]:
+def put_asset_version(
+    d: Double, req: Request, ws: Workspace, kind: str, store: dict, name: str, version: str, defaults: dict
+) -> tuple[int, dict]:
     """Create or replace one version of a versioned asset (``codes``, ``environments``) as ARM does."""
-    props = {"isArchived": False, "provisioningState": "Succeeded", **defaults,
-             **dict((req.json() or {}).get("properties") or {})}
+    props = {
+        "isArchived": False,
+        "provisioningState": "Succeeded",
+        **defaults,
+        **dict((req.json() or {}).get("properties") or {}),
+    }
     item = {
         "id": f"{ws.arm_id}/{kind}/{name}/versions/{version}",
         "name": version,
@@ -704,9 +758,12 @@ def cancel_job(d: Double, req: Request, ws: Workspace, name: str):
     return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
 
 
-@router.route("GET", r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-                     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
-                     r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)")
+@router.route(
+    "GET",
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
+    r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)",
+)
 def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
     done = d.compute.operation_done(op.split(":", 1)[-1])
     if done is None:
@@ -724,17 +781,22 @@ def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
 def run_details(d: Double, req: Request, ws: Workspace, run_id: str):
     job = ws.jobs.get(run_id)
     if job is None:
-        raise HttpError(404, "UserError", f"Run {run_id} was not found",
-                        body=azure_error("UserError", f"Run {run_id} was not found",
-                                         innerError={"code": "NotFound"}))
+        raise HttpError(
+            404,
+            "UserError",
+            f"Run {run_id} was not found",
+            body=azure_error("UserError", f"Run {run_id} was not found", innerError={"code": "NotFound"}),
+        )
     return 200, job.run_details(d.base_url)
 
 
 @router.route("GET", HISTORY + r"/runs/(?P<run_id>[^/]+)")
 def run_get(d: Double, req: Request, ws: Workspace, run_id: str):
     details = run_details(d, req, ws, run_id)[1]
-    return 200, {k: details[k] for k in ("runId", "status", "startTimeUtc", "endTimeUtc", "target", "tags",
-                                         "properties", "createdTimeUtc")}
+    return 200, {
+        k: details[k]
+        for k in ("runId", "status", "startTimeUtc", "endTimeUtc", "target", "tags", "properties", "createdTimeUtc")
+    }
 
 
 @router.route("GET", r"/_logs/(?P<wsid>[^/]+)/(?P<run_id>[^/]+)/(?P<log>.+)", auth=False)
@@ -762,8 +824,12 @@ def mlflow_proxy(d: Double, req: Request, ws: Workspace, rest: str):
         return -1, None, {}
     if mode is not None:
         req.context["fault"] = "mlflow down (503)"
-        raise HttpError(503, "ServiceUnavailable", "The MLflow tracking service is unavailable (injected fault).",
-                        headers={"Retry-After": "1"})
+        raise HttpError(
+            503,
+            "ServiceUnavailable",
+            "The MLflow tracking service is unavailable (injected fault).",
+            headers={"Retry-After": "1"},
+        )
     import urllib.parse
 
     if d.settings.get("azure_limits", True):
@@ -775,12 +841,14 @@ def mlflow_proxy(d: Double, req: Request, ws: Workspace, rest: str):
     return status, body, headers
 
 
-def _azureml_artifact_uris(d: "Double", ws: Workspace, body: bytes) -> bytes:
+def _azureml_artifact_uris(d: Double, ws: Workspace, body: bytes) -> bytes:
     """Present artifact locations the way Azure ML does (``azureml://.../experiments/<e>/runs/<r>/artifacts``)
     so azureml-mlflow's artifact repository (run history artifact API + blob SAS URIs) handles them."""
     prefix = f"azureml://{d.host}/mlflow/v2.0{ws.scope}/experiments/"
     text = body.decode("utf-8")
-    text = re.sub(r"mlflow-artifacts:/+(\d+)/([^/\"]+)/artifacts", lambda m: f"{prefix}{m[1]}/runs/{m[2]}/artifacts", text)
+    text = re.sub(
+        r"mlflow-artifacts:/+(\d+)/([^/\"]+)/artifacts", lambda m: f"{prefix}{m[1]}/runs/{m[2]}/artifacts", text
+    )
     text = re.sub(r"mlflow-artifacts:/+(\d+)(?=\")", lambda m: f"{prefix}{m[1]}", text)
     return text.encode("utf-8")
 
@@ -798,17 +866,28 @@ def _artifact_blob(run: str, path: str) -> str:
 
 
 def _artifact_dto(run: str, path: str, created: str | None = None) -> dict:
-    return {"artifactId": f"ExperimentRun/dcid.{run}/{path}", "origin": "ExperimentRun",
-            "container": f"dcid.{run}", "path": path, "etag": None, "createdTime": created, "tags": {}}
+    return {
+        "artifactId": f"ExperimentRun/dcid.{run}/{path}",
+        "origin": "ExperimentRun",
+        "container": f"dcid.{run}",
+        "path": path,
+        "etag": None,
+        "createdTime": created,
+        "tags": {},
+    }
 
 
-def _content_info(d: "Double", run: str, path: str) -> dict:
-    return {"contentUri": d.compute.storage.https_blob_sas_url(d.base_url, ARTIFACT_CONTAINER,
-                                                                   _artifact_blob(run, path)),
-            "origin": "ExperimentRun", "container": f"dcid.{run}", "path": path, "tags": {}}
+def _content_info(d: Double, run: str, path: str) -> dict:
+    return {
+        "contentUri": d.compute.storage.https_blob_sas_url(d.base_url, ARTIFACT_CONTAINER, _artifact_blob(run, path)),
+        "origin": "ExperimentRun",
+        "container": f"dcid.{run}",
+        "path": path,
+        "tags": {},
+    }
 
 
-def _list_artifacts(d: "Double", run: str, prefix: str = "") -> list[dict]:
+def _list_artifacts(d: Double, run: str, prefix: str = "") -> list[dict]:
     base = _artifact_blob(run, "")
     cc = d.compute.storage.service.get_container_client(ARTIFACT_CONTAINER)
     if not cc.exists():
@@ -816,7 +895,7 @@ def _list_artifacts(d: "Double", run: str, prefix: str = "") -> list[dict]:
     out = []
     for blob in cc.list_blobs(name_starts_with=base + prefix.lstrip("/")):
         created = blob.creation_time.isoformat() if blob.creation_time else None
-        out.append(_artifact_dto(run, blob.name[len(base):], created))
+        out.append(_artifact_dto(run, blob.name[len(base) :], created))
     return out
 
 
@@ -833,17 +912,25 @@ def artifacts_batch_create(d: Double, req: Request, ws: Workspace, exp: str, run
 
 @router.route("GET", ARTIFACTS + r"(?:/path)?")
 def artifacts_list(d: Double, req: Request, ws: Workspace, exp: str, run: str):
-    return 200, {"value": _list_artifacts(d, run, req.query.get("path", "")), "continuationToken": None,
-                 "nextLink": None}
+    return 200, {
+        "value": _list_artifacts(d, run, req.query.get("path", "")),
+        "continuationToken": None,
+        "nextLink": None,
+    }
 
 
 @router.route("GET", ARTIFACTS + r"/(?P<what>contentinfo|metadata|artifacturi)")
 def artifacts_content_info(d: Double, req: Request, ws: Workspace, exp: str, run: str, what: str):
     path = req.query.get("path", "")
     if not any(a["path"] == path for a in _list_artifacts(d, run, path)):
-        raise HttpError(404, "UserError", f"Artifact {path} not found in run {run}",
-                        body=azure_error("UserError", f"Could not find artifact '{path}' of run {run}",
-                                         innerError={"code": "NotFound"}))
+        raise HttpError(
+            404,
+            "UserError",
+            f"Artifact {path} not found in run {run}",
+            body=azure_error(
+                "UserError", f"Could not find artifact '{path}' of run {run}", innerError={"code": "NotFound"}
+            ),
+        )
     if what == "metadata":
         return 200, _artifact_dto(run, path)
     if what == "artifacturi":
@@ -854,8 +941,11 @@ def artifacts_content_info(d: Double, req: Request, ws: Workspace, exp: str, run
 @router.route("GET", ARTIFACTS + r"/prefix/contentinfo")
 def artifacts_prefix_content_info(d: Double, req: Request, ws: Workspace, exp: str, run: str):
     items = _list_artifacts(d, run, req.query.get("path", ""))
-    return 200, {"value": [_content_info(d, run, a["path"]) for a in items], "continuationToken": None,
-                 "nextLink": None}
+    return 200, {
+        "value": [_content_info(d, run, a["path"]) for a in items],
+        "continuationToken": None,
+        "nextLink": None,
+    }
 
 
 # ========================================================================================= blob front
@@ -869,7 +959,8 @@ def blob_front(d: Double, req: Request, account: str, rest: str | None):
     import urllib.parse
 
     target = urllib.parse.quote(f"/{account}{rest or '/'}") + (
-        "?" + urllib.parse.urlencode(req.query) if req.query else "")
+        "?" + urllib.parse.urlencode(req.query) if req.query else ""
+    )
     return d.compute.storage.forward(req.method, target, req.body, req.headers)
 
 
@@ -882,7 +973,7 @@ def _mlflow_error(message: str, code: str = "INVALID_PARAMETER_VALUE", status: i
     return HttpError(status, code, message, body={"error_code": code, "message": message})
 
 
-def _enforce_azure_mlflow_limits(d: "Double", req: Request, rest: str) -> None:
+def _enforce_azure_mlflow_limits(d: Double, req: Request, rest: str) -> None:
     endpoint = rest.split("/api/2.0/mlflow/", 1)[-1]
     if req.method not in ("POST", "PATCH") or not req.body:
         return
@@ -895,7 +986,8 @@ def _enforce_azure_mlflow_limits(d: "Double", req: Request, rest: str) -> None:
         if len(metrics) > AZURE_MAX_METRICS_PER_REQUEST:
             raise _mlflow_error(
                 f"A batch logging request can contain at most {AZURE_MAX_METRICS_PER_REQUEST} metrics; "
-                f"got {len(metrics)} (Azure ML limit)")
+                f"got {len(metrics)} (Azure ML limit)"
+            )
     if endpoint in ("runs/log-batch", "runs/log-parameter"):
         new = {p.get("key") for p in (body.get("params") or [])} if endpoint == "runs/log-batch" else {body.get("key")}
         new.discard(None)
@@ -910,14 +1002,14 @@ def _enforce_azure_mlflow_limits(d: "Double", req: Request, rest: str) -> None:
             if total > AZURE_MAX_PARAMS_PER_RUN:
                 raise _mlflow_error(
                     f"A run can have at most {AZURE_MAX_PARAMS_PER_RUN} parameters; this request would make "
-                    f"{total} (Azure ML limit)")
+                    f"{total} (Azure ML limit)"
+                )
     if endpoint == "runs/search":
         for clause in body.get("order_by") or []:
             if re.match(r"\s*`?(metrics|params|parameters|tags|metric|param|tag)[.`]", str(clause), re.I):
                 raise _mlflow_error(f"Ordering runs by metrics, params or tags is not supported: {clause!r}")
-    if endpoint in ("runs/search", "experiments/search"):
-        if re.search(r"\sOR\s", str(body.get("filter") or ""), re.I):
-            raise _mlflow_error("OR is not supported in search filters (Azure ML)")
+    if endpoint in ("runs/search", "experiments/search") and re.search(r"\sOR\s", str(body.get("filter") or ""), re.I):
+        raise _mlflow_error("OR is not supported in search filters (Azure ML)")
     if endpoint == "experiments/update" and body.get("new_name"):
         raise _mlflow_error("Renaming experiments is not supported (Azure ML)", code="FEATURE_DISABLED")
 
