@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from kedro_azureml_mlflow.init_config import default_config_text
 from tests.kedro_project import KEDRO, KedroProject, clean_env
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -66,12 +66,6 @@ def test_init_writes_the_commented_default_and_refuses_to_overwrite(project: Ked
 
     forced = project.kedro("azureml", "init", "--env", "staging", "--force")
     assert forced.returncode == 0 and target.read_text() == default_config_text()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def test_ui_serves_the_embedded_store(project: KedroProject) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from tests.azureml_double.certs import generate_tls_files
 from tests.azureml_double.credentials import TENANT_ID, FakeTokenCredential
+from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AZURITE_MAIN = REPO_ROOT / "node_modules" / "azurite" / "dist" / "src" / "blob" / "main.js"
@@ -48,12 +49,6 @@ SDK_TOUCHED_ENV = (
 
 class DoubleStartError(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _stop_group(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
