@@ -66,6 +66,12 @@ class MetricsConfig(_Strict):
     datasets: list[str] = Field(default_factory=lambda: ["*metrics"])
 
 
+class AgentConfig(_Strict):
+    """The tracking agent: the process that owns the MLflow run (see docs/tracking.md)."""
+
+    keep_alive_seconds: float = Field(default=600.0, ge=0)
+
+
 class TrackingConfig(_Strict):
     """Where and how ``kedro run`` is tracked."""
 
@@ -78,6 +84,8 @@ class TrackingConfig(_Strict):
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     on_error: Literal["warn", "fail"] = "warn"
     flush_interval_seconds: float = Field(default=5.0, gt=0)
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=3600)
+    agent: AgentConfig = Field(default_factory=AgentConfig)
 
     @field_validator("experiment", "run_name", "tracking_uri")
     @classmethod

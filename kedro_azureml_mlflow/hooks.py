@@ -1,31 +1,36 @@
 """The Kedro hooks: one MLflow run per ``kedro run``, params and metrics logged automatically.
 
-The hooks decide *what* to log and hand it to a :class:`TrackingWriter`, which talks to the
-server off the pipeline's critical path. ParallelRunner's worker processes build their own
-hook instances (from the entry point), so the parent passes them the run through an
-environment variable and each worker logs its nodes' metrics straight into that run.
+The hooks decide *what* to log and hand it to the tracking agent, a process of its own that
+owns the MLflow run (``tracking/agent.py``): this process never imports MLflow unless the
+project's own code does. ParallelRunner's workers build their own hook instances (from the entry
+point) and send their nodes' metrics to the same agent session (``tracking/worker.py``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
 
-from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
-from kedro_azureml_mlflow.tracking.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, append_record
-from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
+from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.params import prepare_params
-from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names, run_tags
-from kedro_azureml_mlflow.tracking.writer import TrackingWriter, WriterReport, now_ms
+from kedro_azureml_mlflow.tracking.protocol import Report
+from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names
+from kedro_azureml_mlflow.tracking.tracked_run import Handover, TrackedRun
+from kedro_azureml_mlflow.tracking.worker import worker_link
+
+if TYPE_CHECKING:
+    from kedro.framework.context import KedroContext
+    from kedro.io import CatalogProtocol
+    from kedro.pipeline.node import Node
+
+    from kedro_azureml_mlflow.config import PluginConfig
+    from kedro_azureml_mlflow.tracking.node_code import NodeCode
 
 logger = logging.getLogger(__name__)
 _plugin_logger = logging.getLogger("kedro_azureml_mlflow")
@@ -33,109 +38,68 @@ if _plugin_logger.level == logging.NOTSET:
     # Kedro's default logging shows INFO only for `kedro` and the project; say where runs go.
     _plugin_logger.setLevel(logging.INFO)
 
-WORKER_ENV = "KEDRO_AZUREML_MLFLOW_RUN"
-
-
-@dataclass(frozen=True)
-class MetricRules:
-    """Which outputs are metrics and how their names are built (also sent to workers)."""
-
-    patterns: tuple[str, ...]
-    separator: str
-
-    def records(self, outputs: dict[str, Any], catalog: Any) -> Batch:
-        from kedro_azureml_mlflow.datasets import MlflowMetricsDataset
-
-        batch = Batch()
-        stamp = now_ms()
-        for name, value in outputs.items():
-            declared = _declared_dataset(catalog, name)
-            is_declared = isinstance(declared, MlflowMetricsDataset)
-            if not (is_declared or is_metrics_dataset(name, self.patterns)):
-                continue
-            key = (declared.prefix if is_declared and declared.prefix else None) or name
-            records = to_metric_records(key, value, self.separator, stamp)
-            if records is None:
-                logger.warning(
-                    "Output '%s' matches tracking.metrics.datasets but is not a number, a dict of "
-                    "numbers or a list of numbers; not logged",
-                    name,
-                )
-                continue
-            batch.metrics.extend(records)
-        return batch
-
-
-@dataclass
-class _TrackedRun:
-    writer: TrackingWriter
-    rules: MetricRules
-    pid: int
-    description: str
-
 
 class AzureMLMlflowHooks:
     """Registered through the ``kedro.hooks`` entry point; no ``settings.py`` edits needed."""
 
     def __init__(self) -> None:
         self._config: PluginConfig | None = None
-        self._project: ProjectInfo | None = None
-        self._run: _TrackedRun | None = None
+        self._run: TrackedRun | None = None
 
     @hook_impl
-    def after_context_created(self, context: Any) -> None:
-        """Register ``azureml.yml`` with the project's config loader and validate it early."""
+    def after_context_created(self, context: KedroContext) -> None:
+        """Validate ``azureml.yml`` early and start (or reach) the tracking agent right away."""
         from kedro.framework import project as kedro_project
 
         loader = context.config_loader
         register_config_pattern(loader)
         dirs, env = conf_dirs_of(loader, Path(loader.conf_source), context.env)
         package = kedro_project.PACKAGE_NAME or Path(context.project_path).name
-        self._project = ProjectInfo(Path(context.project_path), package, env, dirs)
-        self._config = load_plugin_config(loader, list(dirs))
+        project = ProjectInfo(Path(context.project_path), package, env, dirs)
+        self._config = config = load_plugin_config(loader, list(dirs))
+        self._run = TrackedRun(config, project) if config.tracking.enabled else None
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
-        """Open (or resume) the run and queue its params; fail fast on bad workspace/params."""
-        self._run = None
-        config, project = self._config, self._project
-        if config is None or project is None or not self._tracking_wanted(config, run_params):
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
+        """Ask for the run and hand over its params; fail fast on a bad workspace or params."""
+        run, config = self._run, self._config
+        if run is None or config is None:
             return
-        from kedro_azureml_mlflow.tracking.target import resolve_target
-
-        target = resolve_target(config, project)
-        params, long_tags = self._params(config, catalog)
-        names = pipeline_names(run_params)
-        header = RunHeader(
-            tracking_uri=target.tracking_uri,
-            experiment_name=target.experiment_name,
-            run_id=target.resume_run_id,
-            run_name=config.tracking.run_name or "+".join(names),
-            tags=run_tags(run_params, project.path, project.env),
-            start_time_ms=now_ms(),
-        )
-        journal = Journal(project.path / JOURNAL_DIRNAME, header)
-        writer = TrackingWriter(
-            header,
-            journal,
-            config.tracking.flush_interval_seconds,
-            resume=target.resume_run_id is not None,
-            connect=target.client,
-        ).start()
-        writer.log(Batch(params=params, tags=long_tags))
-        rules = MetricRules(tuple(config.tracking.metrics.datasets), config.tracking.params.separator)
-        self._run = _TrackedRun(writer, rules, os.getpid(), target.description)
+        if not self._tracking_wanted(config, run_params):
+            self._run = None
+            run.discard()
+            return
+        try:
+            params, long_tags = self._params(config, catalog)
+            run.open(run_params, Batch(params=params, tags=long_tags))
+        except Exception:
+            self._run = None
+            run.discard()
+            raise
         if is_parallel(run_params):
-            self._share_with_workers(writer, rules, target, config)
+            run.share_with_workers()
 
     @hook_impl
-    def after_node_run(self, node: Any, catalog: Any, outputs: dict[str, Any]) -> None:
-        """Queue the metric-like outputs; in a ParallelRunner worker, send them at once."""
-        run = self._run
-        if run is not None and run.pid == os.getpid():
-            run.writer.log(run.rules.records(outputs, catalog))
-        elif os.environ.get(WORKER_ENV):
-            _log_from_worker(json.loads(os.environ[WORKER_ENV]), outputs, catalog)
+    def before_node_run(self) -> None:
+        bridge = self._node_code()
+        if bridge is not None:
+            bridge.enter()
+
+    @hook_impl
+    def after_node_run(self, node: Node, catalog: CatalogProtocol, outputs: dict[str, Any]) -> None:
+        """Hand the metric-like outputs over (from a ParallelRunner worker: to the same session)."""
+        target = self._handover()
+        if target is not None:
+            target.node_code.leave()
+            batch = target.rules.records(outputs, catalog)
+            if batch:
+                target.hand(batch.to_json())
+
+    @hook_impl
+    def on_node_error(self) -> None:
+        bridge = self._node_code()
+        if bridge is not None:
+            bridge.leave()
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any]) -> None:
@@ -144,103 +108,61 @@ class AzureMLMlflowHooks:
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any]) -> None:
         """End the run FAILED with the error recorded; Kedro re-raises the error itself."""
-        run = self._run
-        if run is not None and run.pid == os.getpid():
+        run = self._local_run()
+        if run is not None:
             message = f"{type(error).__name__}: {error}"
-            run.writer.log(Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]))
+            run.hand(
+                Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]).to_json()
+            )
             self._close("FAILED", quiet_failure=True)
 
     # --- helpers ------------------------------------------------------------------------------
 
+    def _local_run(self) -> TrackedRun | None:
+        run = self._run
+        return run if run is not None and run.pid == os.getpid() else None
+
+    def _handover(self) -> Handover | None:
+        """This process's way to the session: the run it opened, or its parent's (a worker)."""
+        return self._local_run() or worker_link()
+
+    def _node_code(self) -> NodeCode | None:
+        target = self._handover()
+        return target.node_code if target is not None else None
+
     def _tracking_wanted(self, config: PluginConfig, run_params: dict[str, Any]) -> bool:
-        if not config.tracking.enabled:
-            return False
         skipped = set(config.tracking.disable_for_pipelines) & set(pipeline_names(run_params))
         if skipped:
             logger.info("Not tracking: pipeline %s is in tracking.disable_for_pipelines", ", ".join(sorted(skipped)))
         return not skipped
 
     @staticmethod
-    def _params(config: PluginConfig, catalog: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    def _params(config: PluginConfig, catalog: CatalogProtocol) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         if not config.tracking.params.log or "parameters" not in catalog:
             return [], []
         return prepare_params(catalog.load("parameters") or {}, config.tracking.params)
 
-    def _share_with_workers(
-        self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig
-    ) -> None:
-        """Worker processes start after this hook: give them the run (waits until it exists).
-
-        If the run could not be opened, workers append to this run's journal instead, so one
-        ``kedro azureml sync`` later creates one run holding every worker's metrics.
-        """
-        run_id = writer.wait_for_run()
-        workspace = target.workspace
-        os.environ[WORKER_ENV] = json.dumps(
-            {
-                "tracking_uri": target.tracking_uri,
-                "run_id": run_id,
-                "parent_journal": None if run_id else str(writer.journal.open()),
-                "rules": asdict(rules),
-                "journal_dir": str(writer.journal.directory),
-                "workspace": asdict(workspace.ref) if workspace else None,
-                "credentials": config.credentials.model_dump(mode="json"),
-                "flush_interval": config.tracking.flush_interval_seconds,
-            }
-        )
-
     def _close(self, status: str, quiet_failure: bool = False) -> None:
-        run, self._run = self._run, None
-        os.environ.pop(WORKER_ENV, None)
-        if run is None or run.pid != os.getpid():
+        run = self._local_run()
+        if run is None:
             return
-        report = run.writer.close(status)
-        _announce(report, run.description, status)
+        self._run = None
+        report = run.close(status)
+        _announce(report, run.target.description, status)
         if self._config and self._config.tracking.on_error == "fail" and report.journaled and not quiet_failure:
             from kedro_azureml_mlflow.errors import PluginError
 
             raise PluginError(
                 f"Tracking failed and tracking.on_error is 'fail': {report.journaled} requests were kept in "
-                f"{report.journal.path}; send them with `kedro azureml sync`"
+                f"{report.journal_path}; send them with `kedro azureml sync`"
             )
 
 
-def _declared_dataset(catalog: Any, name: str) -> Any:
-    getter = getattr(catalog, "get", None)
-    try:
-        return getter(name) if getter is not None and name in catalog else None
-    except Exception:  # noqa: BLE001 - a catalog that cannot say is treated as "not declared"
-        return None
-
-
-def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: Any) -> None:
-    """In a ParallelRunner worker: send this node's metrics into the parent's run, now."""
-    from kedro_azureml_mlflow.tracking.target import worker_client
-
-    batch = MetricRules(tuple(shared["rules"]["patterns"]), shared["rules"]["separator"]).records(outputs, catalog)
-    if not batch:
-        return
-    if shared["run_id"] is None:
-        for part in chunk(batch):
-            append_record(Path(shared["parent_journal"]), part.to_json())
-        return
-    header = RunHeader(shared["tracking_uri"], None, shared["run_id"], None, {}, now_ms())
-    writer = TrackingWriter(
-        header,
-        Journal(Path(shared["journal_dir"]), header),
-        shared["flush_interval"],
-        resume=True,
-        connect=lambda: worker_client(shared),
-    ).start()
-    writer.log(batch)
-    writer.close("FINISHED")
-
-
-def _announce(report: WriterReport, description: str, status: str) -> None:
+def _announce(report: Report, description: str, status: str) -> None:
     where = f"run {report.run_id} in {description}" if report.run_id else description
     logger.info(
         "MLflow: %s %s (%d tracking requests)",
-        "tracked" if status == "FINISHED" else "marked FAILED",
+        "tracked" if status == "FINISHED" else f"marked {status}",
         where,
         report.requests,
     )
@@ -250,7 +172,7 @@ def _announce(report: WriterReport, description: str, status: str) -> None:
         logger.warning(
             "MLflow: %d requests could not be sent and were kept in %s; send them later with `kedro azureml sync`",
             report.journaled,
-            report.journal.path,
+            report.journal_path,
         )
 
 

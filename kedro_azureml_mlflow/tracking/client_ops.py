@@ -38,9 +38,25 @@ def experiment_id_for(client: Any, name: str) -> str:
 
 
 def create_run(client: Any, header: RunHeader) -> str:
+    return str(open_run(client, header)["run_id"])
+
+
+def open_run(client: Any, header: RunHeader) -> dict[str, Any]:
+    """Create the run described by ``header``; its info (see ``info_of``)."""
     experiment_id = experiment_id_for(client, header.experiment_name or "Default")
     run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=header.tags, run_name=header.run_name)
-    return str(run.info.run_id)
+    return info_of(run)
+
+
+def info_of(run: Any) -> dict[str, Any]:
+    """A run's info as JSON, enough for node code's fluent API to treat it as the active run."""
+    info = run.info
+    names = ("run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage")
+    return {
+        **{name: getattr(info, name) for name in names},
+        "artifact_uri": info.artifact_uri,
+        "run_name": info.run_name,
+    }
 
 
 def log_request(client: Any, run_id: str, part: Batch) -> None:
@@ -69,6 +85,23 @@ def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
             SUPPRESS.unset()
         else:
             os.environ[SUPPRESS.name] = previous
+
+
+def send_record(client: Any, run_id: str, record: dict[str, Any]) -> None:
+    """Send one journal-format record to the run: the one dispatch shared by the agent and replay.
+
+    A ``Batch`` record must already be within limits (see ``batching.chunk``).
+    """
+    if "end" in record:
+        end_run(client, run_id, record["end"], record["end_time_ms"])
+    elif is_batch(record):
+        log_request(client, run_id, Batch.from_json(record))
+    else:
+        raise ValueError(f"unknown record kind: {sorted(record)}")
+
+
+def is_batch(record: dict[str, Any]) -> bool:
+    return set(record) <= {"metrics", "params", "tags"}
 
 
 def is_permanent(exc: BaseException) -> bool:

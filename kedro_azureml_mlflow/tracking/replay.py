@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.journal import read_journal, rewrite_journal
 
 
@@ -23,10 +22,7 @@ def replay_journal(path: Path, connect: Callable[[str], Any]) -> tuple[str, int]
     sent = 0
     while records:
         record = records[0]
-        if "end" in record:
-            client_ops.end_run(client, header.run_id, record["end"], record["end_time_ms"])
-        else:
-            client_ops.log_request(client, header.run_id, Batch.from_json(record))
+        client_ops.send_record(client, str(header.run_id), record)
         records.pop(0)
         rewrite_journal(path, header, records)
         sent += 1
