@@ -20,7 +20,7 @@ from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.params import prepare_params
 from kedro_azureml_mlflow.tracking.protocol import Report
-from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names
+from kedro_azureml_mlflow.tracking.run_info import pipeline_names
 from kedro_azureml_mlflow.tracking.tracked_run import Handover, TrackedRun
 from kedro_azureml_mlflow.tracking.worker import worker_link
 
@@ -76,8 +76,7 @@ class AzureMLMlflowHooks:
             self._run = None
             run.discard()
             raise
-        if is_parallel(run_params):
-            run.share_with_workers()
+        run.share_with_workers()  # any runner may start worker processes (ParallelRunner, a custom one)
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -90,16 +89,9 @@ class AzureMLMlflowHooks:
         """Hand the metric-like outputs over (from a ParallelRunner worker: to the same session)."""
         target = self._handover()
         if target is not None:
-            target.node_code.leave()
             batch = target.rules.records(outputs, catalog)
             if batch:
                 target.hand(batch.to_json())
-
-    @hook_impl
-    def on_node_error(self) -> None:
-        bridge = self._node_code()
-        if bridge is not None:
-            bridge.leave()
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 _FIRST_CONNECTION_GRACE = 60.0  # a per-run agent waits this long for its pipeline to connect
 _TICK = 0.5
+_JOIN_WAIT = 30.0
 _STAMP_EVERY = 30.0
 
 
@@ -42,7 +43,7 @@ class Agent:
         self._endpoint = endpoint
         self._keep_alive = keep_alive
         self._stamp = installed_stamp()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._sessions: dict[str, AgentSession] = {}
         self._connections = 0
         self._served = False
@@ -99,7 +100,7 @@ class Agent:
             if op == protocol.SESSION:
                 session, owner = self._open_session(message["spec"], reply), True
             elif op == protocol.JOIN:
-                session = self._sessions.get(message["session"])
+                session = self._joined(str(message["session"]))
             elif session is None:
                 logger.warning("A %s message for an unknown session", op)
             else:
@@ -109,7 +110,14 @@ class Agent:
         session = AgentSession(protocol.SessionSpec(**spec), reply, self._realise)
         with self._lock:
             self._sessions[session.spec.session_id] = session
+            self._lock.notify_all()
         return session
+
+    def _joined(self, session_id: str) -> AgentSession | None:
+        """A worker's session; its owner may connect a moment after the worker does."""
+        with self._lock:
+            self._lock.wait_for(lambda: session_id in self._sessions, timeout=_JOIN_WAIT)
+            return self._sessions.get(session_id)
 
     def _realise(self, spec: TargetSpec) -> TrackingTarget:
         """The target; a workspace (its credential, its tracking URI) is kept for later runs."""

@@ -93,12 +93,6 @@ class AgentLink:
             self._cond.wait_for(lambda: op in self._replies or self._broken is not None, timeout=timeout)
             return self._replies.get(op)
 
-    def wait_connected(self, timeout: float) -> bool:
-        with self._cond:
-            return self._cond.wait_for(
-                lambda: self._conn is not None or self._broken is not None, timeout=timeout
-            ) and (self._broken is None)
-
     def discard(self) -> None:
         """Nothing is tracked after all (a disabled pipeline, a failed check): end quietly."""
         with self._cond:

@@ -1,16 +1,19 @@
 """Node code's own MLflow calls (``mlflow.log_*``, autologging) log into the plugin's run.
 
-While a node runs, the plugin's run is the active MLflow run of the thread running it, in any
-runner and any process; it is taken off again when the node ends, so MLflow never ends it
-(the plugin's end status wins). The run's id is asked of the agent only when MLflow is imported:
-by the time a node starts if the project imported it already, or at the ``import mlflow`` inside
-a node (an import hook). A pipeline that never imports MLflow never waits for the run.
+Once MLflow is imported in a process that runs nodes, the plugin's run becomes the active
+MLflow run of all its threads, in any runner (``compat.activate_run``); it is taken off again
+before the process ends, so MLflow never ends it itself and the plugin's end status wins. The
+run's id is asked of the agent only then: when the first node starts if the project imported
+MLflow already, or at the ``import mlflow`` inside a node (an import hook). A pipeline that never
+imports MLflow never waits for the run to exist.
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib.abc
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -23,58 +26,62 @@ from kedro_azureml_mlflow.tracking.target import TargetSpec, use_credential_for_
 logger = logging.getLogger(__name__)
 
 AskRun = Callable[[float], "dict[str, Any] | None"]
-_thread = threading.local()  # .bridge: the NodeCode of the node this thread runs; .run_id: activated
 
 
 class NodeCode:
     """One process's bridge between node code and the plugin's run."""
 
-    def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float) -> None:
+    def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float, armed: bool = False) -> None:
+        global _current
         self._ask_run = ask_run
         self._target = target
         self._wait = wait_seconds
+        self._pid = os.getpid()
         self._lock = threading.Lock()
-        self._info: dict[str, Any] | None = None
+        self._armed = armed
         self._asked = False
+        self._run_id: str | None = None
+        _current = self
         watch_mlflow_import()
 
+    def arm(self) -> None:
+        """The run is asked for (``before_pipeline_run``): node code may now log into it."""
+        self._armed = True
+
     def enter(self) -> None:
-        _thread.bridge = self
-        if "mlflow" in sys.modules:
+        """A node starts: if MLflow is imported already, node code needs the run now.
+
+        While another thread is still importing MLflow, the import hook activates the run when
+        that import ends (and this thread's ``import mlflow`` waits for it): acting here too
+        would deadlock on the import lock.
+        """
+        module = sys.modules.get("mlflow")
+        if module is not None and not getattr(module.__spec__, "_initializing", False):
             self.activate()
 
-    def leave(self) -> None:
-        _thread.bridge = None
-        run_id = getattr(_thread, "run_id", None)
-        if run_id is not None:
+    def activate(self) -> None:
+        with self._lock:
+            if self._asked or not self._armed or os.getpid() != self._pid:
+                return
+            self._asked = True
+            info = self._ask_run(self._wait)
+            if info is None:
+                logger.warning("MLflow: the run does not exist; node code's MLflow calls go to a run of their own")
+                return
+            self._sign_in(info["tracking_uri"])
+            from kedro_azureml_mlflow.compat import activate_run
+
+            activate_run(info)
+            self._run_id = info["run_id"]
+        atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
+
+    def deactivate(self) -> None:
+        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit."""
+        run_id, self._run_id = self._run_id, None
+        if run_id is not None and os.getpid() == self._pid:
             from kedro_azureml_mlflow.compat import deactivate_run
 
             deactivate_run(run_id)
-            _thread.run_id = None
-
-    def activate(self) -> None:
-        if getattr(_thread, "run_id", None) is not None:
-            return
-        info = self._run_info()
-        if info is None:
-            return
-        from kedro_azureml_mlflow.compat import activate_run
-
-        activate_run(info)
-        _thread.run_id = info["run_id"]
-
-    def _run_info(self) -> dict[str, Any] | None:
-        with self._lock:
-            if not self._asked:
-                self._asked = True
-                self._info = self._ask_run(self._wait)
-                if self._info is None:
-                    logger.warning(
-                        "MLflow: the run does not exist yet; node code's MLflow calls go to a run of their own"
-                    )
-                else:
-                    self._sign_in(self._info["tracking_uri"])
-            return self._info
 
     def _sign_in(self, tracking_uri: str) -> None:
         """Point this process's MLflow at the run's server, signed in as the plugin is."""
@@ -84,10 +91,12 @@ class NodeCode:
         use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
 
 
+_current: NodeCode | None = None  # this process's bridge (a forked worker replaces its parent's)
+
+
 def _mlflow_imported() -> None:
-    bridge = getattr(_thread, "bridge", None)
-    if bridge is not None:
-        bridge.activate()
+    if _current is not None:
+        _current.activate()
 
 
 class _MlflowImportWatch(importlib.abc.MetaPathFinder):

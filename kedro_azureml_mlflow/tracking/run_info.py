@@ -26,10 +26,6 @@ def runner_name(run_params: dict[str, Any]) -> str:
     return match.group(1) if match else raw.rsplit(".", 1)[-1]
 
 
-def is_parallel(run_params: dict[str, Any]) -> bool:
-    return "Parallel" in runner_name(run_params)
-
-
 def command_line() -> str:
     args = sys.argv[1:]
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"

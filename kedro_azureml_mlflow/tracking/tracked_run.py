@@ -72,11 +72,10 @@ class TrackedRun:
         self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env), now_ms())
         if first:
             self.link.hand(first.to_json())
+        self.node_code.arm()
 
     def share_with_workers(self) -> None:
-        """ParallelRunner workers start after this: tell them the session (not the key)."""
-        if not self.link.wait_connected(self.config.tracking.max_wait_seconds):
-            return  # no agent: workers journal what they log
+        """Worker processes start after this: tell them the session (not the key), in the environment."""
         share = WorkerShare(
             endpoint=self.link.endpoint.to_json(),
             session_id=self.link.spec.session_id,
@@ -93,6 +92,7 @@ class TrackedRun:
 
     def close(self, status: str) -> Report:
         os.environ.pop(WORKER_ENV, None)
+        self.node_code.deactivate()
         return self.link.close(status)
 
     def discard(self) -> None:

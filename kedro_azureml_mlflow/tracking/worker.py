@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from kedro_azureml_mlflow.tracking.protocol import ASK_RUN, JOIN, RECORD, RUN, W
 from kedro_azureml_mlflow.tracking.target import TargetSpec
 
 _CONNECT_SECONDS = 5.0
+_RETRY_SECONDS = 0.05
 
 
 class WorkerLink:
@@ -30,7 +32,7 @@ class WorkerLink:
     def __init__(self, share: WorkerShare) -> None:
         self.share = share
         self.rules = MetricRules(share.patterns, share.separator)
-        self.node_code = NodeCode(self.run_info, TargetSpec.from_json(share.target), share.max_wait)
+        self.node_code = NodeCode(self.run_info, TargetSpec.from_json(share.target), share.max_wait, armed=True)
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._unreachable = False
@@ -60,10 +62,16 @@ class WorkerLink:
         return answer.get("info") if answer and answer.get("op") == RUN else None
 
     def _connection(self) -> Connection | None:
-        if self._conn is None and not self._unreachable:
+        """Connected once; the agent may still be starting when the first worker needs it."""
+        deadline = time.monotonic() + max(self.share.max_wait, _CONNECT_SECONDS)
+        while self._conn is None and not self._unreachable:
             try:
                 self._conn = connect(Endpoint.from_json(self.share.endpoint), _CONNECT_SECONDS)
                 send(self._conn, {"op": JOIN, "session": self.share.session_id})
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() >= deadline:
+                    self._unreachable = True
+                time.sleep(_RETRY_SECONDS)  # the agent's socket is not there yet
             except (OSError, EOFError, TimeoutError, ValueError):
                 self._conn, self._unreachable = None, True
         return self._conn
