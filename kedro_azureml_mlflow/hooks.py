@@ -152,11 +152,13 @@ class AzureMLMlflowHooks:
 
 def _announce(report: Report, description: str, status: str) -> None:
     where = f"run {report.run_id} in {description}" if report.run_id else description
+    agent = f"; {'warm ' if report.warm else ''}tracking agent {report.agent_pid}" if report.agent_pid else ""
     logger.info(
-        "MLflow: %s %s (%d tracking requests)",
+        "MLflow: %s %s (%d tracking requests%s)",
         "tracked" if status == "FINISHED" else f"marked {status}",
         where,
         report.requests,
+        agent,
     )
     for problem in report.dropped:
         logger.warning("MLflow refused and dropped: %s", problem)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -160,3 +161,23 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
     assert {"model.alpha", "seed"} <= params
     assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= metrics
     assert [record["end"] for record in records if "end" in record] == ["FINISHED"]
+
+
+AGENT = re.compile(r"tracking requests; (warm )?tracking agent (\d+)\)")
+
+
+def test_a_warm_agent_serves_the_next_run_and_can_be_turned_off(project: KedroProject) -> None:
+    warm_env = clean_env(KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="120")
+    first = AGENT.search(project.run(env=warm_env).stdout)
+    second = AGENT.search(project.run(env=warm_env).stdout)
+    off = AGENT.search(project.run().stdout)  # the tests' default: KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE=0
+    assert first and second and off
+    try:
+        assert first.group(1) is None and second.group(1) == "warm "
+        assert second.group(2) == first.group(2)  # the same agent process served both runs
+        assert off.group(2) != first.group(2) and off.group(1) is None
+        runs = project.runs()
+        assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
+        assert all(run.data.metrics["score_metrics"] == pytest.approx(0.42) for run in runs)
+    finally:
+        os.kill(int(first.group(2)), signal.SIGTERM)  # do not leave it idling after the test

@@ -47,6 +47,7 @@ class Agent:
         self._sessions: dict[str, AgentSession] = {}
         self._connections = 0
         self._served = False
+        self._sessions_served = 0
         self._last_busy = time.monotonic()
         self._stopping = False
         self._workspaces: dict[str, Any] = {}
@@ -107,8 +108,9 @@ class Agent:
                 _route(session, op, message, reply)
 
     def _open_session(self, spec: dict[str, Any], reply: Reply) -> AgentSession:
-        session = AgentSession(protocol.SessionSpec(**spec), reply, self._realise)
+        session = AgentSession(protocol.SessionSpec(**spec), reply, self._realise, warm=self._sessions_served > 0)
         with self._lock:
+            self._sessions_served += 1
             self._sessions[session.spec.session_id] = session
             self._lock.notify_all()
         return session

@@ -10,6 +10,7 @@ holds, so the pipeline, which stops waiting at 100 %, always gets a report in ti
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -35,8 +36,9 @@ _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 class AgentSession:
     """Owned by one pipeline process (``reply`` reaches it); workers may add records too."""
 
-    def __init__(self, spec: SessionSpec, reply: Reply, realise: Realise) -> None:
+    def __init__(self, spec: SessionSpec, reply: Reply, realise: Realise, warm: bool = False) -> None:
         self.spec = spec
+        self._warm = warm
         self._reply = reply
         self._realise = realise
         self._cond = threading.Condition()
@@ -200,7 +202,9 @@ class AgentSession:
     def report(self) -> Report:
         sender = self._sender
         if sender is None:
-            return Report(run_id=None, description="")
+            return Report(run_id=None, description="", agent_pid=os.getpid(), warm=self._warm)
         journal = sender.journal
         path = str(journal.path) if journal.records else None
-        return Report(sender.run_id, "", sender.requests, journal.records, path, list(sender.dropped))
+        return Report(
+            sender.run_id, "", sender.requests, journal.records, path, list(sender.dropped), os.getpid(), self._warm
+        )

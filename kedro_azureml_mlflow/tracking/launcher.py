@@ -67,7 +67,10 @@ def agent_endpoint(project_path: Path, keep_alive: float) -> Endpoint:
 
 def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: list[str]) -> Connection:
     """A connection to the agent at ``endpoint``: the warm one if it answers, else a new one."""
-    if keep_alive > 0 and endpoint.key_file.exists():
+    if keep_alive <= 0:  # a name of its own: nobody else can race for it
+        spawn(endpoint, project_path, keep_alive, preload)
+        return connect(endpoint, _CONNECT_SECONDS)
+    if endpoint.key_file.exists():
         try:
             return connect(endpoint, _CONNECT_SECONDS)
         except (OSError, EOFError, TimeoutError, ValueError):
@@ -85,7 +88,7 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
 def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: list[str]) -> None:
     """Start an agent detached from the terminal (Ctrl-C must reach the pipeline, not the agent)."""
     write_new_key(endpoint)
-    log = _log_file(endpoint)
+    log = _log_file(endpoint.key_file.stem if keep_alive > 0 else "per-run")
     settings = {"endpoint": endpoint.to_json(), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
     detach: dict[str, object] = (
         {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
@@ -111,8 +114,8 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
         raise RuntimeError(f"the tracking agent did not start (see {log})")
 
 
-def _log_file(endpoint: Endpoint) -> Path:
-    log = private_dir() / f"{endpoint.key_file.stem}.log"
+def _log_file(name: str) -> Path:
+    log = private_dir() / f"{name}.log"
     if log.exists() and log.stat().st_size > _LOG_LIMIT_BYTES:
         log.unlink()
     return log

@@ -32,7 +32,6 @@ class NodeCode:
     """One process's bridge between node code and the plugin's run."""
 
     def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float, armed: bool = False) -> None:
-        global _current
         self._ask_run = ask_run
         self._target = target
         self._wait = wait_seconds
@@ -41,7 +40,7 @@ class NodeCode:
         self._armed = armed
         self._asked = False
         self._run_id: str | None = None
-        _current = self
+        _current[:] = [self]
         watch_mlflow_import()
 
     def arm(self) -> None:
@@ -91,12 +90,12 @@ class NodeCode:
         use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
 
 
-_current: NodeCode | None = None  # this process's bridge (a forked worker replaces its parent's)
+_current: list[NodeCode] = []  # this process's bridge (a forked worker replaces its parent's)
 
 
 def _mlflow_imported() -> None:
-    if _current is not None:
-        _current.activate()
+    for bridge in _current:
+        bridge.activate()
 
 
 class _MlflowImportWatch(importlib.abc.MetaPathFinder):

@@ -55,6 +55,8 @@ class Report:
     journaled: int = 0
     journal_path: str | None = None
     dropped: list[str] = field(default_factory=list)
+    agent_pid: int | None = None
+    warm: bool = False  # the agent had served an earlier run
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
