@@ -33,7 +33,8 @@ def activate_run(info: dict[str, Any]) -> None:
     from mlflow.entities import Run, RunData, RunInfo
     from mlflow.tracking import fluent
 
-    run = fluent.ActiveRun(Run(RunInfo(**{name: info.get(name) for name in _RUN_INFO_FIELDS}), RunData()))
+    fields = {name: info.get(name) for name in _RUN_INFO_FIELDS}
+    run = fluent.ActiveRun(Run(RunInfo(**fields), RunData()))  # type: ignore[no-untyped-call]  # MLflow is untyped
     stacks = fluent._active_run_stack
     stacks.default_factory = lambda: [run]  # threads that have not used MLflow yet
     for stack in stacks.get_all_thread_values().values():

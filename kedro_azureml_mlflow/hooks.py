@@ -60,7 +60,7 @@ class AzureMLMlflowHooks:
         self._run = TrackedRun(config, project) if config.tracking.enabled else None
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol) -> None:
+    def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol[Any, Any]) -> None:
         """Ask for the run and hand over its params; fail fast on a bad workspace or params."""
         run, config = self._run, self._config
         if run is None or config is None:
@@ -85,7 +85,7 @@ class AzureMLMlflowHooks:
             bridge.enter()
 
     @hook_impl
-    def after_node_run(self, node: Node, catalog: CatalogProtocol, outputs: dict[str, Any]) -> None:
+    def after_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], outputs: dict[str, Any]) -> None:
         """Hand the metric-like outputs over (from a ParallelRunner worker: to the same session)."""
         target = self._handover()
         if target is not None:
@@ -129,7 +129,9 @@ class AzureMLMlflowHooks:
         return not skipped
 
     @staticmethod
-    def _params(config: PluginConfig, catalog: CatalogProtocol) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    def _params(
+        config: PluginConfig, catalog: CatalogProtocol[Any, Any]
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         if not config.tracking.params.log or "parameters" not in catalog:
             return [], []
         return prepare_params(catalog.load("parameters") or {}, config.tracking.params)

@@ -65,6 +65,13 @@ def train_with_mlflow(index):
     return {"m": index}
 
 
+def log_from_node():
+    import mlflow
+
+    mlflow.log_metric("node_own", 7.0)
+    return 1.0
+
+
 class FourWorkers(ParallelRunner):
     def __init__(self, is_async=False):
         super().__init__(max_workers=4, is_async=is_async)
@@ -94,6 +101,7 @@ def register_pipelines():
         "many": many,
         "interrupted": interrupted,
         "node_mlflow": node_mlflow,
+        "node_log_metric": Pipeline([node(log_from_node, None, "own_metrics", name="own")]),
         "node_mlflow_failing": node_mlflow + Pipeline([node(explode, ["params:model", "train_0_metrics"], "never")]),
     }
 """

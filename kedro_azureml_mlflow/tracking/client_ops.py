@@ -66,8 +66,8 @@ def log_request(client: Any, run_id: str, part: Batch) -> None:
     client.log_batch(
         run_id,
         metrics=[Metric(key, value, timestamp, step) for key, value, timestamp, step in part.metrics],
-        params=[Param(key, value) for key, value in part.params],
-        tags=[RunTag(key, value) for key, value in part.tags],
+        params=[Param(key, value) for key, value in part.params],  # type: ignore[no-untyped-call]  # MLflow is untyped
+        tags=[RunTag(key, value) for key, value in part.tags],  # type: ignore[no-untyped-call]  # MLflow is untyped
         synchronous=True,
     )
 
@@ -77,12 +77,12 @@ def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
     from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT as SUPPRESS
 
     previous = os.environ.get(SUPPRESS.name)
-    SUPPRESS.set(True)  # the hooks say where the run is themselves
+    SUPPRESS.set(True)  # type: ignore[no-untyped-call]  # the hooks say where the run is themselves
     try:
         client.set_terminated(run_id, status=status, end_time=end_time_ms)
     finally:
         if previous is None:
-            SUPPRESS.unset()
+            SUPPRESS.unset()  # type: ignore[no-untyped-call]  # MLflow is untyped
         else:
             os.environ[SUPPRESS.name] = previous
 

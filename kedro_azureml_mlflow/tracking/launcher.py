@@ -79,7 +79,7 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
 
     with FileLock(f"{endpoint.key_file}.lock", timeout=_STARTUP_SECONDS):
         try:
-            return connect(endpoint, _CONNECT_SECONDS), endpoint  # started meanwhile by a concurrent run
+            return connect(endpoint, _CONNECT_SECONDS)  # started meanwhile by a concurrent run
         except (OSError, EOFError, TimeoutError, ValueError):
             spawn(endpoint, project_path, keep_alive, preload)
         return connect(endpoint, _CONNECT_SECONDS)
@@ -90,10 +90,9 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
     write_new_key(endpoint)
     log = _log_file(endpoint.key_file.stem if keep_alive > 0 else "per-run")
     settings = {"endpoint": endpoint.to_json(), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
+    windows_flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(subprocess, "DETACHED_PROCESS", 0)
     detach: dict[str, object] = (
-        {"creationflags": subprocess.CREATE_NEW_PROCESS_GROUP | subprocess.DETACHED_PROCESS}
-        if sys.platform == "win32"
-        else {"start_new_session": True}
+        {"creationflags": windows_flags} if sys.platform == "win32" else {"start_new_session": True}
     )
     with log.open("ab") as errors:
         process = subprocess.Popen(
