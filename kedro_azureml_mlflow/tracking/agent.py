@@ -1,4 +1,4 @@
-"""The tracking agent: ``python -m kedro_azureml_mlflow.tracking.agent`` (started by ``launcher``).
+"""The tracking agent process's server (its entry point is ``agent_main``; ``launcher`` starts it).
 
 It owns the MLflow side of every ``kedro run`` of one project: it imports MLflow (so the
 pipeline never has to), realises the target, opens the run, batches, sends and journals. It
@@ -10,20 +10,17 @@ reuse is off) or when the plugin's or MLflow's installed files have changed unde
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import logging
 import os
-import sys
 import threading
 import time
 from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from kedro_azureml_mlflow.tracking import protocol
-from kedro_azureml_mlflow.tracking.agent_logging import bound_http_requests, configure_logging
 from kedro_azureml_mlflow.tracking.agent_session import AgentSession, Reply
-from kedro_azureml_mlflow.tracking.channel import Endpoint, connect, listen, receive, send
+from kedro_azureml_mlflow.tracking.channel import Endpoint, connect, receive, send
 from kedro_azureml_mlflow.tracking.launcher import installed_stamp
 from kedro_azureml_mlflow.tracking.target import TargetSpec, TrackingTarget
 
@@ -173,28 +170,3 @@ def _route(session: AgentSession, op: str | None, message: dict[str, Any], reply
         session.ask_run(reply)
     else:
         logger.warning("Unknown message %r", op)
-
-
-def _preload(modules: list[str]) -> None:
-    """Import MLflow (and the store the run will use) while the pipeline is still starting."""
-    for name in modules:
-        try:
-            importlib.import_module(name)
-        except Exception:  # the session imports what it needs again, and reports
-            logger.exception("Could not preload %s", name)
-
-
-def main() -> None:
-    settings = json.loads(sys.stdin.readline())
-    configure_logging()
-    bound_http_requests()
-    endpoint = Endpoint.from_json(settings["endpoint"])
-    listener = listen(endpoint, endpoint.authkey())
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
-    threading.Thread(target=_preload, args=(settings["preload"],), name="preload", daemon=True).start()
-    Agent(listener, endpoint, float(settings["keep_alive"])).serve()
-
-
-if __name__ == "__main__":
-    main()

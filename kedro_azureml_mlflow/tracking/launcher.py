@@ -96,7 +96,7 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
     )
     with log.open("ab") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "kedro_azureml_mlflow.tracking.agent"],
+            [sys.executable, "-m", "kedro_azureml_mlflow.tracking.agent_main"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
