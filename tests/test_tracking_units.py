@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
+import signal
 from functools import partial
 from pathlib import Path
 
@@ -159,6 +161,25 @@ def test_unreachable_server_is_journaled_and_replayed_exactly_once(
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.1"}
     assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.5, 0.25]
     assert pending_journals(tmp_path / "j") == []  # a second sync finds nothing to send again
+
+
+def test_a_dead_agent_leaves_what_it_had_not_settled_to_the_pipelines_journal(tmp_path: Path) -> None:
+    uri = sqlite_uri(tmp_path)
+    link = agent_session(tmp_path, uri)  # flush interval 60 s: what is handed over stays pending in the agent
+    info = link.run_info(120)
+    assert info is not None  # the run exists
+    link.hand(Batch(metrics=[("loss", 0.5, 1, 0)]).to_json())
+    target = link.wait_for("target", 5)
+    assert target is not None
+    os.kill(int(target["agent_pid"]), signal.SIGKILL)
+    report = link.close("FINISHED")
+
+    assert report.journaled == 2
+    [path] = pending_journals(tmp_path / "j")
+    assert json.loads(path.read_text().splitlines()[0])["header"]["run_id"] == info["run_id"]
+    replay_journal(path, lambda _uri: client_ops.make_client(uri))
+    run = client_ops.make_client(uri).get_run(info["run_id"])  # the same run, not a second one
+    assert run.info.status == "FINISHED" and run.data.metrics == {"loss": 0.5}
 
 
 def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

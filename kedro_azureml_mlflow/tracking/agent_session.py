@@ -109,7 +109,14 @@ class AgentSession:
         except Exception as exc:  # noqa: BLE001 - told to the pipeline, which stops with it
             self._reply({"op": TARGET, "error": getattr(exc, "message", None) or first_line(exc)})
             return None
-        self._reply({"op": TARGET, "tracking_uri": target.tracking_uri, "description": target.description})
+        self._reply(
+            {
+                "op": TARGET,
+                "tracking_uri": target.tracking_uri,
+                "description": target.description,
+                "agent_pid": os.getpid(),
+            }
+        )
         return target
 
     def _await_header(self, target: TrackingTarget) -> RunHeader | None:
@@ -133,6 +140,9 @@ class AgentSession:
         sender = RunSender(header, journal, target.client, resume=target.resume_run_id is not None)
         self._sender = sender
         sender.open()
+        self._reply(
+            {"op": SETTLED, "seq": 0, "run_id": sender.run_id}
+        )  # if this agent dies, the pipeline knows the run
         while True:
             if self._run_askers:
                 info = sender.run_info()
