@@ -65,6 +65,12 @@ def train_with_mlflow(index):
     return {"m": index}
 
 
+def mlflow_imported():
+    import sys
+
+    return {"mlflow": float("mlflow" in sys.modules), "sqlalchemy": float("sqlalchemy" in sys.modules)}
+
+
 def log_from_node():
     import mlflow
 
@@ -101,6 +107,7 @@ def register_pipelines():
         "many": many,
         "interrupted": interrupted,
         "node_mlflow": node_mlflow,
+        "imports": Pipeline([node(mlflow_imported, None, "imported_metrics", name="imported")]),
         "node_log_metric": Pipeline([node(log_from_node, None, "own_metrics", name="own")]),
         "node_mlflow_failing": node_mlflow + Pipeline([node(explode, ["params:model", "train_0_metrics"], "never")]),
     }

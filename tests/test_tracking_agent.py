@@ -79,6 +79,12 @@ def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project
     assert [m.value for m in history] == [34]  # exactly once
 
 
+def test_the_pipeline_process_never_imports_mlflow(project: KedroProject) -> None:
+    project.run("--pipeline", "imports")
+    [run] = project.runs()  # tracked all the same, by the agent
+    assert run.data.metrics == {"imported_metrics.mlflow": 0.0, "imported_metrics.sqlalchemy": 0.0}
+
+
 @pytest.mark.parametrize("runner", ["SequentialRunner", "ThreadRunner", FOUR_WORKERS])
 def test_node_code_logs_into_the_plugins_run(project: KedroProject, runner: str) -> None:
     project.run("--pipeline", "node_mlflow", "--runner", runner)

@@ -114,7 +114,7 @@ def agent_session(tmp_path: Path, uri: str, resume: str | None = None, max_wait:
     target = TargetSpec(uri, "units", resume, uri)
     spec = SessionSpec(secrets.token_hex(8), target.to_json(), str(tmp_path), str(tmp_path / "j"), 60.0, max_wait)
     endpoint = agent_endpoint(tmp_path, 0)
-    link = AgentLink(spec, endpoint, partial(reach_agent, endpoint, tmp_path, 0, ["mlflow.tracking"]))
+    link = AgentLink(spec, partial(reach_agent, endpoint, tmp_path, 0, ["mlflow.tracking"]))
     link.open_run("unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
     return link
 

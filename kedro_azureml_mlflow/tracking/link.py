@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
-from kedro_azureml_mlflow.tracking.channel import Endpoint, receive, send
+from kedro_azureml_mlflow.tracking.channel import receive, send
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
 from kedro_azureml_mlflow.tracking.protocol import (
     ASK_RUN,
@@ -44,9 +44,8 @@ Reach = Callable[[], Connection]
 class AgentLink:
     """Thread-safe; ``hand`` never blocks on the agent (only on a local socket write)."""
 
-    def __init__(self, spec: SessionSpec, endpoint: Endpoint, reach: Reach) -> None:
+    def __init__(self, spec: SessionSpec, reach: Reach) -> None:
         self.spec = spec
-        self.endpoint = endpoint
         self._reach = reach
         self._pid = os.getpid()
         self._cond = threading.Condition()

@@ -9,11 +9,14 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from functools import partial
+from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
 
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.tracking.batching import Batch
+from kedro_azureml_mlflow.tracking.channel import Endpoint
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
 from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, keep_alive_seconds, reach_agent
 from kedro_azureml_mlflow.tracking.link import AgentLink
@@ -56,9 +59,14 @@ class TrackedRun:
             max_wait=tracking.max_wait_seconds,
         )
         keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
-        endpoint = agent_endpoint(project.path, keep_alive)
-        reach = partial(reach_agent, endpoint, project.path, keep_alive, preload_for(self.target))
-        self.link = AgentLink(spec, endpoint, reach)
+        try:
+            self.endpoint: Endpoint | None = agent_endpoint(project.path, keep_alive)
+            reach: Callable[[], Connection] = partial(
+                reach_agent, self.endpoint, project.path, keep_alive, preload_for(self.target)
+            )
+        except OSError as exc:  # no private directory for the socket: this process journals instead
+            self.endpoint, reach = None, partial(_raise, exc)
+        self.link = AgentLink(spec, reach)
         self.node_code = NodeCode(self.link.run_info, self.target, tracking.max_wait_seconds)
 
     def open(self, run_params: dict[str, Any], first: Batch) -> None:
@@ -76,8 +84,10 @@ class TrackedRun:
 
     def share_with_workers(self) -> None:
         """Worker processes start after this: tell them the session (not the key), in the environment."""
+        if self.endpoint is None:
+            return
         share = WorkerShare(
-            endpoint=self.link.endpoint.to_json(),
+            endpoint=self.endpoint.to_json(),
             session_id=self.link.spec.session_id,
             patterns=self.rules.patterns,
             separator=self.rules.separator,
@@ -98,6 +108,10 @@ class TrackedRun:
     def discard(self) -> None:
         os.environ.pop(WORKER_ENV, None)
         self.link.discard()
+
+
+def _raise(exc: OSError) -> Connection:
+    raise exc
 
 
 def preload_for(target: TargetSpec) -> list[str]:
