@@ -148,14 +148,14 @@ def test_unreachable_server_is_journaled_and_replayed_exactly_once(
     link = agent_session(tmp_path, dead)
     link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]).to_json())
     report = link.close("FINISHED")
-    assert report.run_id is None and report.journaled == 2  # one record as handed over (within limits), the end
+    assert report.run_id is None and report.journaled == 3  # params, metrics (never in one request), the end
     [path] = pending_journals(tmp_path / "j")
     assert json.loads(path.read_text().splitlines()[0])["header"]["tracking_uri"] == dead
 
     # The server is back (here: a SQLite store standing in for it, same records).
     live = sqlite_uri(tmp_path)
     run_id, sent = replay_journal(path, lambda _uri: client_ops.make_client(live))
-    assert sent == 2 and not path.exists()
+    assert sent == 3 and not path.exists()
     client = client_ops.make_client(live)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.1"}

@@ -137,7 +137,7 @@ class Agent:
         while not self._stopping:
             time.sleep(_TICK)
             with self._lock:
-                for session_id in [k for k, s in self._sessions.items() if s.done.is_set()]:
+                for session_id in [k for k, s in self._sessions.items() if s.finished]:
                     del self._sessions[session_id]
                 busy = bool(self._sessions or self._connections)
                 if busy:

@@ -20,7 +20,16 @@ from typing import Any
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
-from kedro_azureml_mlflow.tracking.protocol import KILLED, REPORT, RUN, SETTLED, TARGET, Report, SessionSpec
+from kedro_azureml_mlflow.tracking.protocol import (
+    KILLED,
+    REPORT,
+    RUN,
+    SETTLED,
+    TARGET,
+    Report,
+    SessionSpec,
+    provisional_header,
+)
 from kedro_azureml_mlflow.tracking.run_info import source_tags
 from kedro_azureml_mlflow.tracking.sender import RunSender
 from kedro_azureml_mlflow.tracking.target import TargetSpec, TrackingTarget
@@ -50,8 +59,14 @@ class AgentSession:
         self._run_info: dict[str, Any] | None = None
         self._sender: RunSender | None = None
         self._reported = False
-        self.done = threading.Event()
-        threading.Thread(target=self._work, name=f"session-{spec.session_id[:8]}", daemon=True).start()
+        self.done = threading.Event()  # reported (the pipeline may go); the thread may still be at work
+        self._thread = threading.Thread(target=self._work, name=f"session-{spec.session_id[:8]}", daemon=True)
+        self._thread.start()
+
+    @property
+    def finished(self) -> bool:
+        """Reported and no longer touching the store: the agent may exit (never mid-migration)."""
+        return self.done.is_set() and not self._thread.is_alive()
 
     # --- called from connection threads -----------------------------------------------------
 
@@ -138,8 +153,14 @@ class AgentSession:
     def _track(self, target: TrackingTarget, header: RunHeader) -> None:
         journal = Journal(Path(self.spec.journal_dir), header)
         sender = RunSender(header, journal, target.client, resume=target.resume_run_id is not None)
-        self._sender = sender
+        with self._cond:
+            if self._reported:
+                return  # given up before the run was even asked for: the watchdog journaled it all
+            self._sender = sender
         sender.open()
+        if self._reported:  # abandoned while opening: the journal holds everything, without this run
+            sender.abort()
+            return
         self._reply(
             {"op": SETTLED, "seq": 0, "run_id": sender.run_id}
         )  # if this agent dies, the pipeline knows the run
@@ -182,18 +203,23 @@ class AgentSession:
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
         with self._cond:
-            sender = self._sender
-            if self._reported or sender is None or self.done.is_set():
+            if self._reported:
                 return
+            self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
             self._pending, self._in_flight = [], []
-            end = self._end
+            sender, end, header = self._sender, self._end, self._header
+        if sender is None:  # still starting (importing MLflow, asking the workspace): no run yet
+            provisional = provisional_header(self.spec.target, header, None)
+            sender = RunSender(provisional, Journal(Path(self.spec.journal_dir), provisional), _no_client, False)
+            self._sender = sender
         for record in left:
             sender.journal.write(record)
-        if end is not None and sender.ends_run:
-            sender.journal.write({"end": end[0] or KILLED, "end_time_ms": end[1]})
+        if end is not None and end[0] is not None and sender.ends_run:
+            sender.journal.write({"end": end[0], "end_time_ms": end[1]})
         logger.warning("Gave up waiting for the tracking server; the rest is in %s", sender.journal.path)
-        self._send_report()
+        self._reply({"op": REPORT, **self.report().to_json()})
+        self.done.set()
 
     def _answer_run_askers(self) -> None:
         with self._cond:
@@ -216,5 +242,16 @@ class AgentSession:
         journal = sender.journal
         path = str(journal.path) if journal.records else None
         return Report(
-            sender.run_id, "", sender.requests, journal.records, path, list(sender.dropped), os.getpid(), self._warm
+            sender.run_id if not sender.aborted else None,
+            "",
+            sender.requests,
+            journal.records,
+            path,
+            list(sender.dropped),
+            os.getpid(),
+            self._warm,
         )
+
+
+def _no_client() -> Any:
+    raise RuntimeError("a session given up before its run has no client")

@@ -34,6 +34,7 @@ from kedro_azureml_mlflow.tracking.protocol import (
     Report,
     SessionSpec,
     now_ms,
+    provisional_header,
 )
 
 logger = logging.getLogger(__name__)
@@ -141,17 +142,8 @@ class AgentLink:
         self._journal.write(record)
 
     def _fallback_header(self) -> RunHeader:
-        target = self.spec.target
-        header = self._header or {}
-        uri = (self._replies.get(TARGET) or {}).get("tracking_uri") or target.get("tracking_uri") or ""
-        return RunHeader(
-            tracking_uri=uri,
-            experiment_name=target.get("experiment_name"),
-            run_id=self._run_id or target.get("resume_run_id"),
-            run_name=header.get("run_name"),
-            tags=header.get("tags", {}),
-            start_time_ms=header.get("start_time_ms", now_ms()),
-        )
+        uri = (self._replies.get(TARGET) or {}).get("tracking_uri")
+        return provisional_header(self.spec.target, self._header, self._run_id, uri)
 
     def _report(self, answer: dict[str, Any] | None) -> Report:
         report = Report.from_json(answer) if answer else Report(run_id=self._run_id, description="")

@@ -19,6 +19,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from kedro_azureml_mlflow.tracking.journal import RunHeader
+
 SESSION, RUN, RECORD, END, JOIN, ASK_RUN = "session", "run", "record", "end", "join", "ask_run"
 TARGET, SETTLED, REPORT = "target", "settled", "report"
 
@@ -43,6 +45,21 @@ class SessionSpec:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def provisional_header(
+    target: dict[str, Any], header: dict[str, Any] | None, run_id: str | None, tracking_uri: str | None = None
+) -> RunHeader:
+    """A journal header from what a session knows before (or without) its run: target and ``run`` message."""
+    header = header or {}
+    return RunHeader(
+        tracking_uri=tracking_uri or target.get("tracking_uri") or "",
+        experiment_name=target.get("experiment_name"),
+        run_id=run_id or target.get("resume_run_id"),
+        run_name=header.get("run_name"),
+        tags=header.get("tags", {}),
+        start_time_ms=header.get("start_time_ms", now_ms()),
+    )
 
 
 @dataclass

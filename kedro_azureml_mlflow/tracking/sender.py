@@ -36,6 +36,7 @@ class RunSender:
         self.deadline: float | None = None  # time.monotonic() past which everything is journaled
         self._degraded = False
         self._info: dict[str, Any] | None = None
+        self.aborted = False
 
     @property
     def ends_run(self) -> bool:
@@ -83,6 +84,16 @@ class RunSender:
         """End the run (unless resumed: its owner ends it)."""
         if self.ends_run:
             self._send_other({"end": status, "end_time_ms": end_time_ms})
+
+    def abort(self) -> None:
+        """A run created after the session was given up (its records are journaled without it): end it KILLED."""
+        self.aborted = True
+        if self.run_id is None or not self.ends_run:
+            return
+        try:
+            client_ops.end_run(self._client, self.run_id, "KILLED", int(time.time() * 1000))
+        except Exception as exc:  # noqa: BLE001 - nothing more to do; the journal has everything
+            logger.warning("Could not end the late run %s: %s", self.run_id, first_line(exc))
 
     def _send_part(self, part: Batch) -> None:
         if not self._live():
