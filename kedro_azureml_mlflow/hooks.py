@@ -162,6 +162,8 @@ def _announce(report: Report, description: str, status: str) -> None:
         report.requests,
         agent,
     )
+    if report.waited_seconds >= 1.0:
+        logger.info("MLflow: waited %.1f s for tracking after the pipeline", report.waited_seconds)
     for problem in report.dropped:
         logger.warning("MLflow refused and dropped: %s", problem)
     if report.journaled:

@@ -229,6 +229,7 @@ def results_json(
                 "endpoints": dict(s.endpoints),
                 "peak_rss_mib": [round(v, 1) for v in s.rss_mib],
                 "agent_peak_rss_mib": [round(v, 1) for v in s.agent_rss_mib],
+                "waited_after_pipeline_s": s.waited,
                 "error": s.error,
             }
             for s in scenarios

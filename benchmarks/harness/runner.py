@@ -23,6 +23,7 @@ from benchmarks.harness.common import console, tail, write
 from benchmarks.harness.proxy import CountingProxy
 
 TRACKED = re.compile(r"MLflow: tracked run (\S+) in .*?\((\d+) tracking requests[;)]")
+WAITED = re.compile(r"MLflow: waited (\d+\.\d) s for tracking after the pipeline")
 AGENT = re.compile(r"tracking requests; (?:warm )?tracking agent (\d+)\)")
 JOURNALED = ("Tracking server trouble", "could not be sent")
 RUN_TIMEOUT = 900
@@ -47,6 +48,7 @@ class Scenario:
     rss_mib: list[float] = field(default_factory=list)  # peak RSS of the `kedro run` process itself
     agent_rss_mib: list[float] = field(default_factory=list)  # peak RSS of a warm agent (alive after the run)
     agent_pids: set[int] = field(default_factory=set)
+    waited: list[float] = field(default_factory=list)  # what the plugin says it waited after the pipeline
     requests: list[int] = field(default_factory=list)  # proxy counts (HTTP) or the plugin's own
     plugin_requests: list[int] = field(default_factory=list)
     endpoints: Counter[str] = field(default_factory=Counter)  # of the last timed run
@@ -88,6 +90,8 @@ def run_scenario(scenario: Scenario, timed: bool) -> None:
     if timed:
         record(scenario, elapsed, output, counted)
         scenario.rss_mib.append(rss_mib)
+        waited = WAITED.search(output)
+        scenario.waited.append(float(waited.group(1)) if waited else 0.0)
         if agent and (peak := agent_peak_rss_mib(int(agent.group(1)))):
             scenario.agent_rss_mib.append(peak)
 

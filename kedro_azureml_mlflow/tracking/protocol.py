@@ -74,6 +74,7 @@ class Report:
     dropped: list[str] = field(default_factory=list)
     agent_pid: int | None = None
     warm: bool = False  # the agent had served an earlier run
+    waited_seconds: float = 0.0  # how long the pipeline's process waited for tracking after the pipeline
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from collections.abc import Callable
 from functools import partial
 from multiprocessing.connection import Connection
@@ -101,9 +102,13 @@ class TrackedRun:
         self.link.hand(record)
 
     def close(self, status: str) -> Report:
+        """End the run; the report says how long this waited for tracking after the pipeline."""
+        started = time.monotonic()
         os.environ.pop(WORKER_ENV, None)
         self.node_code.deactivate()
-        return self.link.close(status)
+        report = self.link.close(status)
+        report.waited_seconds = time.monotonic() - started
+        return report
 
     def discard(self) -> None:
         os.environ.pop(WORKER_ENV, None)
