@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from kedro_azureml_mlflow.config import SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.validation import describe_error
 
 DEFAULT_IMAGE: str = SubmitConfig.model_fields["image"].default
 LOCAL_COMPUTE = "local"
@@ -81,7 +82,9 @@ def parse_backend_config(backend_config: dict[str, Any] | str | Path | None) -> 
     try:
         return JobOptions.model_validate(ours), mlflow_keys
     except ValidationError as exc:
-        raise PluginError("; ".join(_describe(err) for err in exc.errors())) from None
+        raise PluginError(
+            "; ".join(describe_error(err, "backend_config", JobOptions) for err in exc.errors())
+        ) from None
 
 
 def _load(backend_config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
@@ -97,11 +100,3 @@ def _load(backend_config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PluginError(f"backend_config {path}: expected a JSON object of keys like COMPUTE, USE_CONDA")
     return data
-
-
-def _describe(err: Any) -> str:
-    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        allowed = ", ".join(field.alias or name for name, field in JobOptions.model_fields.items())
-        return f"backend_config: {key}: unknown key; expected one of: {allowed}"
-    return f"backend_config: {key}: {err['msg']} (got {err.get('input')!r})"
