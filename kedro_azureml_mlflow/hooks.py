@@ -18,7 +18,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from kedro_azureml_mlflow.config import PluginConfig
-from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern
+from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern, tracking_switched_off
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
 from kedro_azureml_mlflow.tracking.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, append_record
@@ -153,7 +153,7 @@ class AzureMLMlflowHooks:
     # --- helpers ------------------------------------------------------------------------------
 
     def _tracking_wanted(self, config: PluginConfig, run_params: dict[str, Any]) -> bool:
-        if not config.tracking.enabled:
+        if not config.tracking.enabled or tracking_switched_off():
             return False
         skipped = set(config.tracking.disable_for_pipelines) & set(pipeline_names(run_params))
         if skipped:

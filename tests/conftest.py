@@ -5,7 +5,7 @@ import os
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects"]
+pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.http_recorder"]
 
 # The local Azure ML test double (tests/azureml_double): azureml_double / azureml_double_session fixtures.
 pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
