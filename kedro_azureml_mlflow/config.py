@@ -13,15 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    # The docstring under each field is its description: the configuration reference is built from them.
+    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
 
 
 class WorkspaceConfig(_Strict):
     """Which Azure ML workspace to track to and submit to."""
 
     subscription_id: str = Field(min_length=1)
+    """The Azure subscription id (a GUID)."""
     resource_group: str = Field(min_length=1)
+    """The resource group that holds the workspace."""
     name: str = Field(min_length=1)
+    """The workspace's name."""
 
 
 class CredentialType(str, Enum):
@@ -39,8 +43,11 @@ class CredentialsConfig(_Strict):
     """How to authenticate. Secrets never live here: azure-identity finds them."""
 
     type: CredentialType = CredentialType.default
+    """Which ``azure-identity`` credential signs in; ``default`` tries environment, managed identity, ``az login``…"""
     client_id: str | None = None
+    """The client id of a user-assigned managed identity or app registration."""
     tenant_id: str | None = None
+    """The Microsoft Entra tenant to sign in to, when it is not your home tenant."""
 
 
 class LongParamStrategy(str, Enum):
@@ -55,29 +62,44 @@ class ParamsConfig(_Strict):
     """How the run's parameters are logged."""
 
     log: bool = True
+    """Log the run's parameters."""
     flatten: bool = True
+    """Log nested parameters as one key each: ``{model: {C: 1}}`` becomes ``model.C``."""
     separator: str = Field(default=".", min_length=1)
+    """What joins the parts of a flattened key (and of a metric from a nested dict)."""
     long_values: LongParamStrategy = LongParamStrategy.tag
+    """Values over MLflow's 6000 characters: ``fail`` stops the run, ``truncate`` logs their first 6000,
+    ``tag`` logs them as a ``kedro.param.<key>`` tag (up to 8000 characters) instead of a param."""
 
 
 class MetricsConfig(_Strict):
     """Which node outputs are logged as metrics (shell-style patterns on dataset names)."""
 
     datasets: list[str] = Field(default_factory=lambda: ["*metrics"])
+    """Shell-style patterns: a node output whose dataset name matches one is logged as metrics."""
 
 
 class TrackingConfig(_Strict):
     """Where and how ``kedro run`` is tracked."""
 
     enabled: bool = True
+    """Track ``kedro run`` at all (``KEDRO_AZUREML_MLFLOW_TRACKING=off`` turns it off without editing files)."""
     tracking_uri: str | None = None
+    """Track here instead of the workspace's (or the embedded) tracking URI."""
     experiment: str | None = None
+    """The MLflow experiment; default: the project's package name."""
     run_name: str | None = None
+    """The MLflow run name; default: the pipeline name(s), joined with ``+``."""
     disable_for_pipelines: list[str] = Field(default_factory=list)
+    """Pipelines whose runs are not tracked."""
     params: ParamsConfig = Field(default_factory=ParamsConfig)
+    """How parameters are logged."""
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    """Which node outputs are logged as metrics."""
     on_error: Literal["warn", "fail"] = "warn"
+    """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)
+    """How often the background writer sends what has queued up during a long run."""
 
     @field_validator("experiment", "run_name", "tracking_uri")
     @classmethod
@@ -91,23 +113,40 @@ class SubmitConfig(_Strict):
     """Defaults for ``kedro azureml submit``; every key can be overridden on the command line."""
 
     compute: str | None = None
+    """The Azure ML compute cluster to run on (``--compute``)."""
     environment: str | None = None
+    """A registered environment, ``azureml:<name>:<version>`` or ``azureml:<name>@latest``; default: one built
+    from the project's requirements on ``image``."""
     image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+    """The base image of the environment built from the project's requirements."""
     experiment: str | None = None
+    """The job's experiment; default: ``tracking.experiment``, then the package name."""
     display_name: str | None = None
+    """The job's name in Azure ML Studio."""
     instance_count: int = Field(default=1, ge=1)
+    """How many nodes the job runs on."""
     distribution: Literal["pytorch", "mpi", "tensorflow"] | None = None
+    """The distribution of a multi-node job."""
     environment_variables: dict[str, str] = Field(default_factory=dict)
+    """Environment variables set in the job."""
     tags: dict[str, str] = Field(default_factory=dict)
+    """Tags of the Azure ML job."""
     exclude_data: bool = True
+    """Leave ``data/`` out of the uploaded snapshot (``--include-data`` uploads it)."""
     use_conda: bool = False
+    """Describe the environment as ``conda.yaml`` instead of ``python_env.yaml``."""
     stream: bool = True
+    """With ``--wait``, print the job's log as it runs (else show its status)."""
 
 
 class PluginConfig(_Strict):
     """The whole ``azureml.yml``; every section is optional so an empty file is valid."""
 
     workspace: WorkspaceConfig | None = None
+    """The Azure ML workspace; left out, it is found from ``config.json`` or the environment."""
     credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
+    """How to sign in to Azure."""
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    """Where and how ``kedro run`` is tracked."""
     submit: SubmitConfig = Field(default_factory=SubmitConfig)
+    """Defaults for ``kedro azureml submit``."""
