@@ -1,4 +1,4 @@
-"""Which Azure ML workspace a project uses, in the order DESIGN.md gives (first match wins).
+"""Which Azure ML workspace a project uses, in the order docs/architecture.md gives (first match wins).
 
 1. ``workspace:`` in ``azureml.yml``;
 2. a ``config.json`` as the Azure portal / ``az ml`` writes it (project root, ``.azureml/``,

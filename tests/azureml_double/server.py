@@ -964,7 +964,7 @@ def blob_front(d: Double, req: Request, account: str, rest: str | None):
     return d.compute.storage.forward(req.method, target, req.body, req.headers)
 
 
-# Azure ML's MLflow service is stricter than open-source MLflow (see DESIGN.md "Azure ML's MLflow limits").
+# Azure ML's MLflow service is stricter than open-source MLflow (see docs/architecture.md, "Azure ML's MLflow limits").
 AZURE_MAX_METRICS_PER_REQUEST = 250
 AZURE_MAX_PARAMS_PER_RUN = 200
 
