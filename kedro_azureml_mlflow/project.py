@@ -39,12 +39,20 @@ def conf_dirs_of(config_loader: Any, conf_source: Path, env: str | None) -> tupl
     return tuple(dirs), run_env
 
 
+def config_loader(project_path: Path, env: str | None) -> Any:
+    """The project's configured config loader for ``env``, as ``kedro run --env`` builds it."""
+    from kedro.framework.project import settings
+
+    conf_source = project_path / settings.CONF_SOURCE
+    return settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+
+
 def load_project(project_path: Path, package_name: str, env: str | None) -> tuple[ProjectInfo, PluginConfig]:
     """Read ``azureml.yml`` for a CLI command, through the project's configured loader."""
     from kedro.framework.project import settings
 
     conf_source = project_path / settings.CONF_SOURCE
-    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+    loader = config_loader(project_path, env)
     dirs, run_env = conf_dirs_of(loader, conf_source, env)
     info = ProjectInfo(project_path, package_name, run_env, dirs)
     return info, load_plugin_config(loader, list(dirs))

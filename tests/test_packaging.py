@@ -11,7 +11,7 @@ from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
 from kedro_azureml_mlflow.packaging.mlproject import RunArguments, mlproject
 from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
-from kedro_azureml_mlflow.packaging.snapshot import keep_conf_envs, select_files
+from kedro_azureml_mlflow.packaging.snapshot import empty_conf_envs, select_files
 
 SECRETS = [
     "conf/local/credentials.yml",
@@ -115,15 +115,11 @@ def test_sizes_are_reported(tmp_path: Path) -> None:
     assert {(str(f.path), f.size) for f in select_files(tmp_path)} == {("big.bin", 12345)}
 
 
-def test_empty_conf_envs_exist_in_staging(tmp_path: Path) -> None:
-    project, staging = tmp_path / "p", tmp_path / "s"
-    make_tree(project, ["conf/base/catalog.yml", "conf/local/credentials.yml"])
-    (project / "conf/staging").mkdir()
-    (staging / "conf/base").mkdir(parents=True)
-    (staging / "conf/base/catalog.yml").write_text("")
-    written = keep_conf_envs(project, staging, "conf", run_env="prod")
-    assert sorted(map(str, written)) == ["conf/local/.gitkeep", "conf/prod/.gitkeep", "conf/staging/.gitkeep"]
-    assert not (staging / "conf/base/.gitkeep").exists()
+def test_every_conf_env_exists_in_the_snapshot(tmp_path: Path) -> None:
+    make_tree(tmp_path, ["conf/base/catalog.yml", "conf/local/credentials.yml", "conf/README.md"])
+    (tmp_path / "conf/staging").mkdir()
+    keeps = empty_conf_envs(tmp_path, select_files(tmp_path), "conf", run_env="prod")
+    assert sorted(map(str, keeps)) == ["conf/local/.gitkeep", "conf/prod/.gitkeep", "conf/staging/.gitkeep"]
 
 
 def test_requirements_found_in_order(tmp_path: Path) -> None:

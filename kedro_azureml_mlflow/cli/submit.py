@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +83,9 @@ def submit(metadata: Any, **cli: Any) -> None:
     from rich.console import Console
 
     from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments, package_project
+    from kedro_azureml_mlflow.packaging.build import staging_folder
     from kedro_azureml_mlflow.packaging.report import human_size, show_package
+    from kedro_azureml_mlflow.project import config_loader
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
@@ -101,6 +102,7 @@ def submit(metadata: Any, **cli: Any) -> None:
         conf_source=str(settings.CONF_SOURCE),
         exclude_data=exclude_data,
         use_conda=use_conda,
+        credentials_patterns=credentials_patterns(config_loader(project_path, info.env)),
     )
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
     options = job_options(config.submit, cli, use_conda)
@@ -108,9 +110,9 @@ def submit(metadata: Any, **cli: Any) -> None:
     if to_azure and options.compute is None:
         raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
     workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
-    with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:
+    with staging_folder(project_path) as staging:
         with console.status("Packaging the project as an MLflow Project…"):
-            package = package_project(request, Path(staging) / metadata.package_name)
+            package = package_project(request, staging / metadata.package_name, list_only=cli["dry_run"])
         console.print(
             f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
             f"[dim]({package.plugin.requirement})[/dim]"
@@ -126,6 +128,14 @@ def submit(metadata: Any, **cli: Any) -> None:
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
+
+
+def credentials_patterns(loader: Any) -> tuple[str, ...]:
+    """The globs the project's config loader reads credentials from (Kedro's defaults otherwise)."""
+    from kedro_azureml_mlflow.packaging.secrets import KEDRO_CREDENTIALS_PATTERNS
+
+    patterns = getattr(loader, "config_patterns", {}).get("credentials")
+    return tuple(patterns) if patterns else KEDRO_CREDENTIALS_PATTERNS
 
 
 def check_pipeline(name: str) -> None:
