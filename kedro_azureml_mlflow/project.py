@@ -39,12 +39,14 @@ def conf_dirs_of(config_loader: Any, conf_source: Path, env: str | None) -> tupl
     return tuple(dirs), run_env
 
 
-def config_loader(project_path: Path, env: str | None) -> Any:
-    """The project's configured config loader for ``env``, as ``kedro run --env`` builds it."""
+def config_loader(project_path: Path, env: str | None, runtime_params: dict[str, Any] | None = None) -> Any:
+    """The project's configured config loader for ``env``, as ``kedro run --env --params`` builds it."""
     from kedro.framework.project import settings
 
     conf_source = project_path / settings.CONF_SOURCE
-    return settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+    return settings.CONFIG_LOADER_CLASS(
+        conf_source=str(conf_source), env=env, runtime_params=runtime_params, **settings.CONFIG_LOADER_ARGS
+    )
 
 
 def load_project(project_path: Path, package_name: str, env: str | None) -> tuple[ProjectInfo, PluginConfig]:

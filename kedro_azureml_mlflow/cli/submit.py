@@ -21,13 +21,15 @@ from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.project import ProjectInfo
 
+RUNTIME_PARAMS = "kedro_azureml_mlflow.runtime_params"
+
 
 def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
     from kedro.framework.cli.utils import _split_params
 
     try:
-        _split_params(ctx, param, value)
+        ctx.meta[RUNTIME_PARAMS] = _split_params(ctx, param, value)
     except click.UsageError as exc:
         raise PluginError(exc.message) from None
     return value
@@ -76,36 +78,26 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
 )
 @click.option("--stream/--no-stream", default=None, help="While waiting, print the job's log [default: submit.stream].")
 @click.option("--dry-run", is_flag=True, help="Show the MLproject, environment, command and files; submit nothing.")
+@click.option(
+    "--strict", is_flag=True, help="Fail before uploading when an input of the pipeline is not in the snapshot."
+)
 @click.pass_obj
 def submit(metadata: Any, **cli: Any) -> None:
     """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
-    from kedro.framework.project import settings
     from rich.console import Console
 
-    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments, package_project
+    from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs
+    from kedro_azureml_mlflow.packaging import package_project
     from kedro_azureml_mlflow.packaging.build import staging_folder
     from kedro_azureml_mlflow.packaging.report import human_size, show_package
-    from kedro_azureml_mlflow.project import config_loader
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
     info, config = project_of(metadata, cli["env"])
     check_pipeline(cli["pipeline"])
-    exclude_data = config.submit.exclude_data if cli["include_data"] is None else not cli["include_data"]
-    use_conda = config.submit.use_conda if cli["use_conda"] is None else cli["use_conda"]
-    request = PackageRequest(
-        project_path=project_path,
-        name=metadata.package_name,
-        run=RunArguments(
-            pipeline=cli["pipeline"], env=info.env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]
-        ),
-        conf_source=str(settings.CONF_SOURCE),
-        exclude_data=exclude_data,
-        use_conda=use_conda,
-        credentials_patterns=credentials_patterns(config_loader(project_path, info.env)),
-    )
+    request = package_request(metadata, info.env, config.submit, cli)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
-    options = job_options(config.submit, cli, use_conda)
+    options = job_options(config.submit, cli, request.use_conda)
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
     if to_azure and options.compute is None:
         raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
@@ -117,6 +109,8 @@ def submit(metadata: Any, **cli: Any) -> None:
             f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
             f"[dim]({package.plugin.requirement})[/dim]"
         )
+        runtime_params = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
+        missing = check_inputs(project_path, request.run, package.files, request.exclude_data, runtime_params, console)
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
 
@@ -124,10 +118,30 @@ def submit(metadata: Any, **cli: Any) -> None:
                 package, job_command(package.staging, package.staging / package.env_file, package.command), Console()
             )
             return
+        confirm_missing_inputs(missing, cli["strict"])
         if cli["backend"] == "local":
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
+
+
+def package_request(metadata: Any, env: str, defaults: SubmitConfig, cli: dict[str, Any]) -> Any:
+    """What to package: ``submit:`` from azureml.yml, overridden by the command line."""
+    from kedro.framework.project import settings
+
+    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments
+    from kedro_azureml_mlflow.project import config_loader
+
+    project_path = Path(metadata.project_path)
+    return PackageRequest(
+        project_path=project_path,
+        name=metadata.package_name,
+        run=RunArguments(pipeline=cli["pipeline"], env=env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]),
+        conf_source=str(settings.CONF_SOURCE),
+        exclude_data=defaults.exclude_data if cli["include_data"] is None else not cli["include_data"],
+        use_conda=defaults.use_conda if cli["use_conda"] is None else cli["use_conda"],
+        credentials_patterns=credentials_patterns(config_loader(project_path, env)),
+    )
 
 
 def credentials_patterns(loader: Any) -> tuple[str, ...]:

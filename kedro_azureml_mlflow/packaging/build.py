@@ -77,11 +77,15 @@ class PackagedProject:
 
 @contextlib.contextmanager
 def staging_folder(project_path: Path) -> Iterator[Path]:
-    """A fresh folder to stage the snapshot in, removed afterwards."""
+    """A fresh folder to stage the snapshot in, removed afterwards (its parent too, when left empty)."""
     parent = project_path / STAGING_PARENT
     parent.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="staging-", dir=parent) as folder:
-        yield Path(folder)
+    try:
+        with tempfile.TemporaryDirectory(prefix="staging-", dir=parent) as folder:
+            yield Path(folder)
+    finally:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
 
 
 def package_project(request: PackageRequest, staging: Path, list_only: bool = False) -> PackagedProject:

@@ -141,12 +141,16 @@ def _enters(path: Path, rel: str, rules: IgnoreRules) -> bool:
     return not rules.skips_folder(rel) and not (path / VENV_MARKER).exists() and not path.is_symlink()
 
 
+def ignore_file(project_path: Path) -> Path | None:
+    """The ignore file the snapshot honours: ``.amlignore``, else ``.gitignore``, else none."""
+    return next((project_path / name for name in IGNORE_FILES if (project_path / name).is_file()), None)
+
+
 def _ignore_lines(project_path: Path) -> list[str]:
-    for name in IGNORE_FILES:
-        path = project_path / name
-        if path.is_file():
-            try:
-                return path.read_text().splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                raise PluginError(f"{path}: cannot read the ignore file ({exc})") from None
-    return []
+    path = ignore_file(project_path)
+    if path is None:
+        return []
+    try:
+        return path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PluginError(f"{path}: cannot read the ignore file ({exc})") from None
