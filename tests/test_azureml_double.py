@@ -163,32 +163,6 @@ def test_resubmitting_same_code_is_deduplicated(azureml_double, tmp_path):
         assert azureml_double.wait_for_job(job.name)["status"] == "Completed"
 
 
-def test_jobs_stream_prints_the_job_output(azureml_double, tmp_path, capsys):
-    code = _code_dir(
-        tmp_path,
-        {
-            "count.py": """
-        import time
-        for i in range(3):
-            print(f"line {i}", flush=True)
-            time.sleep(0.1)
-    """
-        },
-    )
-    ml_client = azureml_double.ml_client()
-    created = ml_client.jobs.create_or_update(_command_job(code, "python count.py"))
-
-    started = time.monotonic()
-    ml_client.jobs.stream(created.name)
-    elapsed = time.monotonic() - started
-
-    out = capsys.readouterr().out
-    assert "Streaming user_logs/std_log.txt" in out
-    assert "line 0\nline 1\nline 2" in out
-    assert "Execution Summary" in out
-    assert elapsed < 15
-
-
 def test_cancel_kills_the_sleeping_job(azureml_double, tmp_path):
     code = _code_dir(tmp_path, {"sleepy.py": "import time\nprint('sleeping', flush=True)\ntime.sleep(300)\n"})
     ml_client = azureml_double.ml_client()

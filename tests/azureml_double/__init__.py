@@ -16,7 +16,9 @@ Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_do
 - **Azurite** (``node_modules/azurite``, pinned in ``package.json``; run ``npm ci``) for blob storage: code
   uploads go to SAS URIs the double hands out (``startPendingUpload``).
 - **emulated compute** (``compute.py``): command jobs on a known compute (``cpu-cluster``, ``gpu-cluster``)
-  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML.
+  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML. The job's
+  log is copied to ``workspaceartifactstore`` while it runs and once more in ``Finalizing`` (job GET and run
+  history), before the job turns terminal.
 
 What is emulated (relative to ``/subscriptions/{s}/resourceGroups/{rg}/providers/
 Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend`` prefixes are accepted)::
@@ -27,7 +29,11 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    {ws}/codes/{n}/versions?hash=..            code de-dup;  POST .../versions/{v}/startPendingUpload
     PUT|GET {ws}/codes/{n}/versions/{v}
     PUT|GET {ws}/environments/{n}/versions/{v}        + GET .../versions ($top), GET {ws}/environments[/{n}]
-    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400)
+    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400); every job has
+                                                      outputs.default = workspaceartifactstore ExperimentRun/dcid.<n>
+    GET    {ws}/datastores[/{name}], POST .../listSecrets   workspaceblobstore, workspaceartifactstore (Azurite
+                                                      containers; routes_datastores.py), an account SAS as secret
+    POST   /history/v1.0/{ws}/rundata                 run metadata (jobs.download)
     POST   {ws}/jobs/{n}/cancel                       202 + Location -> GET .../mfeOperationResults/{op}
     GET    /discovery/workspaces/{id}                 discovery (api, history, ... -> the double)
     GET    /history/v1.0/{ws}/runs/{id}[/details]     run history (status, logFiles); log files at /_logs/...
@@ -46,11 +52,13 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    /common/discovery/instance, GET /metadata/endpoints (ARM cloud metadata)
     GET    /_identity/msi/token                       managed identity (MSI_ENDPOINT / IDENTITY_ENDPOINT flavours)
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, datastores and data assets, the model
-registry through ``azureml://``, online/batch endpoints, job outputs (``${{outputs.x}}`` resolve to a local
-scratch folder), RBAC and real token validation (any non-empty bearer token is accepted; the ``aud`` claim
-is recorded). The
-emulated compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, data assets, datastores other than the two
+every workspace has (no create/delete), storage host names (a datastore's account is named
+``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
+double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
+(``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
+real token validation (any non-empty bearer token is accepted; the ``aud`` claim is recorded). The emulated
+compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
 venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
 
 Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::

@@ -9,7 +9,10 @@ A job PUT on a known compute is run in a background thread of the control-plane 
 2. Before the job starts, an MLflow run is created in the real mlflow server in the job's
    ``experimentName`` (default ``Default``); like Azure ML, its run id **is the job name**. When the
    process ends and the run is still RUNNING, the run is ended FINISHED / FAILED / KILLED.
-3. stdout+stderr go to ``user_logs/std_log.txt``, served through run-history ``logFiles``.
+3. stdout+stderr go to ``user_logs/std_log.txt``, served through run-history ``logFiles`` and copied while the
+   job runs (and once more in ``Finalizing``, before the job ends) to ``workspaceartifactstore``
+   (``ExperimentRun/dcid.<job>/user_logs/std_log.txt``), where ``jobs.stream`` and ``jobs.download`` read it
+   because every job carries ``outputs.default`` (see ``routes_datastores.py``).
 
 The emulated compute ignores the job's environment image / conda spec (nothing is pip-installed): jobs run
 with the test venv (its ``bin`` first on PATH). The environment id is recorded on the job.
@@ -34,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL = ("Completed", "Failed", "Canceled")
+LOG_SHIP_SECONDS = 0.5  # how often a running job's log is copied to the artifact store
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development-storage key (not a secret).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -77,6 +81,11 @@ class Storage:
         self.service.create_container(container)
         blob_uri = f"{self.blob_endpoint}/{container}"
         return blob_uri, f"{blob_uri}?{self.container_sas(container)}"
+
+    def upload_file(self, container: str, blob: str, path: Path) -> None:
+        self.ensure_container(container)
+        with open(path, "rb") as fh:
+            self.service.get_blob_client(container, blob).upload_blob(fh, overwrite=True)
 
     def ensure_container(self, container: str) -> None:
         from azure.core.exceptions import ResourceExistsError
@@ -272,7 +281,6 @@ class Job:
         self.mlflow_experiment_id: str | None = None
         self.cancel_requested = False
         self.finished = threading.Event()
-        self.final_log_served = False
         self.base_url = base_url
         self.log_sig = log_sig
         self.command_resolved: str | None = None
@@ -308,6 +316,9 @@ class Job:
             "port": None,
         }
         props["services"] = services
+        from tests.azureml_double.routes_datastores import default_output
+
+        props["outputs"] = {"default": default_output(self.name), **dict(props.get("outputs") or {})}
         extra = dict(props.get("properties") or {})
         extra.setdefault("_azureml.ComputeTargetType", "amlctrain")
         if self.mlflow_run_id:
@@ -325,22 +336,13 @@ class Job:
             },
         }
 
-    def history_status(self) -> str:
-        # Run history reports "Finalizing" after the process ended until the final log has been served once
-        # (max 3 s): Azure ML's log upload happens in that phase, and ``jobs.stream`` relies on it to print
-        # the tail of the log of a job that ended between two polls.
-        recently_ended = self.end_time is not None and (_now() - self.end_time).total_seconds() < 3
-        if self.status in TERMINAL and self.log_path and not self.final_log_served and recently_ended:
-            return "Finalizing"
-        return self.status
-
     def run_details(self, base_url: str) -> dict:
         logs = {}
         if self.log_path is not None:
             logs["user_logs/std_log.txt"] = (
                 f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/user_logs/std_log.txt?sig={self.log_sig}"
             )
-        status = self.history_status()
+        status = self.status
         return {
             "runId": self.name,
             "runUuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.arm_id)),
@@ -360,14 +362,10 @@ class Job:
     def read_log(self, name: str) -> str | None:
         if name != "user_logs/std_log.txt" or self.log_path is None:
             return None
-        done = self.status in TERMINAL
         try:
-            text = self.log_path.read_text(errors="replace")
+            return self.log_path.read_text(errors="replace")
         except FileNotFoundError:
-            text = ""
-        if done:
-            self.final_log_served = True
-        return text
+            return ""
 
     def internal(self) -> dict:
         alive = None
@@ -615,7 +613,10 @@ class EmulatedCompute:
                     job.pid = job.pgid = job.proc.pid
                     job.start_time = _now()
                     job.status = "Running"
+                shipper = threading.Thread(target=self._ship_log_while_running, args=(job,), daemon=True)
+                shipper.start()
                 job.exit_code = job.proc.wait()
+                shipper.join()
             # The job's process group may have left children behind: Azure tears the node down.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(job.pgid, signal.SIGKILL)
@@ -640,6 +641,15 @@ class EmulatedCompute:
                     fh.write(f"azureml double: job preparation failed: {e!r}\n")
             end_status = "Canceled" if job.cancel_requested else "Failed"
         finally:
+            self._finalize(job, end_status)
+
+    def _finalize(self, job: Job, end_status: str) -> None:
+        """``Finalizing``: the log's last copy reaches the artifact store and the MLflow run is ended; then
+        the job is terminal (so a client that saw it terminal can read its whole log)."""
+        self._set(job, "Finalizing")
+        try:
+            self._ship_log(job)
+        finally:
             if job.mlflow_run_id:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
                 try:
@@ -652,6 +662,22 @@ class EmulatedCompute:
                     job.start_time = job.end_time
                 job.status = end_status
             job.finished.set()
+
+    def _ship_log(self, job: Job) -> None:
+        """Copy the job's log to ``workspaceartifactstore`` (run history's ``ExperimentRun/dcid.<job>/``)."""
+        from tests.azureml_double.routes_datastores import ARTIFACT_STORE_CONTAINER, run_prefix
+
+        if job.log_path is not None and job.log_path.exists():
+            blob = f"{run_prefix(job.name)}/user_logs/std_log.txt"
+            self.storage.upload_file(ARTIFACT_STORE_CONTAINER, blob, job.log_path)
+
+    def _ship_log_while_running(self, job: Job) -> None:
+        shipped_size = -1
+        while job.proc is not None and job.proc.poll() is None and not self.stopping.wait(LOG_SHIP_SECONDS):
+            size = job.log_path.stat().st_size if job.log_path else 0
+            if size != shipped_size:
+                self._ship_log(job)
+                shipped_size = size
 
     def _kill_group(self, pgid: int, job: Job) -> None:
         def killer() -> None:

@@ -240,7 +240,7 @@ class AzureMLDouble:
         config_path.write_text(json.dumps(config, indent=2))
         self._spawn(
             "control-plane",
-            [sys.executable, "-m", "tests.azureml_double.server", str(config_path)],
+            [sys.executable, "-m", "tests.azureml_double", str(config_path)],
             env=server_env,
             cwd=REPO_ROOT,
         )

@@ -2,7 +2,9 @@
 
 Run as a separate process by :mod:`tests.azureml_double.launcher`::
 
-    python -m tests.azureml_double.server <config.json>
+    python -m tests.azureml_double <config.json>
+
+(not ``-m ...server``: route modules register on this module's ``router``, not on a ``__main__`` copy).
 
 It binds ``127.0.0.1`` (port from the config, 0 = any free one), writes ``{"port": N}`` to the config's
 ``ready_file`` and serves until SIGTERM. All state lives in memory in this process.
@@ -21,7 +23,6 @@ import json
 import os
 import re
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -1116,6 +1117,5 @@ def main(argv: list[str]) -> None:
     server.shutdown()
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    main(sys.argv)
+# Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
+from tests.azureml_double import routes_datastores  # noqa: E402, F401
