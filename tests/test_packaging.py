@@ -173,3 +173,27 @@ def test_env_spec_renders_both_formats() -> None:
     conda = yaml.safe_load(spec.render(use_conda=True))
     assert conda["dependencies"] == ["python=3.11.7", "pip", {"pip": ["kedro~=1.7", "./wheels/k.whl"]}]
     assert spec.file_name(True) == "conda.yaml" and spec.file_name(False) == "python_env.yaml"
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        RunArguments(),
+        RunArguments(pipeline="training", env="prod", params="model.C=3,name='a b'", tags="t1,t2", nodes="n"),
+        RunArguments(params='x="quoted; $(rm -rf /)"', runner="ParallelRunner"),
+    ],
+    ids=["defaults", "everything", "shell-metacharacters"],
+)
+def test_run_command_is_what_mlflow_computes_from_the_mlproject(tmp_path: Path, run: RunArguments) -> None:
+    from kedro_azureml_mlflow.packaging.mlproject import (
+        ENTRY_POINT,
+        entry_point_command,
+        load_mlproject,
+        render_mlproject,
+        run_command,
+    )
+
+    (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [kedro]\n")
+    (tmp_path / "MLproject").write_text(render_mlproject(mlproject("demo", "python_env.yaml", False, run)))
+    expected = entry_point_command(load_mlproject(tmp_path), ENTRY_POINT, run.as_parameters())
+    assert run_command(run) == expected

@@ -132,3 +132,15 @@ def test_an_unreadable_credentials_file_stops_packaging(tmp_path: Path) -> None:
     root = make_tree(tmp_path / "project", {**CODE, "conf/local/credentials.yml": "db: [unclosed\n"})
     with pytest.raises(PluginError, match=r"^conf/local/credentials.yml: cannot read this credentials file"):
         package_project(request_for(root), tmp_path / "staging", list_only=True)
+
+
+def test_a_value_across_two_read_chunks_is_found(tmp_path: Path) -> None:
+    from kedro_azureml_mlflow.packaging.secrets import SCAN_CHUNK
+
+    root = make_tree(tmp_path / "project", {**SECRET_FILES, **CODE})
+    data = bytearray(b"x" * (2 * SCAN_CHUNK))
+    start = SCAN_CHUNK - 4  # the value starts in the first chunk and ends in the second
+    data[start : start + len(SECRET)] = SECRET.encode()
+    (root / "data.bin").write_bytes(bytes(data))
+    with pytest.raises(PluginError, match=r"^data.bin: holds the value of "):
+        package_project(request_for(root), tmp_path / "staging", list_only=True)

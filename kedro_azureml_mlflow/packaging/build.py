@@ -13,12 +13,10 @@ from pathlib import Path, PurePosixPath
 
 from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
 from kedro_azureml_mlflow.packaging.mlproject import (
-    ENTRY_POINT,
     RunArguments,
-    entry_point_command,
-    load_mlproject,
     mlproject,
     render_mlproject,
+    run_command,
 )
 from kedro_azureml_mlflow.packaging.plugin_dist import PluginDistribution, plugin_distribution
 from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
@@ -130,7 +128,7 @@ def package_project(request: PackageRequest, staging: Path, list_only: bool = Fa
         mlproject_text=mlproject_text,
         env_file=env_file,
         env_text=generated[env_file],
-        command=entry_point_command(load_mlproject(staging), ENTRY_POINT, request.run.as_parameters()),
+        command=run_command(request.run),
         plugin=plugin,
         files=_listing(selected, staging, generated, plugin),
     )

@@ -6,6 +6,7 @@ values as defaults, so ``mlflow run <snapshot>`` reproduces the submission and `
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,15 @@ def mlproject(name: str, env_file: str, use_conda: bool, defaults: RunArguments)
         ("conda_env" if use_conda else "python_env"): env_file,
         "entry_points": {ENTRY_POINT: {"parameters": parameters, "command": kedro_run_command()}},
     }
+
+
+def run_command(run: RunArguments) -> str:
+    """The entry point's command for ``run``, substituted as MLflow does (each value shell-quoted).
+
+    Packaging and the dry run use this, so they need not import MLflow (seconds); the tests hold it
+    equal to MLflow's own ``compute_command``, which the submission itself uses.
+    """
+    return kedro_run_command().format(**{key: shlex.quote(value) for key, value in run.as_parameters().items()})
 
 
 def render_mlproject(document: dict[str, Any]) -> str:

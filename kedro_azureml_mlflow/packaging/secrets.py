@@ -10,7 +10,6 @@ leaves the machine either.
 from __future__ import annotations
 
 import json
-import mmap
 import os
 import re
 from collections.abc import Iterable, Iterator
@@ -57,6 +56,7 @@ CONFIG_SUFFIXES = (".yml", ".yaml", ".json")
 
 # Shorter values (ports, user names like "admin", booleans) would match everywhere.
 MIN_SECRET_LENGTH = 8
+SCAN_CHUNK = 4 << 20
 _ENV_REFERENCE = re.compile(r"^\$\{oc\.env:\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:,[^}]*)?\}$")
 
 
@@ -168,11 +168,21 @@ def _secret_text(value: str) -> str | None:
 
 
 def _first_secret_in(path: Path, secrets: list[SecretValue]) -> SecretValue | None:
+    """Read ``path`` once, in chunks that stay in the CPU cache while every value is looked for;
+    chunks overlap by the longest value, so none is missed across a boundary."""
+    overlap = max(len(secret.value) for secret in secrets) - 1
+    buffer = bytearray(SCAN_CHUNK + overlap)
+    view = memoryview(buffer)
+    kept = 0
     try:
-        with path.open("rb") as handle:
-            if os.fstat(handle.fileno()).st_size == 0:
-                return None
-            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
-                return next((secret for secret in secrets if data.find(secret.value) != -1), None)
+        with path.open("rb", buffering=0) as handle:
+            while read := handle.readinto(view[kept : kept + SCAN_CHUNK]):
+                end = kept + read
+                found = next((secret for secret in secrets if buffer.find(secret.value, 0, end) != -1), None)
+                if found is not None:
+                    return found
+                kept = min(overlap, end)
+                buffer[:kept] = buffer[end - kept : end]
     except OSError as exc:
         raise PluginError(f"{path}: cannot read it to check it holds no credentials ({exc.strerror})") from None
+    return None
