@@ -52,7 +52,13 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    /common/discovery/instance, GET /metadata/endpoints (ARM cloud metadata)
     GET    /_identity/msi/token                       managed identity (MSI_ENDPOINT / IDENTITY_ENDPOINT flavours)
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, data assets, datastores other than the two
+    GET    /datastore/v1.0{ws}/datastores/{name}       the legacy datastore API azureml-fsspec (rslex) reads: account,
+                                                      container and a SAS in one body (routes_data.py); listings of
+                                                      ``/_blob`` are those of the real container (rslex takes ``_blob``
+                                                      for the container of a ``127.0.0.1:P/_blob/...`` account)
+
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, data assets (``/data/v1.0/.../dataversion``), rslex
+writes, datastores other than the two
 every workspace has (no create/delete), storage host names (a datastore's account is named
 ``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
 double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs

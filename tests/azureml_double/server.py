@@ -1118,4 +1118,4 @@ def main(argv: list[str]) -> None:
 
 
 # Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
-from tests.azureml_double import routes_datastores  # noqa: E402, F401
+from tests.azureml_double import routes_data, routes_datastores  # noqa: E402, F401
