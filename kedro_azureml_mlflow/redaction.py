@@ -1,7 +1,7 @@
 """Keep secrets out of what the plugin logs to MLflow, tags runs with, prints and journals.
 
 Parameters whose key (or any key above them) matches one of ``tracking.redact``'s patterns are
-replaced by ``[redacted]`` before anything else sees them; the values they held are remembered
+replaced by ``<redacted>`` before anything else sees them; the values they held are remembered
 so that the same text is masked wherever else it turns up (an error message, a log line, the
 ``kedro.command`` tag). Passwords in URIs (``scheme://user:password@host``) and secret-named
 query values (``?sig=…``) are always masked.
@@ -16,7 +16,8 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-REDACTED = "[redacted]"
+# Not "[redacted]": rich (Kedro's log handler) would read that as markup and print nothing.
+REDACTED = "<redacted>"
 # Shell-style, case-insensitive, matched against each part of a key path (camelCase read as
 # snake_case): `db.password`, `apiKey` and `hf_token` are secrets; `max_tokens` and `tokenizer` are not.
 DEFAULT_PATTERNS = (
