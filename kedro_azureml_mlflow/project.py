@@ -14,7 +14,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.config_loading import load_plugin_config
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 
 # One folder name inside conf/: no separators, no leading dot (so no "..", no hidden folders).
 _ENV_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")
@@ -70,11 +70,11 @@ def check_env(conf_source: Path, env: str, may_create: bool = False) -> Path:
     folder = conf_source / env
     if _ENV_NAME.fullmatch(env) is None or conf_source.resolve() != folder.resolve().parent:
         raise PluginError(
-            f"--env {env[:80]!r} is not a conf environment name: expected one folder name inside "
+            f"--env {quoted(env)} is not a conf environment name: expected one folder name inside "
             f"{conf_source} (letters, digits, '_', '-', '.'), such as {', '.join(known) or 'base'}"
         )
     if may_create or env in known or not conf_source.is_dir():  # an archived conf cannot be listed
         return folder
     close = difflib.get_close_matches(env, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"existing: {', '.join(known) or '(none)'}"
-    raise PluginError(f"--env '{env}': no such conf environment in {conf_source}; {hint}")
+    raise PluginError(f"--env {quoted(env)}: no such conf environment in {conf_source}; {hint}")

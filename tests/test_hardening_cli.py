@@ -119,7 +119,7 @@ def test_init_may_create_a_new_environment_inside_conf(project: KedroProject) ->
         (["azureml", "submit", "--params", "x='unbalanced"], "--params \"x='unbalanced\" cannot be read"),
         (["azureml", "submit", "--nodes", "evalute"], "did you mean 'evaluate'?"),
         (["azureml", "submit", "-p", "failing", "--tags", "nope"], "--tags 'nope' is not in pipeline 'failing'"),
-        (["azureml", "submit", "--params", "hf_token=abc"], "--params hf_token: looks like a secret"),
+        (["azureml", "submit", "--params", "hf_token=abc"], "--params 'hf_token': looks like a secret"),
     ],
     ids=["ui-port", "params-quote", "nodes-typo", "tags-unknown", "params-secret"],
 )  # fmt: skip

@@ -13,7 +13,7 @@ from typing import Any
 import click
 import yaml
 
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 from kedro_azureml_mlflow.redaction import Redactor
 
 
@@ -28,7 +28,7 @@ def check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
         raise PluginError(exc.message) from None
     except (yaml.YAMLError, OmegaConfBaseException, ValueError) as exc:
         problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
-        raise PluginError(f"--params {value[:80]!r} cannot be read as key=value pairs: {problem}") from None
+        raise PluginError(f"--params {quoted(value)} cannot be read as key=value pairs: {problem[:200]}") from None
     return value
 
 
@@ -37,7 +37,7 @@ def check_no_secret_params(params: str, patterns: Iterable[str]) -> None:
     secret = Redactor(patterns).secret_keys(params)
     if secret:
         raise PluginError(
-            f"--params {', '.join(secret)}: looks like a secret (tracking.redact), and a job's command line is "
+            f"--params {quoted(', '.join(secret))}: looks like a secret (tracking.redact), and a job's command line is "
             "stored by Azure ML in clear; read it in the job from credentials or Key Vault instead"
         )
 
@@ -59,4 +59,4 @@ def _check_names(option: str, given: list[str], known: set[str], pipeline_name: 
             continue
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"it has: {', '.join(sorted(known)[:20]) or '(none)'}"
-        raise PluginError(f"{option} '{name}' is not in pipeline '{pipeline_name}'; {hint}")
+        raise PluginError(f"{option} {quoted(name)} is not in pipeline {quoted(pipeline_name)}; {hint}")

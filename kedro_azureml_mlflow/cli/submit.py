@@ -20,7 +20,7 @@ from kedro_azureml_mlflow.backend.workspace import workspace_for
 from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import check_no_secret_params, check_params, check_selection
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 from kedro_azureml_mlflow.project import ProjectInfo
 
 
@@ -135,7 +135,7 @@ def check_pipeline(name: str) -> None:
         return
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"registered: {', '.join(sorted(known)) or '(none)'}"
-    raise PluginError(f"--pipeline '{name}' is not in the project's pipeline registry; {hint}")
+    raise PluginError(f"--pipeline {quoted(name)} is not in the project's pipeline registry; {hint}")
 
 
 def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) -> Any:
