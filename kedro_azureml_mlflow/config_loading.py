@@ -54,7 +54,10 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
         raw = {}
     except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException) as exc:
         # Kedro's loader cannot merge a file whose top level is not a mapping: say which one.
-        raise ConfigError(_not_a_mapping(conf_dirs) or f"{_describe(conf_dirs)}: {first_line(exc)}") from None
+        odd = _not_a_mapping(conf_dirs)
+        if odd is not None:
+            raise ConfigError(_expected_mapping(str(odd[0]), odd[1])) from None
+        raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)
 
 
@@ -79,15 +82,15 @@ def _expected_mapping(where: str, raw: Any) -> str:
     return f"{where}: (top level): expected a mapping of sections ({sections}), got {type(raw).__name__}"
 
 
-def _not_a_mapping(conf_dirs: list[Path]) -> str | None:
-    """The error for the first config file whose top level is not a mapping, if there is one."""
+def _not_a_mapping(conf_dirs: list[Path]) -> tuple[Path, Any] | None:
+    """The first config file whose top level is not a mapping, and what it holds instead."""
     for file in _config_files(conf_dirs):
         try:
             node = yaml.safe_load(file.read_text())
         except (OSError, yaml.YAMLError):
             continue
         if node is not None and not isinstance(node, dict):
-            return _expected_mapping(str(file), node)
+            return file, node
     return None
 
 
