@@ -7,9 +7,16 @@ silently ignored setting. Loading and error formatting live in :mod:`config_load
 from __future__ import annotations
 
 from enum import Enum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from kedro_azureml_mlflow.checks import check_experiment_name, check_tracking_uri
+from kedro_azureml_mlflow.redaction import DEFAULT_PATTERNS
+
+# Checked when the file is read, so MLflow or Azure ML never refuse them mid-run.
+TrackingUri = Annotated[str, AfterValidator(check_tracking_uri)]
+ExperimentName = Annotated[str, AfterValidator(check_experiment_name)]
 
 
 class _Strict(BaseModel):
@@ -84,10 +91,10 @@ class TrackingConfig(_Strict):
 
     enabled: bool = True
     """Track ``kedro run`` at all (``KEDRO_AZUREML_MLFLOW_TRACKING=off`` turns it off without editing files)."""
-    tracking_uri: str | None = None
-    """Track here instead of the workspace's (or the embedded) tracking URI."""
-    experiment: str | None = None
-    """The MLflow experiment; default: the project's package name."""
+    tracking_uri: TrackingUri | None = None
+    """Track here instead of the workspace's (or the embedded) tracking URI; a password in it is never printed."""
+    experiment: ExperimentName | None = None
+    """The MLflow experiment; default: the project's package name. At most 500 characters, no ``/``."""
     run_name: str | None = None
     """The MLflow run name; default: the pipeline name(s), joined with ``+``."""
     disable_for_pipelines: list[str] = Field(default_factory=list)
@@ -100,6 +107,9 @@ class TrackingConfig(_Strict):
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)
     """How often the background writer sends what has queued up during a long run."""
+    redact: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
+    """Parameter (and ``--params``) keys whose values are logged as ``<redacted>``: shell-style patterns,
+    matched against each part of a key path; your list replaces the defaults (see docs/security.md)."""
 
     @field_validator("experiment", "run_name", "tracking_uri")
     @classmethod
@@ -119,7 +129,7 @@ class SubmitConfig(_Strict):
     from the project's requirements on ``image``."""
     image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
     """The base image of the environment built from the project's requirements."""
-    experiment: str | None = None
+    experiment: ExperimentName | None = None
     """The job's experiment; default: ``tracking.experiment``, then the package name."""
     display_name: str | None = None
     """The job's name in Azure ML Studio."""

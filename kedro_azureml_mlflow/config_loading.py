@@ -45,13 +45,18 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
     A project without the file gets the defaults: embedded local tracking.
     """
     from kedro.config import MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
 
     register_config_pattern(config_loader)
     try:
         raw = config_loader[CONFIG_KEY]
     except MissingConfigException:
         raw = {}
-    except (yaml.YAMLError, ValueError) as exc:
+    except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException) as exc:
+        # Kedro's loader cannot merge a file whose top level is not a mapping: say which one.
+        odd = _not_a_mapping(conf_dirs)
+        if odd is not None:
+            raise ConfigError(_expected_mapping(str(odd[0]), odd[1])) from None
         raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)
 
@@ -59,10 +64,7 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
 def validate_plugin_config(raw: Any, conf_dirs: list[Path]) -> PluginConfig:
     """Validate an already-merged mapping; errors name the file that holds the bad key."""
     if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{_describe(conf_dirs)}: expected a mapping of sections "
-            f"(workspace, credentials, tracking, submit), got {type(raw).__name__}"
-        )
+        raise ConfigError(_expected_mapping(_describe(conf_dirs), raw))
     try:
         return PluginConfig.model_validate(raw)
     except ValidationError as exc:
@@ -73,6 +75,23 @@ def validate_plugin_config(raw: Any, conf_dirs: list[Path]) -> PluginConfig:
 def _format_error(err: ErrorDetails, conf_dirs: list[Path]) -> str:
     path = [str(part) for part in err["loc"]]
     return describe_error(err, _file_holding(path, conf_dirs), PluginConfig)
+
+
+def _expected_mapping(where: str, raw: Any) -> str:
+    sections = ", ".join(PluginConfig.model_fields)
+    return f"{where}: (top level): expected a mapping of sections ({sections}), got {type(raw).__name__}"
+
+
+def _not_a_mapping(conf_dirs: list[Path]) -> tuple[Path, Any] | None:
+    """The first config file whose top level is not a mapping, and what it holds instead."""
+    for file in _config_files(conf_dirs):
+        try:
+            node = yaml.safe_load(file.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if node is not None and not isinstance(node, dict):
+            return file, node
+    return None
 
 
 def _file_holding(path: list[str], conf_dirs: list[Path]) -> str:

@@ -20,6 +20,7 @@ from kedro.framework.hooks import hook_impl
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern, tracking_switched_off
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
+from kedro_azureml_mlflow.redaction import Redactor, activate, scrub
 from kedro_azureml_mlflow.tracking.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, append_record
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
@@ -104,14 +105,15 @@ class AzureMLMlflowHooks:
         from kedro_azureml_mlflow.tracking.target import resolve_target
 
         target = resolve_target(config, project)
-        params, long_tags = self._params(config, catalog)
+        redactor = activate(config.tracking.redact, target.tracking_uri)
+        params, long_tags = self._params(config, catalog, redactor)
         names = pipeline_names(run_params)
         header = RunHeader(
             tracking_uri=target.tracking_uri,
             experiment_name=target.experiment_name,
             run_id=target.resume_run_id,
             run_name=config.tracking.run_name or "+".join(names),
-            tags=run_tags(run_params, project.path, project.env),
+            tags=run_tags(run_params, project.path, project.env, redactor),
             start_time_ms=now_ms(),
         )
         journal = Journal(project.path / JOURNAL_DIRNAME, header)
@@ -146,7 +148,7 @@ class AzureMLMlflowHooks:
         """End the run FAILED with the error recorded; Kedro re-raises the error itself."""
         run = self._run
         if run is not None and run.pid == os.getpid():
-            message = f"{type(error).__name__}: {error}"
+            message = scrub(f"{type(error).__name__}: {error}")
             run.writer.log(Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]))
             self._close("FAILED", quiet_failure=True)
 
@@ -161,10 +163,12 @@ class AzureMLMlflowHooks:
         return not skipped
 
     @staticmethod
-    def _params(config: PluginConfig, catalog: Any) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    def _params(
+        config: PluginConfig, catalog: Any, redactor: Redactor
+    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         if not config.tracking.params.log or "parameters" not in catalog:
             return [], []
-        return prepare_params(catalog.load("parameters") or {}, config.tracking.params)
+        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params)
 
     def _share_with_workers(
         self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from kedro_azureml_mlflow.redaction import REDACTED, Redactor
+
+MAX_SHOWN = 80  # characters of an offending value (or key) quoted in an error line
+
 if TYPE_CHECKING:  # pydantic is imported by the models already; this module needs it only for types
     from pydantic import BaseModel
     from pydantic_core import ErrorDetails
@@ -16,14 +20,30 @@ if TYPE_CHECKING:  # pydantic is imported by the models already; this module nee
 def describe_error(error: ErrorDetails, where: str, model: type[BaseModel]) -> str:
     """One line for one error of ``model.model_validate``; ``where`` names the file or the input."""
     path = [str(part) for part in error["loc"]]
-    key = ".".join(path) or "(top level)"
+    key = _key_path(path) or "(top level)"
     if error["type"] == "extra_forbidden":
-        parent = ".".join(path[:-1])
+        parent = _key_path(path[:-1])
         within = f" in {parent}" if parent else ""
         return f"{where}: {key}: unknown key{within}; expected one of: {allowed_keys(model, path[:-1])}"
     if error["type"] == "missing":
         return f"{where}: {key}: field required"
-    return f"{where}: {key}: {error['msg']} (got {error.get('input')!r})"
+    # A validator's own ValueError reads better without pydantic's "Value error, " in front.
+    message = str(error["ctx"]["error"]) if error["type"] == "value_error" else error["msg"]
+    return f"{where}: {key}: {message} (got {_shown(path, error.get('input'))})"
+
+
+def _key_path(path: list[str]) -> str:
+    """A key path fit for one line: odd keys quoted, long ones cut."""
+    return ".".join(part if part.isprintable() and len(part) <= MAX_SHOWN else repr(part[:MAX_SHOWN]) for part in path)
+
+
+def _shown(path: list[str], value: Any) -> str:
+    """The offending value for an error line: secrets masked, long values cut."""
+    redactor = Redactor()
+    if any(redactor.is_secret(part) for part in path):
+        return REDACTED
+    text = redactor.text(repr(value))
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}… ({len(text)} characters)"
 
 
 def allowed_keys(model: type[BaseModel], section: list[str]) -> str:

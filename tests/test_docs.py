@@ -18,7 +18,7 @@ DOCS = REPO / "docs"
 TROUBLESHOOTING = DOCS / "troubleshooting.md"
 # Messages whose text comes from another tool, and the documented entry that covers them.
 PASSED_THROUGH = {
-    ("kedro_azureml_mlflow/cli/submit.py", "exc.message"): "Error: Invalid format of `params` option: ",
+    ("kedro_azureml_mlflow/cli/run_args.py", "exc.message"): "Error: Invalid format of `params` option: ",
 }
 _HEADING = re.compile(r"^#{2,4} (`+) ?(.*?) ?\1$", re.MULTILINE)
 _TEST_REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")

@@ -16,23 +16,11 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.backend.workspace import workspace_for
-from kedro_azureml_mlflow.cli.common import project_of
+from kedro_azureml_mlflow.cli.common import existing_env, project_of
+from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_no_secret_params, check_params, check_selection
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 from kedro_azureml_mlflow.project import ProjectInfo
-
-RUNTIME_PARAMS = "kedro_azureml_mlflow.runtime_params"
-
-
-def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
-    from kedro.framework.cli.utils import _split_params
-
-    try:
-        ctx.meta[RUNTIME_PARAMS] = _split_params(ctx, param, value)
-    except click.UsageError as exc:
-        raise PluginError(exc.message) from None
-    return value
 
 
 @click.command(name="submit")
@@ -45,9 +33,15 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
     help="Run on Azure ML, or run the same MLflow Project on this machine.",
 )
 @click.option("--pipeline", "-p", default="__default__", show_default=True, help="Registered pipeline to run.")
-@click.option("--env", "-e", default=None, help="Kedro environment for the run (and for reading azureml.yml).")
 @click.option(
-    "--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1."
+    "--env",
+    "-e",
+    default=None,
+    callback=existing_env,
+    help="Kedro environment for the run (and for reading azureml.yml).",
+)
+@click.option(
+    "--params", default="", callback=check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1."
 )
 @click.option("--tags", "-t", default="", help="Run only nodes with these tags (comma-separated).")
 @click.option("--nodes", "-n", default="", help="Run only these nodes (comma-separated).")
@@ -84,6 +78,7 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
 @click.pass_obj
 def submit(metadata: Any, **cli: Any) -> None:
     """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
+    from kedro.framework.project import pipelines
     from rich.console import Console
 
     from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs
@@ -95,6 +90,8 @@ def submit(metadata: Any, **cli: Any) -> None:
     project_path = Path(metadata.project_path)
     info, config = project_of(metadata, cli["env"])
     check_pipeline(cli["pipeline"])
+    check_selection(pipelines[cli["pipeline"]], cli["pipeline"], cli["nodes"], cli["tags"])
+    check_no_secret_params(cli["params"], config.tracking.redact)
     request = package_request(metadata, info.env, config.submit, cli)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
     options = job_options(config.submit, cli, request.use_conda)
@@ -161,7 +158,7 @@ def check_pipeline(name: str) -> None:
         return
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"registered: {', '.join(sorted(known)) or '(none)'}"
-    raise PluginError(f"--pipeline '{name}' is not in the project's pipeline registry; {hint}")
+    raise PluginError(f"--pipeline {quoted(name)} is not in the project's pipeline registry; {hint}")
 
 
 def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) -> Any:

@@ -15,8 +15,11 @@ from typing import Any
 from urllib.parse import urlparse
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.checks import check_tracking_uri
 from kedro_azureml_mlflow.config import CredentialsConfig, PluginConfig
+from kedro_azureml_mlflow.errors import ConfigError
 from kedro_azureml_mlflow.project import ProjectInfo
+from kedro_azureml_mlflow.redaction import mask_uri
 from kedro_azureml_mlflow.workspace import WorkspaceRef, resolve_workspace
 
 
@@ -44,18 +47,28 @@ def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget
     experiment = config.tracking.experiment or project.package_name
     injected_run = os.environ.get("MLFLOW_RUN_ID")
     injected_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if injected_uri:
+        check_injected_uri(injected_uri)
     if injected_run and injected_uri:
         return TrackingTarget(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
     if config.tracking.tracking_uri:
-        return TrackingTarget(config.tracking.tracking_uri, experiment, None, config.tracking.tracking_uri)
+        return TrackingTarget(config.tracking.tracking_uri, experiment, None, mask_uri(config.tracking.tracking_uri))
     ref = resolve_workspace(config, project.path, project.config_file)
     if ref is not None:
         workspace = AzureWorkspace(ref, config.credentials)
         return TrackingTarget(workspace.tracking_uri, experiment, None, f"Azure ML {ref.describe()}", workspace)
     if injected_uri:
-        return TrackingTarget(injected_uri, experiment, None, injected_uri)
+        return TrackingTarget(injected_uri, experiment, None, mask_uri(injected_uri))
     uri = local_store_uri(project)
     return TrackingTarget(uri, experiment, None, f"the embedded local store {uri}")
+
+
+def check_injected_uri(uri: str) -> None:
+    """``MLFLOW_TRACKING_URI`` gets the same up-front check as ``tracking.tracking_uri``."""
+    try:
+        check_tracking_uri(uri)
+    except ValueError as exc:
+        raise ConfigError(f"MLFLOW_TRACKING_URI (environment variable): {exc} (got {mask_uri(uri)[:80]!r})") from None
 
 
 def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> Any:

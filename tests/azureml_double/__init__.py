@@ -63,7 +63,8 @@ every workspace has (no create/delete), storage host names (a datastore's accoun
 ``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
 double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
 (``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
-real token validation (any non-empty bearer token is accepted; the ``aud`` claim is recorded). The emulated
+token signatures (any non-empty bearer token is accepted unless its ``exp`` has passed by more than
+``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``). The emulated
 compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
 venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
 
@@ -79,7 +80,8 @@ Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
     env(...)            os.environ (minus credential / MLflow-run variables) + client_env(...)
     credential()        FakeTokenCredential (unsigned JWT, aud = scope)     ml_client(credential=None, **kw)
     requests(since=0, path_contains=None, method=None), mlflow_requests(since=0), last_seq()
-    reset(state=False), settings(azure_limits=...)
+    reset(state=False), settings(azure_limits=..., record_bodies=..., token_lifetime_seconds=...,
+                                 token_clock_skew_seconds=...)
     inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
     mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
     job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),

@@ -539,7 +539,8 @@ class AzureMLDouble:
         return self._call("POST", path, body if body is not None else {})
 
     def requests(self, since: int = 0, path_contains: str | None = None, method: str | None = None) -> list[dict]:
-        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud[, fault]}``,
+        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud, token_exp
+        [, fault][, headers, body]}`` (``headers``/``body`` with ``settings(record_bodies=True)``),
         oldest first (test-only endpoints excluded). Filter by substring of the path and/or method. ``path`` is
         the decoded path without the query (``/mferp/managementfrontend`` stripped), ``aud`` the bearer token's
         audience (None without a JWT)."""
@@ -566,7 +567,10 @@ class AzureMLDouble:
     def settings(self, **values: Any) -> dict:
         """Switch double behaviours for the rest of the test (``reset()`` / the fixture restore defaults):
         ``azure_limits=False`` lets through what Azure ML's MLflow rejects (>250 metrics per log-batch,
-        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames)."""
+        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames);
+        ``record_bodies=True`` keeps every request's headers and body in :meth:`requests`;
+        ``token_lifetime_seconds`` (3600) is how long tokens from the identity endpoints live, and a token
+        expired longer ago than ``token_clock_skew_seconds`` (300) gets Azure's 401 ``ExpiredAuthenticationToken``."""
         return self._post("/_double/settings", values)
 
     def inject_http_fault(

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tests.azureml_double import token_expiry
 from tests.azureml_double._http import App, HttpError, Request, Router, azure_error, serve_tls
 
 PROVIDER = "Microsoft.MachineLearningServices"
@@ -189,7 +190,8 @@ class Faults:
         return None
 
 
-DEFAULT_SETTINGS = {"azure_limits": True}
+# record_bodies: keep each request's headers and body in the request log (to search what was sent).
+DEFAULT_SETTINGS = {"azure_limits": True, "record_bodies": False, **token_expiry.DEFAULTS}
 
 
 class Double(App):
@@ -269,6 +271,8 @@ class Double(App):
                     "Authentication failed. The 'Authorization' header is missing.",
                     headers={"WWW-Authenticate": f'Bearer authorization_uri="{self.base_url}/{self.tenant_id}"'},
                 )
+            if options.get("auth", True):
+                token_expiry.refuse_if_expired(self.settings, req.bearer, f"{self.base_url}/{self.tenant_id}")
             kwargs = dict(groups)
             if "ws_name" in kwargs:
                 kwargs["ws"] = self.find_workspace(kwargs.pop("sub"), kwargs.pop("rg"), kwargs.pop("ws_name"))
@@ -300,7 +304,11 @@ class Double(App):
             "duration_ms": round(elapsed * 1000, 3),
             "request_bytes": len(req.body),
             "aud": jwt_audience(req.bearer),
+            "token_exp": token_expiry.token_exp(req.bearer),
         }
+        if self.settings.get("record_bodies"):
+            entry["headers"] = dict(req.headers.items())
+            entry["body"] = req.body.decode("utf-8", errors="replace")
         if "fault" in req.context:
             entry["fault"] = req.context["fault"]
         with self.lock:
@@ -390,15 +398,17 @@ def oauth_token(d: Double, req: Request, tenant: str):
     if grant == "client_credentials" and not (form.get("client_secret") or form.get("client_assertion")):
         return 401, {"error": "invalid_client", "error_description": "AADSTS7000216: client secret missing"}
     resource = scope_to_resource(form.get("scope", ""))
+    lifetime = token_expiry.lifetime(d.settings)
     token, _ = mint_jwt(
         resource,
         tenant if tenant not in ("common", "organizations", "adfs") else d.tenant_id,
+        lifetime,
         appid=form.get("client_id", ""),
     )
     return 200, {
         "token_type": "Bearer",
-        "expires_in": 3600,
-        "ext_expires_in": 3600,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": token,
         "scope": form.get("scope", ""),
     }
@@ -412,11 +422,12 @@ def managed_identity_token(d: Double, req: Request):
     if secret != d.config["msi_secret"]:
         return 401, {"error": "invalid_request", "error_description": "missing or wrong managed identity secret"}
     resource = req.query.get("resource", "")
-    token, exp = mint_jwt(scope_to_resource(resource), d.tenant_id)
+    lifetime = token_expiry.lifetime(d.settings)
+    token, exp = mint_jwt(scope_to_resource(resource), d.tenant_id, lifetime)
     return 200, {
         "access_token": token,
         "expires_on": str(exp),
-        "expires_in": "3600",
+        "expires_in": str(lifetime),
         "resource": resource,
         "token_type": "Bearer",
         "client_id": req.query.get("clientid") or req.query.get("client_id") or "00000000-0000-0000-0000-00000000a991",
