@@ -119,7 +119,7 @@ class AzureMLDouble:
         self.start_timings: dict[str, float] = {}  # seconds from start() until each piece was ready
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, timeout: float = 60.0) -> AzureMLDouble:
+    def start(self, timeout: float = 180.0) -> AzureMLDouble:
         t0 = time.monotonic()
         if not AZURITE_MAIN.exists():
             raise DoubleStartError(
