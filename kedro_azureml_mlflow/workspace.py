@@ -79,7 +79,7 @@ def _read_config_json(path: Path) -> WorkspaceRef:
 
 def _from_environment() -> WorkspaceRef | None:
     for names in _ENV_SETS:
-        values = [os.environ.get(name, "") for name in names]
-        if all(values):
-            return WorkspaceRef(*values, source="environment variables " + ", ".join(names))
+        subscription, group, name = (os.environ.get(variable, "") for variable in names)
+        if subscription and group and name:
+            return WorkspaceRef(subscription, group, name, source="environment variables " + ", ".join(names))
     return None

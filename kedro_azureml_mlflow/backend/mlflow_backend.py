@@ -51,7 +51,10 @@ def _run_locally(
 
     config = dict(mlflow_keys)
     config[PROJECT_ENV_MANAGER] = config.get(PROJECT_ENV_MANAGER) or ("conda" if options.use_conda else "local")
-    return LocalBackend().run(project_uri, entry_point, params, version, config, tracking_uri, experiment_id)
+    submitted: SubmittedRun = LocalBackend().run(
+        project_uri, entry_point, params, version, config, tracking_uri, experiment_id
+    )
+    return submitted
 
 
 def _run_on_azure(
@@ -92,4 +95,5 @@ def _same_store_experiment(tracking_uri: str | None, experiment_id: str | None) 
         return None
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri).get_experiment(experiment_id).name
+    name: str = MlflowClient(tracking_uri).get_experiment(experiment_id).name
+    return name

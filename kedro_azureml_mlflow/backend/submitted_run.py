@@ -50,7 +50,7 @@ class AzureMLSubmittedRun(SubmittedRun):
         return str(getattr(status, "value", status))  # the SDK's JobStatus enum, or a plain string
 
     def get_status(self) -> str:
-        return RunStatus.to_string(_TO_MLFLOW.get(self.job_status(), RunStatus.SCHEDULED))
+        return str(RunStatus.to_string(_TO_MLFLOW.get(self.job_status(), RunStatus.SCHEDULED)))
 
     def wait(self) -> bool:
         """Stream the job's log (when asked) until it ends; True only when it completed."""

@@ -76,7 +76,7 @@ from kedro_azureml_mlflow.project import ProjectInfo
     "--strict", is_flag=True, help="Fail before uploading when an input of the pipeline is not in the snapshot."
 )
 @click.pass_obj
-def submit(metadata: Any, **cli: Any) -> None:
+def submit(metadata: Any, /, **cli: Any) -> None:
     """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
     from kedro.framework.project import pipelines
     from rich.console import Console

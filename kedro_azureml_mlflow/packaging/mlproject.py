@@ -80,9 +80,10 @@ def entry_point_command(project: Any, entry_point: str, parameters: dict[str, An
     from mlflow.exceptions import MlflowException
 
     try:
-        return project.get_entry_point(entry_point).compute_command(
+        command: str = project.get_entry_point(entry_point).compute_command(
             {key: str(value) for key, value in parameters.items()}, storage_dir=None
         )
+        return command
     except MlflowException as exc:
         raise PluginError(f"MLproject entry point '{entry_point}': {exc.message}") from None
 

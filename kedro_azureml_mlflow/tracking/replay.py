@@ -17,18 +17,20 @@ def replay_journal(path: Path, connect: Callable[[str], Any]) -> tuple[str, int]
     leaving what is still unsent in the file for the next try."""
     header, records = read_journal(path)
     client = connect(header.tracking_uri)
-    if header.run_id is None:
-        header = replace(header, run_id=client_ops.create_run(client, header))
+    run_id = header.run_id
+    if run_id is None:
+        run_id = client_ops.create_run(client, header)
+        header = replace(header, run_id=run_id)
         rewrite_journal(path, header, records)
     sent = 0
     while records:
         record = records[0]
         if "end" in record:
-            client_ops.end_run(client, header.run_id, record["end"], record["end_time_ms"])
+            client_ops.end_run(client, run_id, record["end"], record["end_time_ms"])
         else:
-            client_ops.log_request(client, header.run_id, Batch.from_json(record))
+            client_ops.log_request(client, run_id, Batch.from_json(record))
         records.pop(0)
         rewrite_journal(path, header, records)
         sent += 1
     path.unlink(missing_ok=True)
-    return str(header.run_id), sent
+    return run_id, sent

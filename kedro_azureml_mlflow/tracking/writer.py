@@ -135,7 +135,7 @@ class TrackingWriter:
         try:
             client_ops.log_request(self._client, self.report.run_id, part)
             self.report.requests += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - sorted below: a refusal is dropped, anything else journaled
             if not client_ops.is_permanent(exc):
                 self._fail("logging to the MLflow run", exc)
                 self.journal.write(part.to_json())
@@ -158,7 +158,7 @@ class TrackingWriter:
         try:
             client_ops.end_run(self._client, self.report.run_id, status, end_time)
             self.report.requests += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - the run's end is journaled, whatever stopped it
             self._fail("ending the MLflow run", exc)
             self.journal.write({"end": status, "end_time_ms": end_time})
 
