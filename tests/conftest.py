@@ -1,6 +1,11 @@
 """Shared test setup: no telemetry anywhere, and the project fixtures every module can use."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Iterator
+
+import pytest
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
@@ -9,3 +14,21 @@ pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.http_
 
 # The local Azure ML test double (tests/azureml_double): azureml_double / azureml_double_session fixtures.
 pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
+
+
+@pytest.fixture
+def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Point MLflow's process-wide tracking URI at a store for one test, and unset it afterwards.
+
+    ``mlflow.set_tracking_uri`` sets a module global (and ``MLFLOW_TRACKING_URI``) that outlives the
+    test: set directly, it decides where every later test in the process tracks.
+    """
+    import mlflow
+
+    def use(uri: str) -> None:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored by monkeypatch after this fixture
+        mlflow.set_tracking_uri(uri)
+
+    yield use
+    # Not set again, as MLflow's own temporary-URI helper leaves it: the environment decides from here on.
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # MLflow accepts None ("unset") though it annotates str

@@ -11,12 +11,14 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
+
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.azure
 
@@ -44,8 +46,6 @@ def _mlflow_get(double, endpoint: str, **query) -> dict:
     with urllib.request.urlopen(f"{double.mlflow_url}/api/2.0/mlflow/{endpoint}?{qs}", timeout=10) as resp:
         return json.loads(resp.read())
 
-
-import urllib.parse  # noqa: E402  (used by _mlflow_get)
 
 # ------------------------------------------------------------------------------------------ control plane
 
@@ -169,9 +169,7 @@ def test_cancel_kills_the_sleeping_job(azureml_double, tmp_path):
     created = ml_client.jobs.create_or_update(_command_job(code, "python sleepy.py"))
     info = azureml_double.wait_for_job(created.name, statuses=("Running",))
     pid = info["pid"]
-    deadline = time.monotonic() + 10
-    while "sleeping" not in azureml_double.job_log(created.name) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: "sleeping" in azureml_double.job_log(created.name), timeout=30, what="the job's first line")
 
     ml_client.jobs.begin_cancel(created.name).result()
 
@@ -279,8 +277,11 @@ def test_mlflow_down_fault(azureml_double):
     headers = {"Authorization": "Bearer x"}
     azureml_double.mlflow_down(seconds=0.5)
     assert requests.post(url, json={"max_results": 1}, headers=headers, timeout=10).status_code == 503
-    time.sleep(0.6)
-    assert requests.post(url, json={"max_results": 1}, headers=headers, timeout=10).status_code == 200
+    wait_until(
+        lambda: requests.post(url, json={"max_results": 1}, headers=headers, timeout=10).status_code == 200,
+        timeout=10,
+        what="the end of the 0.5 s outage",
+    )
 
     azureml_double.mlflow_down(mode="reset")  # until cleared
     with pytest.raises(requests.ConnectionError):

@@ -52,8 +52,8 @@ def make_tree(root: Path, paths: list[str]) -> None:
         path.write_text(f"content of {rel}\n")
 
 
-def selected(root: Path, **kwargs: object) -> set[str]:
-    return {str(f.path) for f in select_files(root, **kwargs)}  # type: ignore[arg-type]
+def selected(root: Path, conf_source: str = "conf", exclude_data: bool = True) -> set[str]:
+    return {str(f.path) for f in select_files(root, conf_source=conf_source, exclude_data=exclude_data)}
 
 
 @pytest.mark.parametrize(

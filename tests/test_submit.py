@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_projects"]
-
-from tests.fixtures_projects import run_kedro  # noqa: E402
+from tests.kedro_project import run_kedro
 
 
-def submit(project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True):  # type: ignore[no-untyped-def]
-    return run_kedro(["azureml", "submit", *args], cwd=project, env=env, check=check, timeout=300)
+def submit(
+    project: Path, *args: str, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return run_kedro(["azureml", "submit", *args], project, extra_env=env, check=check)
 
 
 @pytest.mark.slow

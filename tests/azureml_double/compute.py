@@ -654,7 +654,7 @@ class EmulatedCompute:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
                 try:
                     self.mlflow.end_run_if_running(job.mlflow_run_id, mlflow_status)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001 - the job's end is recorded whatever mlflow says
                     print(f"azureml double: could not end mlflow run {job.mlflow_run_id}: {e!r}", flush=True)
             with job.lock:
                 job.end_time = _now()

@@ -274,7 +274,7 @@ class AzureMLDouble:
             from importlib.metadata import version
 
             mlflow_version = version("mlflow")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no cached empty db then: the server makes its own
             return None
         return self.cache_dir / f"mlflow-{mlflow_version}-empty.db"
 
@@ -337,7 +337,7 @@ class AzureMLDouble:
         while True:
             try:
                 result = probe()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - not ready yet; the deadline decides when to give up
                 result = None
             if result:
                 return result
