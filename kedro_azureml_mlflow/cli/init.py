@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.cli.common import conf_source_of
-from kedro_azureml_mlflow.init_config import write_default_config
+from kedro_azureml_mlflow.init_config import ignore_local_state, write_default_config
 from kedro_azureml_mlflow.project import check_env
 
 
@@ -17,7 +17,10 @@ from kedro_azureml_mlflow.project import check_env
 @click.option("--force", is_flag=True, help="Overwrite an existing azureml.yml.")
 @click.pass_obj
 def init(metadata: Any, env: str, force: bool) -> None:
-    """Write a commented conf/<env>/azureml.yml."""
+    """Write a commented conf/<env>/azureml.yml, and keep the plugin's local files out of git."""
     project_path = Path(metadata.project_path)
     target = write_default_config(check_env(conf_source_of(metadata), env, may_create=True), force)
     click.secho(f"Wrote {target.relative_to(project_path)}", fg="green")
+    added = ignore_local_state(project_path)
+    if added:
+        click.secho(f"Added {', '.join(added)} to .gitignore", fg="green")
