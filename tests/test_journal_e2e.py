@@ -163,13 +163,30 @@ def test_bad_journals_never_block_good_ones_and_the_next_sync_exits_0(project: K
 # --- first-run race -------------------------------------------------------------------------------
 
 
-def test_four_concurrent_first_runs_all_complete_without_journaling(project: KedroProject) -> None:
+# Test-only: every `kedro run` imports MLflow's SQL store up front and then waits (its project settings are
+# read first thing) until all four are there, so that they open the fresh store together, as four runs
+# started at once on a quiet machine do (on two busy cores, import times alone would keep them apart).
+START_TOGETHER = """
+import os as _os, pathlib as _pathlib, time as _time
+import mlflow.store.tracking.sqlalchemy_store, mlflow.tracking
+_arrived = _pathlib.Path(_os.environ["START_TOGETHER_DIR"])
+(_arrived / str(_os.getpid())).touch()
+_deadline = _time.monotonic() + 300
+while len(list(_arrived.iterdir())) < 4 and _time.monotonic() < _deadline:
+    _time.sleep(0.01)
+"""
+
+
+def test_four_concurrent_first_runs_all_complete_without_journaling(project: KedroProject, tmp_path: Path) -> None:
     assert not (project.path / "mlflow.db").exists()
+    settings = project.path / "src/probe/settings.py"
+    settings.write_text(settings.read_text() + START_TOGETHER)
+    (tmp_path / "arrived").mkdir()
     runs = [
         subprocess.Popen(
             [KEDRO, "run", "--pipeline", "many"],
             cwd=project.path,
-            env=clean_env(),
+            env=clean_env(START_TOGETHER_DIR=str(tmp_path / "arrived")),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
