@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.cli.common import env_option, project_of
+from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.project import ProjectInfo
 from kedro_azureml_mlflow.tracking.journal import (
     FAILED_DIRNAME,
     JOURNAL_DIRNAME,
@@ -31,10 +33,16 @@ from kedro_azureml_mlflow.tracking.uri_credentials import PASSWORD_ENV
 @click.argument("journals", nargs=-1)
 @click.option("--to", "to_uri", default=None, help="Send into a new run in this tracking URI instead.")
 @click.option("--discard", multiple=True, help="Delete this journal (pending or in failed/) unsent.")
+@click.option("--job", default=None, help="Fetch the journal an Azure ML job left in its outputs, and send it.")
 @env_option
 @click.pass_obj
 def sync(
-    metadata: Any, journals: tuple[str, ...], to_uri: str | None, discard: tuple[str, ...], env: str | None
+    metadata: Any,
+    journals: tuple[str, ...],
+    to_uri: str | None,
+    discard: tuple[str, ...],
+    job: str | None,
+    env: str | None,
 ) -> None:
     """Replay journaled tracking requests into their MLflow runs, each exactly once.
 
@@ -45,13 +53,17 @@ def sync(
         for name in discard:
             _discard(_find(directory, name))
         return
-    paths = [_queued(_find(directory, name)) for name in journals] or pending_journals(directory)
+    loaded = project_of(metadata, env) if job else None
+    if job and loaded:
+        paths = _fetched(job, *loaded, directory)
+    else:
+        paths = [_queued(_find(directory, name)) for name in journals] or pending_journals(directory)
     if not paths:
         click.echo("Nothing to send: no journaled tracking requests.")
         return
     from kedro_azureml_mlflow.tracking.target import connector_for
 
-    project, config = project_of(metadata, env)
+    project, config = loaded or project_of(metadata, env)
     connect = connector_for(config, project)
     uris = [uri for uri in (to_uri, config.tracking.tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) if uri]
     activate(config.tracking.redact, *uris).remember(os.environ.get(PASSWORD_ENV))  # nothing below prints them
@@ -85,6 +97,23 @@ def _replay_one(path: Path, connect: Any, to_uri: str | None) -> bool:
     if outcome.stopped:
         _say(f"{path.name}: stopped, the rest is kept for the next sync: {outcome.stopped}", "yellow")
     return not (outcome.set_aside or outcome.stopped)
+
+
+def _fetched(job: str, project: ProjectInfo, config: PluginConfig, directory: Path) -> list[Path]:
+    """The journals ``job`` left in its outputs, queued among the pending ones (each only once)."""
+    from kedro_azureml_mlflow.azure_client import AzureWorkspace
+    from kedro_azureml_mlflow.tracking.job_journals import fetch_job_journals
+    from kedro_azureml_mlflow.workspace import resolve_workspace
+
+    ref = resolve_workspace(config, project.path, project.config_file)
+    if ref is None:
+        raise PluginError(f"--job {job}: no Azure ML workspace is configured to fetch the job's outputs from")
+    queued, before = fetch_job_journals(AzureWorkspace(ref, config.credentials), job, directory)
+    for name in before:
+        click.echo(f"{name}: fetched from job {job} before; not sent again")
+    if not (queued or before):
+        click.echo(f"Job {job} left no journal in its outputs: it sent everything it tracked.")
+    return queued
 
 
 def _find(directory: Path, name: str) -> Path:
