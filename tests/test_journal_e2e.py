@@ -9,11 +9,13 @@ from typing import Any
 
 import pytest
 
+from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, pending_journals
 from tests.kedro_project import KEDRO, KedroProject, clean_env
-from tests.tracking_server import Crash, MlflowServer, Recorded, RecordingProxy, free_port
+from tests.ports import free_port
+from tests.tracking_server import Crash, Recorded, RecordingProxy
 
 pytestmark = pytest.mark.slow
 

@@ -1,4 +1,4 @@
-"""A real ``mlflow server`` for tests, and a recording proxy in front of it that can crash its client.
+"""A real ``mlflow server`` for tests (the benchmarks' one), and a recording proxy that can crash its client.
 
 The proxy keeps every request (method, path, JSON body, headers) so tests count what was really
 sent. Given a trigger, it forwards the matching request, waits for the server's answer, and then
@@ -12,12 +12,8 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import threading
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,13 +22,9 @@ from typing import Any
 
 import pytest
 
-MLFLOW = str(Path(sys.executable).with_name("mlflow"))
+from benchmarks.harness.mlflow_server import MlflowServer
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+MLFLOW = Path(sys.executable).with_name("mlflow")
 
 
 @dataclass
@@ -126,68 +118,13 @@ class RecordingProxy:
         return True
 
 
-class MlflowServer:
-    """``mlflow server`` on a SQLite store in ``workdir``."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        workdir.mkdir(parents=True, exist_ok=True)
-        self.log = (workdir / "mlflow-server.log").open("w")
-        env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
-        store = f"sqlite:///{workdir / 'server.db'}"
-        self.process = subprocess.Popen(
-            [
-                MLFLOW,
-                "server",
-                "--backend-store-uri",
-                store,
-                "--artifacts-destination",
-                str(workdir / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-            ],
-            cwd=workdir,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def wait_healthy(self, timeout: float = 240) -> MlflowServer:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"mlflow server exited: {Path(self.log.name).read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        return self
-            except OSError:
-                pass
-            time.sleep(0.25)  # polling a condition with a deadline that fails the test
-        pytest.fail(f"mlflow server not healthy after {timeout} s")
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)  # its workers ignored the polite request
-            self.process.wait(timeout=30)
-        self.log.close()
-
-
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MlflowServer]:
     """One real ``mlflow server`` per test session (tests keep to their own experiments)."""
-    server = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    server = MlflowServer(MLFLOW, tmp_path_factory.mktemp("mlflow-server"))
     try:
-        yield server.wait_healthy()
+        server.wait_healthy()
+        yield server
     finally:
         server.stop()
 
