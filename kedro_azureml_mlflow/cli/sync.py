@@ -17,6 +17,7 @@ from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.project import ProjectInfo
+from kedro_azureml_mlflow.redaction import activate, scrub
 from kedro_azureml_mlflow.tracking.journal import (
     FAILED_DIRNAME,
     JOURNAL_DIRNAME,
@@ -25,7 +26,6 @@ from kedro_azureml_mlflow.tracking.journal import (
     remove_journal,
     requeue,
 )
-from kedro_azureml_mlflow.redaction import activate, scrub
 from kedro_azureml_mlflow.tracking.uri_credentials import PASSWORD_ENV
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
+from kedro_azureml_mlflow.redaction import scrub
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.idempotency import find_created_run, unsent_part
 from kedro_azureml_mlflow.tracking.journal import (
@@ -28,7 +29,6 @@ from kedro_azureml_mlflow.tracking.journal import (
     set_aside,
 )
 from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
-from kedro_azureml_mlflow.redaction import scrub
 from kedro_azureml_mlflow.tracking.uri_credentials import without_credentials
 
 Connect = Callable[[str], Any]
