@@ -22,7 +22,7 @@ from kedro_azureml_mlflow.config_loading import load_plugin_config, register_con
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
 from kedro_azureml_mlflow.redaction import Redactor, activate, scrub
 from kedro_azureml_mlflow.tracking.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, append_record
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, append_record, journal_directory
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
 from kedro_azureml_mlflow.tracking.params import prepare_params
 from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names, run_tags
@@ -116,7 +116,7 @@ class AzureMLMlflowHooks:
             tags=run_tags(run_params, project.path, project.env, redactor),
             start_time_ms=now_ms(),
         )
-        journal = Journal(project.path / JOURNAL_DIRNAME, header)
+        journal = Journal(journal_directory(project.path), header)
         writer = TrackingWriter(
             header,
             journal,

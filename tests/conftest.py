@@ -15,6 +15,9 @@ pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.http_
 # The local Azure ML test double (tests/azureml_double): azureml_double / azureml_double_session fixtures.
 pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
 
+# A real `mlflow server` and a recording (and crashing) proxy in front of it (tests/tracking_server.py).
+pytest_plugins = [*pytest_plugins, "tests.tracking_server"]
+
 
 @pytest.fixture
 def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:

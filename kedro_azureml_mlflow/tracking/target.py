@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -20,6 +19,7 @@ from kedro_azureml_mlflow.config import CredentialsConfig, PluginConfig
 from kedro_azureml_mlflow.errors import ConfigError
 from kedro_azureml_mlflow.project import ProjectInfo
 from kedro_azureml_mlflow.redaction import mask_uri
+from kedro_azureml_mlflow.tracking.uri_credentials import with_credentials
 from kedro_azureml_mlflow.workspace import WorkspaceRef, resolve_workspace
 
 
@@ -80,9 +80,19 @@ def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) ->
 
 
 def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
-    """For replaying journals: a client for any recorded URI, signed in as the project is."""
+    """For replaying journals: a client for any recorded URI, signed in as the project is.
+
+    Journals keep tracking URIs without their password; the project's own tracking URI (when it
+    names the same server) or ``MLFLOW_TRACKING_PASSWORD`` supplies it again.
+    """
     ref = resolve_workspace(config, project.path, project.config_file)
-    return partial(mlflow_client, workspace=AzureWorkspace(ref, config.credentials) if ref is not None else None)
+    workspace = AzureWorkspace(ref, config.credentials) if ref is not None else None
+    known = [uri for uri in (config.tracking.tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) if uri]
+
+    def connect(recorded_uri: str) -> Any:
+        return mlflow_client(with_credentials(recorded_uri, known), workspace)
+
+    return connect
 
 
 def worker_client(shared: dict[str, Any]) -> Any:

@@ -646,9 +646,12 @@ class EmulatedCompute:
     def _finalize(self, job: Job, end_status: str) -> None:
         """``Finalizing``: the log's last copy reaches the artifact store and the MLflow run is ended; then
         the job is terminal (so a client that saw it terminal can read its whole log)."""
+        from tests.azureml_double.job_outputs import ship_outputs
+
         self._set(job, "Finalizing")
         try:
             self._ship_log(job)
+            ship_outputs(self.storage, job)
         finally:
             if job.mlflow_run_id:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
