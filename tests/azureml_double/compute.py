@@ -2,9 +2,9 @@
 
 A job PUT on a known compute is run in a background thread of the control-plane process:
 
-1. ``NotStarted`` (the PUT reply) -> ``Queued`` -> download the code snapshot from Azurite into a scratch
-   folder -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the snapshot, with the
-   environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
+1. ``Starting`` (the PUT reply, as on Azure) -> ``Preparing`` (download the code snapshot from Azurite into a
+   scratch folder) -> ``Queued`` -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the
+   snapshot, with the environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
    ``Failed`` (exit code != 0) / ``Canceled`` (``POST .../cancel`` kills the process group).
 2. Before the job starts, an MLflow run is created in the real mlflow server in the job's
    ``experimentName`` (default ``Default``); like Azure ML, its run id **is the job name**. When the
@@ -269,7 +269,8 @@ class Job:
         self.created = _now()
         self.start_time: datetime | None = None
         self.end_time: datetime | None = None
-        self.status = "NotStarted"
+        self.status = "Starting"
+        self.forced_status: str | None = None  # set by tests (``force_job_status``): what the API reports
         self.error: dict | None = None
         self.exit_code: int | None = None
         self.pid: int | None = None
@@ -301,7 +302,7 @@ class Job:
 
     def to_rest(self) -> dict:
         props = dict(self.props)
-        props["status"] = self.status
+        props["status"] = self.visible_status
         props.setdefault("jobType", "Command")
         props.setdefault("experimentName", self.experiment_name)
         props.setdefault("displayName", self.name)
@@ -336,13 +337,22 @@ class Job:
             },
         }
 
+    @property
+    def visible_status(self) -> str:
+        """What the job and run-history APIs report: a status a test forced, else the emulated one."""
+        return self.forced_status or self.status
+
+    @property
+    def ended(self) -> bool:
+        return self.visible_status in TERMINAL
+
     def run_details(self, base_url: str) -> dict:
         logs = {}
         if self.log_path is not None:
             logs["user_logs/std_log.txt"] = (
                 f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/user_logs/std_log.txt?sig={self.log_sig}"
             )
-        status = self.status
+        status = self.visible_status
         return {
             "runId": self.name,
             "runUuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.arm_id)),
@@ -374,6 +384,7 @@ class Job:
         return {
             "name": self.name,
             "status": self.status,
+            "reported_status": self.visible_status,
             "compute": self.compute_name,
             "experiment_name": self.experiment_name,
             "environment_id": self.props.get("environmentId"),
@@ -400,7 +411,6 @@ class EmulatedCompute:
         self.mlflow = MlflowBackend(cfg["mlflow_url"], cfg.get("mlflow_db"))
         self.scratch_root = Path(cfg["scratch_dir"])
         self.scratch_root.mkdir(parents=True, exist_ok=True)
-        self.operations: dict[str, Job] = {}
         self.threads: list[threading.Thread] = []
         self.stopping = threading.Event()
 
@@ -437,27 +447,18 @@ class EmulatedCompute:
         t.start()
         return job, True
 
-    def cancel(self, job: Job) -> str:
-        op_id = uuid.uuid4().hex
-        self.operations[op_id] = job
+    def cancel(self, job: Job) -> None:
         with job.lock:
             if job.status in TERMINAL:
-                return op_id
+                return
             job.cancel_requested = True
-            if job.status in ("NotStarted", "Queued"):
-                pass  # the runner sees the flag before starting the process
-            else:
+            job.forced_status = None  # cancelling a job stuck in a forced status really ends it
+            if job.status == "Running":
                 job.status = "CancelRequested"
+            # before Running the runner sees the flag before starting the process
             pgid = job.pgid
         if pgid:
             self._kill_group(pgid, job)
-        return op_id
-
-    def operation_done(self, op_id: str) -> bool | None:
-        job = self.operations.get(op_id)
-        if job is None:
-            return None
-        return job.status in TERMINAL
 
     def reset_state(self) -> None:
         for ws in self.double.workspaces.values():
@@ -558,7 +559,7 @@ class EmulatedCompute:
         end_status = "Failed"
         try:
             time.sleep(0.02)
-            self._set(job, "Queued")
+            self._set(job, "Preparing")
             job.scratch = self.scratch_root / f"{job.name}-{uuid.uuid4().hex[:6]}"
             (job.scratch / "user_logs").mkdir(parents=True)
             job.log_path = job.scratch / "user_logs" / "std_log.txt"
@@ -588,6 +589,7 @@ class EmulatedCompute:
                     raise RuntimeError(f"code snapshot {code_uri} is empty or missing in Azurite")
             command = self._resolve_command(job)
             job.command_resolved = command
+            self._set(job, "Queued")
             if forced_failure:
                 with open(job.log_path, "a") as fh:
                     fh.write(forced_failure + "\n")

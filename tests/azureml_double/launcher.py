@@ -605,6 +605,14 @@ class AzureMLDouble:
     def faults(self) -> dict:
         return self._call("GET", "/_double/faults")
 
+    def jobs(self) -> list[dict]:
+        """Emulated-compute internals of every job (see :meth:`job_info`)."""
+        return self._call("GET", "/_double/jobs")["jobs"]
+
+    def force_job_status(self, name: str, status: str | None) -> dict:
+        """Make the APIs report ``status`` for job ``name`` (any Azure ML job status; None: its own again)."""
+        return self._post(f"/_double/jobs/{name}/status", {"status": status})
+
     def job_info(self, name: str) -> dict:
         """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""
         return self._call("GET", f"/_double/jobs/{name}")
