@@ -147,6 +147,11 @@ class SubmitConfig(_Strict):
     """Describe the environment as ``conda.yaml`` instead of ``python_env.yaml``."""
     stream: bool = True
     """With ``--wait``, print the job's log as it runs (else show its status)."""
+    wait_timeout_minutes: float = Field(default=24 * 60, gt=0)
+    """How long ``--wait`` (and ``kedro azureml logs``) follow a job before giving up with exit code 3; the job
+    itself goes on."""
+    unknown_status_minutes: float = Field(default=5, gt=0)
+    """How long a job may report ``Unknown`` before ``--wait`` stops following it (exit code 3)."""
 
 
 class PluginConfig(_Strict):
