@@ -21,6 +21,7 @@ with the test venv (its ``bin`` first on PATH). The environment id is recorded o
 from __future__ import annotations
 
 import contextlib
+import copy
 import http.client
 import json
 import os
@@ -37,6 +38,28 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL = ("Completed", "Failed", "Canceled")
+RECORDED_JOB_DEFAULTS: dict[str, Any] = {
+    "description": None,
+    "parentJobName": None,
+    "identity": None,
+    "componentId": None,
+    "notificationSetting": None,
+    "distribution": None,
+    "limits": None,
+    "environmentVariables": {},
+    "parameters": {},
+    "inputs": {},
+    "queueSettings": {"jobTier": "Null"},
+}
+RESOURCES_DEFAULT = {
+    "instanceCount": 1,
+    "instanceType": None,
+    "properties": None,
+    "shmSize": "2g",
+    "dockerArgs": None,
+    "dockerArgsList": None,
+}
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"  # a container's; the job's interpreter is put first
 LOG_SHIP_SECONDS = 0.5  # how often a running job's log is copied to the artifact store
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development-storage key (not a secret).
@@ -307,14 +330,17 @@ class Job:
         props.setdefault("experimentName", self.experiment_name)
         props.setdefault("displayName", self.name)
         props["isArchived"] = False
+        for key, default in RECORDED_JOB_DEFAULTS.items():  # as job_put_201_command_cluster_starting.json
+            props.setdefault(key, copy.deepcopy(default))
+        props["resources"] = {**RESOURCES_DEFAULT, **dict(props.get("resources") or {})}
         tracking = f"azureml://{self.base_url.split('://', 1)[1]}/mlflow/v2.0{self.ws.scope}"
         services = dict(props.get("services") or {})
-        services["Tracking"] = {"jobServiceType": "Tracking", "endpoint": tracking, "status": None, "port": None}
+        unset = {"port": None, "status": None, "errorMessage": None, "properties": None, "nodes": None}
+        services["Tracking"] = {"jobServiceType": "Tracking", "endpoint": tracking, **unset}
         services["Studio"] = {
             "jobServiceType": "Studio",
             "endpoint": f"https://ml.azure.com/runs/{self.name}?wsid={self.ws.arm_id}",
-            "status": None,
-            "port": None,
+            **unset,
         }
         props["services"] = services
         from tests.azureml_double.routes_datastores import default_output
@@ -338,6 +364,15 @@ class Job:
         }
 
     @property
+    def instance_count(self) -> int:
+        return int((self.props.get("resources") or {}).get("instanceCount") or 1)
+
+    @property
+    def distribution(self) -> str | None:
+        """``PyTorch``, ``Mpi``, ``TensorFlow`` or None."""
+        return (self.props.get("distribution") or {}).get("distributionType")
+
+    @property
     def visible_status(self) -> str:
         """What the job and run-history APIs report: a status a test forced, else the emulated one."""
         return self.forced_status or self.status
@@ -347,11 +382,10 @@ class Job:
         return self.visible_status in TERMINAL
 
     def run_details(self, base_url: str) -> dict:
-        logs = {}
-        if self.log_path is not None:
-            logs["user_logs/std_log.txt"] = (
-                f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/user_logs/std_log.txt?sig={self.log_sig}"
-            )
+        logs = {
+            name: f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/{name}?sig={self.log_sig}"
+            for name in self.log_names()
+        }
         status = self.visible_status
         return {
             "runId": self.name,
@@ -369,13 +403,16 @@ class Job:
             "runDefinition": {"command": self.props.get("command"), "environmentId": self.props.get("environmentId")},
         }
 
+    def log_names(self) -> list[str]:
+        """``user_logs/std_log.txt``, or one ``user_logs/std_log_process_<rank>.txt`` per process."""
+        if self.scratch is None or not (self.scratch / "user_logs").is_dir():
+            return []
+        return sorted(f"user_logs/{p.name}" for p in (self.scratch / "user_logs").iterdir() if p.is_file())
+
     def read_log(self, name: str) -> str | None:
-        if name != "user_logs/std_log.txt" or self.log_path is None:
+        if name not in self.log_names() or self.scratch is None:
             return None
-        try:
-            return self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
+        return (self.scratch / name).read_text(errors="replace")
 
     def internal(self) -> dict:
         alive = None
@@ -482,12 +519,14 @@ class EmulatedCompute:
     def job_env(self, job: Job) -> dict[str, str]:
         d = self.double
         ws = job.ws
-        env = dict(os.environ)
-        pythonpath = env.pop("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
+        # A job starts from a clean container environment, not from the control plane's (no test-process
+        # PATH, venv or credentials): a home, a locale, the system PATH, then what Azure ML injects.
+        home = job.scratch / "home" if job.scratch else Path("/tmp")
+        home.mkdir(parents=True, exist_ok=True)
+        env = {"HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8", "PATH": SYSTEM_PATH}
+        pythonpath = os.environ.get("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
-        else:
-            env.pop("PYTHONPATH", None)
         env.update(d.config.get("job_base_env") or {})
         token, _ = _mint_run_token(d, ws)
         env.update(
@@ -506,6 +545,8 @@ class EmulatedCompute:
                 "AZUREML_ARM_PROJECT_NAME": job.experiment_name,
                 "AZUREML_EXPERIMENT_ID": job.mlflow_experiment_id or "",
                 "AZUREML_WORKSPACE_ID": ws.workspace_id,
+                "AZUREML_WORKSPACE_SCOPE": ws.arm_id,
+                "AZUREML_EXPERIMENT_SCOPE": f"{ws.arm_id}/experiments/{job.experiment_name}",
                 "AZUREML_SERVICE_ENDPOINT": d.base_url,
                 "AZUREML_DISCOVERY_SERVICE_ENDPOINT": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
                 "AZUREML_COMPUTE_NAME": job.compute_name or "",
@@ -562,7 +603,9 @@ class EmulatedCompute:
             self._set(job, "Preparing")
             job.scratch = self.scratch_root / f"{job.name}-{uuid.uuid4().hex[:6]}"
             (job.scratch / "user_logs").mkdir(parents=True)
-            job.log_path = job.scratch / "user_logs" / "std_log.txt"
+            job.log_path = (
+                job.scratch / "user_logs" / ("std_log.txt" if job.instance_count == 1 else "std_log_process_0.txt")
+            )
             job.log_path.write_text("")
             job.mlflow_experiment_id = self.mlflow.experiment_id(job.experiment_name)
             job.mlflow_run_id = self.mlflow.create_run(
@@ -598,27 +641,20 @@ class EmulatedCompute:
                 job.error = {"error": {"code": "UserError", "message": forced_failure}}
                 end_status = "Failed"
                 return
-            with open(job.log_path, "ab", buffering=0) as log:
-                with job.lock:
-                    if job.cancel_requested:
-                        end_status = "Canceled"
-                        return
-                    job.proc = subprocess.Popen(
-                        ["/bin/bash", "-c", command],
-                        cwd=wd,
-                        env=self.job_env(job),
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                    job.pid = job.pgid = job.proc.pid
-                    job.start_time = _now()
-                    job.status = "Running"
-                shipper = threading.Thread(target=self._ship_log_while_running, args=(job,), daemon=True)
-                shipper.start()
-                job.exit_code = job.proc.wait()
-                shipper.join()
+            with job.lock:
+                if job.cancel_requested:
+                    end_status = "Canceled"
+                    return
+                procs = self._spawn_processes(job, command, wd)
+                job.proc = procs[0]
+                job.pid = job.pgid = job.proc.pid
+                job.start_time = _now()
+                job.status = "Running"
+            shipper = threading.Thread(target=self._ship_log_while_running, args=(job,), daemon=True)
+            shipper.start()
+            codes = [proc.wait() for proc in procs]
+            job.exit_code = next((code for code in codes if code != 0), 0)
+            shipper.join()
             # The job's process group may have left children behind: Azure tears the node down.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(job.pgid, signal.SIGKILL)
@@ -666,20 +702,42 @@ class EmulatedCompute:
             job.finished.set()
 
     def _ship_log(self, job: Job) -> None:
-        """Copy the job's log to ``workspaceartifactstore`` (run history's ``ExperimentRun/dcid.<job>/``)."""
+        """Copy the job's logs to ``workspaceartifactstore`` (run history's ``ExperimentRun/dcid.<job>/``)."""
         from tests.azureml_double.routes_datastores import ARTIFACT_STORE_CONTAINER, run_prefix
 
-        if job.log_path is not None and job.log_path.exists():
-            blob = f"{run_prefix(job.name)}/user_logs/std_log.txt"
-            self.storage.upload_file(ARTIFACT_STORE_CONTAINER, blob, job.log_path)
+        for name in job.log_names():
+            self.storage.upload_file(ARTIFACT_STORE_CONTAINER, f"{run_prefix(job.name)}/{name}", job.scratch / name)
+
+    def _spawn_processes(self, job: Job, command: str, wd: Path) -> list[subprocess.Popen]:
+        """One process per node (``instance_count``), in one process group, with its rank's variables;
+        each writes its own ``user_logs`` file when there is more than one."""
+        env = self.job_env(job)
+        port = _free_port()
+        procs: list[subprocess.Popen] = []
+        for rank in range(job.instance_count):
+            log_name = "std_log.txt" if job.instance_count == 1 else f"std_log_process_{rank}.txt"
+            with open(job.scratch / "user_logs" / log_name, "ab", buffering=0) as log:
+                procs.append(
+                    subprocess.Popen(
+                        ["/bin/bash", "-c", command],
+                        cwd=wd,
+                        env={**env, **rank_env(job.distribution, rank, job.instance_count, port)},
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=not procs,
+                        process_group=procs[0].pid if procs else None,
+                    )
+                )
+        return procs
 
     def _ship_log_while_running(self, job: Job) -> None:
-        shipped_size = -1
+        shipped: list[int] = []
         while job.proc is not None and job.proc.poll() is None and not self.stopping.wait(LOG_SHIP_SECONDS):
-            size = job.log_path.stat().st_size if job.log_path else 0
-            if size != shipped_size:
+            sizes = [(job.scratch / name).stat().st_size for name in job.log_names()]
+            if sizes != shipped:
                 self._ship_log(job)
-                shipped_size = size
+                shipped = sizes
 
     def _kill_group(self, pgid: int, job: Job) -> None:
         def killer() -> None:
@@ -695,6 +753,40 @@ class EmulatedCompute:
                 os.killpg(pgid, signal.SIGKILL)
 
         threading.Thread(target=killer, daemon=True).start()
+
+
+def rank_env(distribution: str | None, rank: int, world_size: int, port: int) -> dict[str, str]:
+    """The variables Azure ML sets on each process of a distributed job (one process per node here)."""
+    if distribution == "PyTorch":
+        return {
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world_size),
+            "LOCAL_RANK": "0",
+            "LOCAL_WORLD_SIZE": "1",
+            "NODE_RANK": str(rank),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+    if distribution == "Mpi":
+        return {
+            "OMPI_COMM_WORLD_RANK": str(rank),
+            "OMPI_COMM_WORLD_SIZE": str(world_size),
+            "OMPI_COMM_WORLD_LOCAL_RANK": "0",
+            "OMPI_COMM_WORLD_LOCAL_SIZE": "1",
+            "OMPI_COMM_WORLD_NODE_RANK": str(rank),
+        }
+    if distribution == "TensorFlow":
+        workers = [f"127.0.0.1:{port + i}" for i in range(world_size)]
+        return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": rank}})}
+    return {}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _mint_run_token(d: Any, ws: Any) -> tuple[str, int]:

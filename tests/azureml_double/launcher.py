@@ -389,8 +389,13 @@ class AzureMLDouble:
         return f"{self.base_url}/_identity/msi/token"
 
     def _job_env_template(self) -> dict[str, str]:
-        env = self.client_env()
-        env["PATH"] = os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
+        """What a job gets besides Azure ML's run variables: the job's interpreter first on a system PATH,
+        the test CA and the compute's managed identity (no workspace variables: jobs get AZUREML_ARM_*)."""
+        from tests.azureml_double.compute import SYSTEM_PATH
+
+        env = self.client_env(workspace=False)
+        env.pop("AZURE_TOKEN_CREDENTIALS", None)  # not set on Azure ML compute
+        env["PATH"] = os.pathsep.join([str(VENV_BIN), SYSTEM_PATH])
         return env
 
     def client_env(self, auth: str = "managed_identity", workspace: bool = True) -> dict[str, str]:
