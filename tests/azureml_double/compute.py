@@ -297,7 +297,8 @@ class Job:
         self.error: dict | None = None
         self.exit_code: int | None = None
         self.pid: int | None = None
-        self.pgid: int | None = None
+        self.pgid: int | None = None  # rank 0's process group
+        self.pgids: list[int] = []  # one per process ("node")
         self.proc: subprocess.Popen | None = None
         self.scratch: Path | None = None
         self.log_path: Path | None = None
@@ -493,8 +494,8 @@ class EmulatedCompute:
             if job.status == "Running":
                 job.status = "CancelRequested"
             # before Running the runner sees the flag before starting the process
-            pgid = job.pgid
-        if pgid:
+            pgids = list(job.pgids)
+        for pgid in pgids:
             self._kill_group(pgid, job)
 
     def reset_state(self) -> None:
@@ -511,9 +512,10 @@ class EmulatedCompute:
         self.stopping.set()
         for ws in self.double.workspaces.values():
             for job in list(ws.jobs.values()):
-                if job.pgid and job.status not in TERMINAL:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(job.pgid, signal.SIGKILL)
+                if job.status not in TERMINAL:
+                    for pgid in job.pgids:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(pgid, signal.SIGKILL)
 
     # -------------------------------------------------------------- the runner
     def job_env(self, job: Job) -> dict[str, str]:
@@ -648,6 +650,7 @@ class EmulatedCompute:
                 procs = self._spawn_processes(job, command, wd)
                 job.proc = procs[0]
                 job.pid = job.pgid = job.proc.pid
+                job.pgids = [proc.pid for proc in procs]
                 job.start_time = _now()
                 job.status = "Running"
             shipper = threading.Thread(target=self._ship_log_while_running, args=(job,), daemon=True)
@@ -656,8 +659,9 @@ class EmulatedCompute:
             job.exit_code = next((code for code in codes if code != 0), 0)
             shipper.join()
             # The job's process group may have left children behind: Azure tears the node down.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(job.pgid, signal.SIGKILL)
+            for pgid in job.pgids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
             if job.cancel_requested:
                 end_status = "Canceled"
             elif job.exit_code == 0:
@@ -709,7 +713,7 @@ class EmulatedCompute:
             self.storage.upload_file(ARTIFACT_STORE_CONTAINER, f"{run_prefix(job.name)}/{name}", job.scratch / name)
 
     def _spawn_processes(self, job: Job, command: str, wd: Path) -> list[subprocess.Popen]:
-        """One process per node (``instance_count``), in one process group, with its rank's variables;
+        """One process per node (``instance_count``), each in its own process group, with its rank's variables;
         each writes its own ``user_logs`` file when there is more than one."""
         env = self.job_env(job)
         port = _free_port()
@@ -725,8 +729,7 @@ class EmulatedCompute:
                         stdin=subprocess.DEVNULL,
                         stdout=log,
                         stderr=subprocess.STDOUT,
-                        start_new_session=not procs,
-                        process_group=procs[0].pid if procs else None,
+                        start_new_session=True,
                     )
                 )
         return procs
