@@ -125,10 +125,12 @@ class SubmitConfig(_Strict):
     compute: str | None = None
     """The Azure ML compute cluster to run on (``--compute``)."""
     environment: str | None = None
-    """A registered environment, ``azureml:<name>:<version>`` or ``azureml:<name>@latest``; default: one built
-    from the project's requirements on ``image``."""
-    image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
-    """The base image of the environment built from the project's requirements."""
+    """A registered environment: ``azureml:<name>:<version>``, ``azureml:<name>@latest`` or a registry's
+    ``azureml://registries/<registry>/environments/<name>/versions/<version>``; default: one built from the
+    project's requirements on ``image``."""
+    image: str = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"
+    """The base image of the environment built from the project's requirements: a dated tag, never ``:latest``
+    (a job must not change under you); how to move it: docs/jobs.md."""
     experiment: ExperimentName | None = None
     """The job's experiment; default: ``tracking.experiment``, then the package name."""
     display_name: str | None = None
@@ -147,6 +149,11 @@ class SubmitConfig(_Strict):
     """Describe the environment as ``conda.yaml`` instead of ``python_env.yaml``."""
     stream: bool = True
     """With ``--wait``, print the job's log as it runs (else show its status)."""
+    wait_timeout_minutes: float = Field(default=24 * 60, gt=0)
+    """How long ``--wait`` (and ``kedro azureml logs``) follow a job before giving up with exit code 3; the job
+    itself goes on."""
+    unknown_status_minutes: float = Field(default=5, gt=0)
+    """How long a job may report ``Unknown`` before ``--wait`` stops following it (exit code 3)."""
 
 
 class PluginConfig(_Strict):

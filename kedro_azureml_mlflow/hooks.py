@@ -25,6 +25,7 @@ from kedro_azureml_mlflow.tracking.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, append_record, journal_directory
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
 from kedro_azureml_mlflow.tracking.params import prepare_params
+from kedro_azureml_mlflow.tracking.ranks import tracks_this_process
 from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.writer import TrackingWriter, WriterReport, now_ms
 
@@ -155,7 +156,7 @@ class AzureMLMlflowHooks:
     # --- helpers ------------------------------------------------------------------------------
 
     def _tracking_wanted(self, config: PluginConfig, run_params: dict[str, Any]) -> bool:
-        if not config.tracking.enabled or tracking_switched_off():
+        if not config.tracking.enabled or tracking_switched_off() or not tracks_this_process():
             return False
         skipped = set(config.tracking.disable_for_pipelines) & set(pipeline_names(run_params))
         if skipped:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kedro_azureml_mlflow.backend.job_states import WaitLimits
 from kedro_azureml_mlflow.config import SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.validation import describe_error
@@ -30,6 +31,9 @@ MLFLOW_KEYS = frozenset(
         "_mlflow_local_backend_run_id",
     }
 )
+
+# azureml-mlflow's retired ``backend="azureml"`` named it so; accepted to ease moving to ``azureml-v2``.
+LEGACY_KEYS = {"STREAM_OUTPUT": "STREAM"}
 
 
 class JobOptions(BaseModel):
@@ -50,6 +54,8 @@ class JobOptions(BaseModel):
     display_name: str | None = Field(default=None, alias="DISPLAY_NAME")
     tags: dict[str, str] = Field(default_factory=dict, alias="TAGS")
     stream: bool = Field(default=True, alias="STREAM")
+    wait_timeout_minutes: float = Field(default=24 * 60, gt=0, alias="WAIT_TIMEOUT_MINUTES")
+    unknown_status_minutes: float = Field(default=5, gt=0, alias="UNKNOWN_STATUS_MINUTES")
 
     @field_validator("compute", "environment", "experiment_name", "display_name")
     @classmethod
@@ -67,6 +73,9 @@ class JobOptions(BaseModel):
     def runs_locally(self) -> bool:
         return self.compute is None or self.compute == LOCAL_COMPUTE
 
+    def wait_limits(self) -> WaitLimits:
+        return WaitLimits.from_minutes(self.wait_timeout_minutes, self.unknown_status_minutes)
+
     def distribution_spec(self) -> dict[str, Any] | None:
         """The distribution as ``azure.ai.ml.command`` accepts it."""
         if isinstance(self.distribution, str):
@@ -76,7 +85,7 @@ class JobOptions(BaseModel):
 
 def parse_backend_config(backend_config: dict[str, Any] | str | Path | None) -> tuple[JobOptions, dict[str, Any]]:
     """Validate a ``backend_config`` (dict or JSON file); also return MLflow's own keys untouched."""
-    raw = _load(backend_config)
+    raw = {LEGACY_KEYS.get(key, key): value for key, value in _load(backend_config).items()}
     mlflow_keys = {k: v for k, v in raw.items() if k in MLFLOW_KEYS}
     ours = {k: v for k, v in raw.items() if k not in MLFLOW_KEYS}
     try:

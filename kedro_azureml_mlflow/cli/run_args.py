@@ -22,11 +22,12 @@ RUNTIME_PARAMS = "kedro_azureml_mlflow.runtime_params"
 
 def check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
-    from kedro.framework.cli.utils import _split_params
     from omegaconf.errors import OmegaConfBaseException
 
+    from kedro_azureml_mlflow.compat import parse_kedro_params
+
     try:
-        ctx.meta[RUNTIME_PARAMS] = _split_params(ctx, param, value)
+        ctx.meta[RUNTIME_PARAMS] = parse_kedro_params(ctx, param, value)
     except click.UsageError as exc:
         raise PluginError(exc.message) from None
     except (yaml.YAMLError, OmegaConfBaseException, ValueError) as exc:

@@ -110,10 +110,10 @@ def submit(metadata: Any, /, **cli: Any) -> None:
         missing = check_inputs(project_path, request.run, package.files, request.exclude_data, runtime_params, console)
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
+            from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
 
-            show_package(
-                package, job_command(package.staging, package.staging / package.env_file, package.command), Console()
-            )
+            command = job_command(package.staging, load_mlproject(package.staging), package.command)
+            show_package(package, command, Console())
             return
         confirm_missing_inputs(missing, cli["strict"])
         if cli["backend"] == "local":
@@ -165,18 +165,21 @@ def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) ->
     """``submit:`` from azureml.yml, overridden by whatever was given on the command line."""
     from kedro_azureml_mlflow.backend.options import JobOptions
 
-    return JobOptions(
-        compute=cli["compute"] or defaults.compute,
-        use_conda=use_conda,
-        environment=cli["environment"] or defaults.environment,
-        image=defaults.image,
-        instance_count=defaults.instance_count,
-        distribution=defaults.distribution,
-        environment_variables=defaults.environment_variables,
-        experiment_name=None,
-        display_name=cli["display_name"] or defaults.display_name,
-        tags=defaults.tags,
-        stream=defaults.stream if cli["stream"] is None else cli["stream"],
+    return JobOptions.model_validate(
+        {
+            "compute": cli["compute"] or defaults.compute,
+            "use_conda": use_conda,
+            "environment": cli["environment"] or defaults.environment,
+            "image": defaults.image,
+            "instance_count": defaults.instance_count,
+            "distribution": defaults.distribution,
+            "environment_variables": defaults.environment_variables,
+            "display_name": cli["display_name"] or defaults.display_name,
+            "tags": defaults.tags,
+            "stream": defaults.stream if cli["stream"] is None else cli["stream"],
+            "wait_timeout_minutes": defaults.wait_timeout_minutes,
+            "unknown_status_minutes": defaults.unknown_status_minutes,
+        }
     )
 
 
@@ -197,8 +200,9 @@ def run_locally(
     # env_manager="local" means this interpreter's environment: find its `kedro` first, even
     # when the virtual environment is not activated.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    run_project: Any = mlflow.projects.run  # untyped in MLflow
     try:
-        submitted = mlflow.projects.run(
+        submitted = run_project(
             uri=str(staging),
             entry_point=ENTRY_POINT,
             parameters=run.as_parameters(),
@@ -228,4 +232,4 @@ def submit_to_azure(
         return
     from kedro_azureml_mlflow.cli.jobs import follow
 
-    follow(AzureMLSubmittedRun(workspace, job.name, stream=options.stream), console)
+    follow(AzureMLSubmittedRun(workspace, job.name, stream=options.stream, limits=options.wait_limits()), console)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
+from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec, python_minor
 from kedro_azureml_mlflow.packaging.mlproject import (
     RunArguments,
     mlproject,
@@ -103,7 +103,7 @@ def package_project(request: PackageRequest, staging: Path, list_only: bool = Fa
         stage_files(request.project_path, selected, staging)
     plugin = plugin_distribution(staging / WHEEL_DIR)
     spec = EnvironmentSpec(
-        python_version=platform.python_version(),
+        python_version=python_minor(platform.python_version()),
         dependencies=tuple(
             job_requirements(project_requirements.lines, plugin.requirement, metadata.version("mlflow"))
         ),

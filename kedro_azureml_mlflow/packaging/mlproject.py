@@ -67,10 +67,11 @@ def render_mlproject(document: dict[str, Any]) -> str:
 def load_mlproject(project_dir: Path) -> Any:
     """MLflow's own reading of ``<project_dir>/MLproject`` (any MLflow Project)."""
     from mlflow.exceptions import MlflowException
-    from mlflow.projects import _project_spec
+
+    from kedro_azureml_mlflow.compat import load_mlflow_project
 
     try:
-        return _project_spec.load_project(str(project_dir))
+        return load_mlflow_project(str(project_dir))
     except MlflowException as exc:
         raise PluginError(f"{project_dir}/MLproject: {exc.message}") from None
 
@@ -80,10 +81,11 @@ def entry_point_command(project: Any, entry_point: str, parameters: dict[str, An
     from mlflow.exceptions import MlflowException
 
     try:
-        command: str = project.get_entry_point(entry_point).compute_command(
-            {key: str(value) for key, value in parameters.items()}, storage_dir=None
+        return str(
+            project.get_entry_point(entry_point).compute_command(
+                {key: str(value) for key, value in parameters.items()}, storage_dir=None
+            )
         )
-        return command
     except MlflowException as exc:
         raise PluginError(f"MLproject entry point '{entry_point}': {exc.message}") from None
 

@@ -108,20 +108,18 @@ def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace | N
     """Make azureml-mlflow's ``azureml://`` store sign in with the plugin's credential.
 
     Left alone it builds its own chain ending in interactive browser / device-code sign-in,
-    which hangs a headless run and ignores ``credentials:`` in azureml.yml. azureml-mlflow has
-    no public hook for this; its service-context cache is the one place to hand it ours.
+    which hangs a headless run and ignores ``credentials:`` in azureml.yml.
     """
     if workspace is None or urlparse(tracking_uri).scheme != "azureml":
         return
-    from azureml.mlflow._internal.service_context_loader import _AzureMLServiceContextLoader
-    from azureml.mlflow._internal.utils import ServiceContext
+    from kedro_azureml_mlflow.compat import register_tracking_credential
 
     ref = workspace.ref
-    context = ServiceContext(
-        host_url=f"https://{urlparse(tracking_uri).netloc}",
-        subscription_id=ref.subscription_id,
-        workspace_name=ref.name,
-        resource_group_name=ref.resource_group,
-        auth=workspace.credential,
+    register_tracking_credential(
+        tracking_uri,
+        f"https://{urlparse(tracking_uri).netloc}",
+        ref.subscription_id,
+        ref.resource_group,
+        ref.name,
+        workspace.credential,
     )
-    _AzureMLServiceContextLoader.add_service_context(tracking_uri, context)

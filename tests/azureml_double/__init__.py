@@ -64,9 +64,18 @@ every workspace has (no create/delete), storage host names (a datastore's accoun
 double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
 (``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
 token signatures (any non-empty bearer token is accepted unless its ``exp`` has passed by more than
-``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``). The emulated
-compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
-venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
+``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``), image builds:
+an environment version is validated as Azure would (``environment_rules.py``) but never built, and jobs run
+with the test venv's interpreter (its ``bin`` first on a system PATH) instead of one built from the conda
+file; the environment id is recorded on the job (``job_info(name)["environment_id"]``). A job's environment
+is otherwise a clean one (HOME, LANG, PATH, the test CA, the compute's managed identity) plus what Azure ML
+injects (``MLFLOW_*``, ``AZUREML_*`` incl. ``MLFLOW_TRACKING_TOKEN``, ``AZUREML_RUN_TOKEN``,
+``AZUREML_WORKSPACE_SCOPE``/``AZUREML_EXPERIMENT_SCOPE``): nothing of the test process leaks in. Job statuses:
+Starting -> Preparing -> Queued -> Running -> Finalizing -> Completed/Failed/Canceled; any other status
+(NotResponding, Paused, Unknown...) only when a test forces it (``force_job_status``). ``instance_count: N``
+runs N local processes (one per "node", ``processCountPerInstance`` ignored) with PyTorch's ``RANK``,
+``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``, MPI's ``OMPI_COMM_WORLD_*`` or ``TF_CONFIG``; no real
+rendezvous network. Not emulated either: the job ``limits``/timeouts, ``queueSettings``, heartbeats.
 
 Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
 
@@ -84,7 +93,8 @@ Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
                                  token_clock_skew_seconds=...)
     inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
     mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
-    job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    job_info(name), jobs(), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    force_job_status(name, "NotResponding" | "Paused" | "Unknown" | ... | None),
     logs("mlflow"|"azurite"|"control-plane")
 
 Pointing code at it:

@@ -389,8 +389,13 @@ class AzureMLDouble:
         return f"{self.base_url}/_identity/msi/token"
 
     def _job_env_template(self) -> dict[str, str]:
-        env = self.client_env()
-        env["PATH"] = os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
+        """What a job gets besides Azure ML's run variables: the job's interpreter first on a system PATH,
+        the test CA and the compute's managed identity (no workspace variables: jobs get AZUREML_ARM_*)."""
+        from tests.azureml_double.compute import SYSTEM_PATH
+
+        env = self.client_env(workspace=False)
+        env.pop("AZURE_TOKEN_CREDENTIALS", None)  # not set on Azure ML compute
+        env["PATH"] = os.pathsep.join([str(VENV_BIN), SYSTEM_PATH])
         return env
 
     def client_env(self, auth: str = "managed_identity", workspace: bool = True) -> dict[str, str]:
@@ -604,6 +609,14 @@ class AzureMLDouble:
 
     def faults(self) -> dict:
         return self._call("GET", "/_double/faults")
+
+    def jobs(self) -> list[dict]:
+        """Emulated-compute internals of every job (see :meth:`job_info`)."""
+        return self._call("GET", "/_double/jobs")["jobs"]
+
+    def force_job_status(self, name: str, status: str | None) -> dict:
+        """Make the APIs report ``status`` for job ``name`` (any Azure ML job status; None: its own again)."""
+        return self._post(f"/_double/jobs/{name}/status", {"status": status})
 
     def job_info(self, name: str) -> dict:
         """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""

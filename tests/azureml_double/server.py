@@ -229,11 +229,17 @@ class Double(App):
     def find_workspace(self, sub: str, rg: str, name: str) -> Workspace:
         ws = self.workspaces.get((sub.lower(), rg.lower(), name.lower()))
         if ws is None:
+            message = (
+                f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
+                "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            )
+            # ARM's gateway answers this one: only code and message (workspace_get_404_arm.json).
             raise HttpError(
                 404,
                 "ResourceNotFound",
-                f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
-                "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+                message,
+                body={"error": {"code": "ResourceNotFound", "message": message}},
+                headers={"x-ms-failure-cause": "gateway"},
             )
         return ws
 
@@ -588,14 +594,15 @@ def asset_meta(d: Double) -> dict:
 
 
 def user_error_404(message: str, detail: str) -> HttpError:
-    """The 404 the data plane answers for a missing asset or job (``UserError`` > ``ResourceNotFound``)."""
+    """The 404 Azure ML's management front end answers for a missing asset or job (``azureml_error_bodies.json``)."""
     return HttpError(
         404,
         "UserError",
         message,
         body=azure_error(
-            "UserError", detail, innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}
+            "UserError", detail, additionalInfo=[{"type": "ComponentName", "info": {"value": "managementfrontend"}}]
         ),
+        headers={"x-ms-response-type": "error"},
     )
 
 
@@ -688,7 +695,17 @@ def _env_versions(d: Double, ws: Workspace, name: str) -> list[dict]:
 
 @router.route("PUT", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
 def put_environment_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
-    defaults = {"osType": "Linux", "environmentType": "UserCreated", "autoRebuild": "OnBaseImageUpdate"}
+    from tests.azureml_double.environment_rules import check_environment_version
+
+    check_environment_version(req.json() or {})
+    defaults = {
+        "osType": "Linux",
+        "environmentType": "UserCreated",
+        "autoRebuild": "Disabled",
+        "isAnonymous": name == "CliV2AnonymousEnvironment",
+        "stage": "Development",
+        "properties": {"azureml.labels": "latest"},
+    }
     return put_asset_version(d, req, ws, "environments", ws.environments, name, version, defaults)
 
 
@@ -762,28 +779,38 @@ def list_jobs(d: Double, req: Request, ws: Workspace):
 
 @router.route("POST", WS + r"/jobs/(?P<name>[^/]+)/cancel")
 def cancel_job(d: Double, req: Request, ws: Workspace, name: str):
+    """Like Azure: an ended job answers 200 with nothing to poll; otherwise 202 and a subscription-scoped
+    operation, without ``Retry-After`` (the SDK then polls every 30 s unless told otherwise)."""
     job = ws.jobs.get(name)
     if job is None:
         get_job(d, req, ws, name)  # raises the 404
-    op_id = d.compute.cancel(job)
-    location = f"{d.base_url}{ws.arm_id}/locations/{ws.location}/mfeOperationResults/jc:{op_id}?api-version=2023-04-01"
-    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
+    if job.ended:
+        return 200, None
+    d.compute.cancel(job)
+    return 202, b"null", {"Location": _cancel_operation_url(d, ws, name), "x-ms-async-operation-timeout": "PT1H"}
+
+
+def _cancel_operation_url(d: Double, ws: Workspace, name: str) -> str:
+    return (
+        f"{d.base_url}/subscriptions/{ws.subscription_id}/providers/{PROVIDER}/locations/{ws.location}"
+        f"/mfeOperationResults/jc:{ws.workspace_id}:{name}?api-version=2023-04-01-preview"
+    )
 
 
 @router.route(
     "GET",
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
-    r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)",
+    r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices"
+    r"/locations/(?P<loc>[^/]+)/mfeOperationResults/jc:(?P<wsid>[^:/]+):(?P<name>[^/]+)",
 )
-def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
-    done = d.compute.operation_done(op.split(":", 1)[-1])
-    if done is None:
-        raise HttpError(404, "NotFound", f"operation {op} not found")
-    if done:
+def cancel_operation(d: Double, req: Request, sub: str, loc: str, wsid: str, name: str):
+    ws = next((w for w in d.workspaces.values() if w.workspace_id == wsid), None)
+    job = ws.jobs.get(name) if ws is not None else None
+    if job is None:
+        raise HttpError(404, "NotFound", f"operation jc:{wsid}:{name} not found")
+    if job.ended:
         return 200, None
-    location = f"{d.base_url}{req.raw_path}?api-version={req.query.get('api-version', '2023-04-01')}"
-    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
+    url = _cancel_operation_url(d, ws, name)
+    return 202, {}, {"Location": url, "Azure-AsyncOperation": url}
 
 
 # ========================================================================================= run history
@@ -1129,4 +1156,4 @@ def main(argv: list[str]) -> None:
 
 
 # Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
-from tests.azureml_double import routes_data, routes_datastores  # noqa: E402, F401
+from tests.azureml_double import routes_data, routes_datastores, routes_job_control  # noqa: E402, F401
