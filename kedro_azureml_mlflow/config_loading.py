@@ -6,17 +6,29 @@ validation problem becomes one line naming the file, the key path and what was e
 
 from __future__ import annotations
 
+import logging
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import ValidationError
 
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.errors import ConfigError, first_line
+from kedro_azureml_mlflow.validation import describe_error
+
+if TYPE_CHECKING:
+    from pydantic_core import ErrorDetails
 
 CONFIG_KEY = "azureml"
 CONFIG_PATTERNS = ["azureml*", "azureml*/**", "**/azureml*"]
+# Turns tracking off for a run or a whole CI job without editing azureml.yml (a project's own tests).
+TRACKING_SWITCH = "KEDRO_AZUREML_MLFLOW_TRACKING"
+_SWITCH_OFF = frozenset({"off", "false", "0", "no"})
+_SWITCH_ON = frozenset({"on", "true", "1", "yes", ""})
+
+logger = logging.getLogger(__name__)
 
 
 def register_config_pattern(config_loader: Any) -> None:
@@ -33,13 +45,18 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
     A project without the file gets the defaults: embedded local tracking.
     """
     from kedro.config import MissingConfigException
+    from omegaconf.errors import OmegaConfBaseException
 
     register_config_pattern(config_loader)
     try:
         raw = config_loader[CONFIG_KEY]
     except MissingConfigException:
         raw = {}
-    except (yaml.YAMLError, ValueError) as exc:
+    except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException) as exc:
+        # Kedro's loader cannot merge a file whose top level is not a mapping: say which one.
+        odd = _not_a_mapping(conf_dirs)
+        if odd is not None:
+            raise ConfigError(_expected_mapping(str(odd[0]), odd[1])) from None
         raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)
 
@@ -47,10 +64,7 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
 def validate_plugin_config(raw: Any, conf_dirs: list[Path]) -> PluginConfig:
     """Validate an already-merged mapping; errors name the file that holds the bad key."""
     if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{_describe(conf_dirs)}: expected a mapping of sections "
-            f"(workspace, credentials, tracking, submit), got {type(raw).__name__}"
-        )
+        raise ConfigError(_expected_mapping(_describe(conf_dirs), raw))
     try:
         return PluginConfig.model_validate(raw)
     except ValidationError as exc:
@@ -58,31 +72,26 @@ def validate_plugin_config(raw: Any, conf_dirs: list[Path]) -> PluginConfig:
         raise ConfigError("\n".join(lines)) from None
 
 
-def _format_error(err: Any, conf_dirs: list[Path]) -> str:
+def _format_error(err: ErrorDetails, conf_dirs: list[Path]) -> str:
     path = [str(part) for part in err["loc"]]
-    key = ".".join(path) or "(top level)"
-    where = _file_holding(path, conf_dirs)
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        parent = ".".join(path[:-1])
-        allowed = _allowed_keys(path[:-1])
-        return f"{where}: {key}: unknown key{f' in {parent}' if parent else ''}; expected one of: {allowed}"
-    if kind == "missing":
-        return f"{where}: {key}: field required"
-    message = err["msg"]
-    return f"{where}: {key}: {message} (got {err.get('input')!r})"
+    return describe_error(err, _file_holding(path, conf_dirs), PluginConfig)
 
 
-def _allowed_keys(section: list[str]) -> str:
-    model: Any = PluginConfig
-    for part in section:
-        field = model.model_fields.get(part)
-        annotation = getattr(field, "annotation", None)
-        candidates = [annotation, *getattr(annotation, "__args__", ())]
-        model = next((c for c in candidates if hasattr(c, "model_fields")), None)
-        if model is None:
-            return "(none)"
-    return ", ".join(model.model_fields)
+def _expected_mapping(where: str, raw: Any) -> str:
+    sections = ", ".join(PluginConfig.model_fields)
+    return f"{where}: (top level): expected a mapping of sections ({sections}), got {type(raw).__name__}"
+
+
+def _not_a_mapping(conf_dirs: list[Path]) -> tuple[Path, Any] | None:
+    """The first config file whose top level is not a mapping, and what it holds instead."""
+    for file in _config_files(conf_dirs):
+        try:
+            node = yaml.safe_load(file.read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        if node is not None and not isinstance(node, dict):
+            return file, node
+    return None
 
 
 def _file_holding(path: list[str], conf_dirs: list[Path]) -> str:
@@ -112,3 +121,14 @@ def _config_files(conf_dirs: list[Path]) -> list[Path]:
 def _describe(conf_dirs: list[Path]) -> str:
     files = _config_files(conf_dirs)
     return str(files[-1]) if files else " or ".join(f"{d}/azureml.yml" for d in conf_dirs)
+
+
+def tracking_switched_off() -> bool:
+    """Whether ``KEDRO_AZUREML_MLFLOW_TRACKING`` turns tracking off (said in the log when it does)."""
+    value = os.environ.get(TRACKING_SWITCH, "").strip().lower()
+    if value in _SWITCH_OFF:
+        logger.info("Not tracking: %s=%s", TRACKING_SWITCH, os.environ[TRACKING_SWITCH])
+        return True
+    if value in _SWITCH_ON:
+        return False
+    raise ConfigError(f"{TRACKING_SWITCH}: expected on or off (got {os.environ[TRACKING_SWITCH]!r})")

@@ -26,11 +26,12 @@ def build_credential(config: CredentialsConfig) -> Any:
     """The credential the config asks for (imports azure.identity only when called)."""
     from azure import identity
 
-    tenant = {"tenant_id": config.tenant_id} if config.tenant_id else {}
-    client = {"client_id": config.client_id} if config.client_id else {}
+    # Unset ids are left out, not passed as None: each credential then applies its own default.
+    tenant: dict[str, Any] = {"tenant_id": config.tenant_id} if config.tenant_id else {}
+    client: dict[str, Any] = {"client_id": config.client_id} if config.client_id else {}
     kind = config.type
     if kind is CredentialType.default:
-        extra = {"managed_identity_client_id": config.client_id} if config.client_id else {}
+        extra: dict[str, Any] = {"managed_identity_client_id": config.client_id} if config.client_id else {}
         return identity.DefaultAzureCredential(exclude_interactive_browser_credential=True, **extra)
     if kind is CredentialType.cli:
         return identity.AzureCliCredential(**tenant)

@@ -23,7 +23,9 @@ class MlflowMetricsDataset(AbstractDataset[Any, Any]):
     ```
     """
 
-    def __init__(self, prefix: str | None = None, filepath: str | None = None, metadata: dict | None = None) -> None:
+    def __init__(
+        self, prefix: str | None = None, filepath: str | None = None, metadata: dict[str, Any] | None = None
+    ) -> None:
         self.prefix = prefix
         self._filepath = PurePosixPath(filepath) if filepath else None
         self.metadata = metadata

@@ -21,3 +21,14 @@ def first_line(exc: BaseException, limit: int = 300) -> str:
     """The useful part of a third-party exception's message: its first line, bounded."""
     text = str(getattr(exc, "message", None) or exc).strip()
     return text.splitlines()[0][:limit] if text else type(exc).__name__
+
+
+def quoted(value: str, limit: int = 80) -> str:
+    """A user's value quoted for an error line, cut so that a huge one keeps the line short."""
+    return repr(value) if len(value) <= limit else repr(value[:limit]) + f"… ({len(value)} characters)"
+
+
+class JobNotEnded(PluginError):
+    """The plugin stopped following a job that has not ended (it may still run): exit code 3, not 1."""
+
+    exit_code = 3

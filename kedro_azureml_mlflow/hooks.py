@@ -15,11 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
 
-from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern
+from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern, tracking_switched_off
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
+from kedro_azureml_mlflow.redaction import Redactor, activate, scrub
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.params import prepare_params
 from kedro_azureml_mlflow.tracking.protocol import Report
+from kedro_azureml_mlflow.tracking.ranks import tracks_this_process
 from kedro_azureml_mlflow.tracking.run_info import pipeline_names
 from kedro_azureml_mlflow.tracking.tracked_run import Handover, TrackedRun
 from kedro_azureml_mlflow.tracking.worker import worker_link
@@ -57,7 +59,8 @@ class AzureMLMlflowHooks:
         package = kedro_project.PACKAGE_NAME or Path(context.project_path).name
         project = ProjectInfo(Path(context.project_path), package, env, dirs)
         self._config = config = load_plugin_config(loader, list(dirs))
-        self._run = TrackedRun(config, project) if config.tracking.enabled else None
+        on = config.tracking.enabled and not tracking_switched_off() and tracks_this_process()
+        self._run = TrackedRun(config, project) if on else None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol[Any, Any]) -> None:
@@ -70,8 +73,9 @@ class AzureMLMlflowHooks:
             run.discard()
             return
         try:
-            params, long_tags = self._params(config, catalog)
-            run.open(run_params, Batch(params=params, tags=long_tags))
+            redactor = activate(config.tracking.redact, *filter(None, [run.target.tracking_uri]))
+            params, long_tags = self._params(config, catalog, redactor)
+            run.open(run_params, Batch(params=params, tags=long_tags), redactor)
         except Exception:
             self._run = None
             run.discard()
@@ -102,7 +106,7 @@ class AzureMLMlflowHooks:
         """End the run FAILED with the error recorded; Kedro re-raises the error itself."""
         run = self._local_run()
         if run is not None:
-            message = f"{type(error).__name__}: {error}"
+            message = scrub(f"{type(error).__name__}: {error}")
             run.hand(
                 Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]).to_json()
             )
@@ -130,11 +134,11 @@ class AzureMLMlflowHooks:
 
     @staticmethod
     def _params(
-        config: PluginConfig, catalog: CatalogProtocol[Any, Any]
+        config: PluginConfig, catalog: CatalogProtocol[Any, Any], redactor: Redactor
     ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         if not config.tracking.params.log or "parameters" not in catalog:
             return [], []
-        return prepare_params(catalog.load("parameters") or {}, config.tracking.params)
+        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params)
 
     def _close(self, status: str, quiet_failure: bool = False) -> None:
         run = self._local_run()

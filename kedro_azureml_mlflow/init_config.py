@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
 from kedro_azureml_mlflow.errors import PluginError
 
 _EXCLUDE_DATA = re.compile(r"^(  exclude_data: )true\b.*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class LocalState:
+    """Something the plugin writes into a project that must never be committed."""
+
+    pattern: str  # the .gitignore line that ignores it
+    probe: str  # a path it covers, to ask whether a .gitignore already ignores it
+
+
+LOCAL_STATE = (
+    LocalState("mlflow.db", "mlflow.db"),  # the embedded tracking store
+    LocalState(".kedro_azureml_mlflow/", ".kedro_azureml_mlflow/journal/run.jsonl"),  # the journal folder
+)
 
 
 def default_config_text(upload_data: bool = False) -> str:
@@ -35,3 +50,21 @@ def write_default_config(conf_dir: Path, force: bool) -> Path:
     conf_dir.mkdir(parents=True, exist_ok=True)
     target.write_text(default_config_text())
     return target
+
+
+def ignore_local_state(project_path: Path) -> list[str]:
+    """Add what the plugin writes in the project to its ``.gitignore``, unless it is ignored already.
+
+    Returns the lines added. A pattern that already covers a path (``*.db``) counts as ignoring it.
+    """
+    from dulwich.ignore import IgnoreFilter
+
+    gitignore = project_path / ".gitignore"
+    text = gitignore.read_text() if gitignore.exists() else ""
+    ignored = IgnoreFilter(line.encode() for line in text.splitlines())  # git's own matching rules
+    missing = [state.pattern for state in LOCAL_STATE if not ignored.is_ignored(state.probe)]
+    if missing:
+        separator = "\n" if text and not text.endswith("\n") else ""
+        block = "# kedro-azureml-mlflow: the embedded tracking store and the journal folder\n"
+        gitignore.write_text(text + separator + block + "".join(f"{line}\n" for line in missing))
+    return missing

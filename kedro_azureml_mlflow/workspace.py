@@ -1,4 +1,4 @@
-"""Which Azure ML workspace a project uses, in the order DESIGN.md gives (first match wins).
+"""Which Azure ML workspace a project uses, in the order docs/architecture.md gives (first match wins).
 
 1. ``workspace:`` in ``azureml.yml``;
 2. a ``config.json`` as the Azure portal / ``az ml`` writes it (project root, ``.azureml/``,
@@ -79,7 +79,7 @@ def _read_config_json(path: Path) -> WorkspaceRef:
 
 def _from_environment() -> WorkspaceRef | None:
     for names in _ENV_SETS:
-        values = [os.environ.get(name, "") for name in names]
-        if all(values):
-            return WorkspaceRef(*values, source="environment variables " + ", ".join(names))
+        subscription, group, name = (os.environ.get(variable, "") for variable in names)
+        if subscription and group and name:
+            return WorkspaceRef(subscription, group, name, source="environment variables " + ", ".join(names))
     return None

@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
-# Install what the tests need from the project's own files, then run the whole suite.
+# Install what the checks need from the project's own files, run every gate, then the whole suite
+# under coverage. This is what CI runs (.ci/run).
 # Usage: bash scripts/test.sh [pytest args]
+#        SKIP_GATES=1 bash scripts/test.sh [pytest args]   # the tests only, for a quick local loop
 set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$repo"
-export KEDRO_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true
+export KEDRO_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=true NO_MKDOCS_2_WARNING=1
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+.venv/bin/python -m pip install --quiet -e ".[test,docs]"
 # Azurite (Azure Storage emulator) backs the local Azure ML double; pinned in package-lock.json.
 [ -d node_modules/azurite ] || npm ci --no-audit --no-fund --loglevel=error
 
-exec .venv/bin/python -m pytest "$@"
+step() { printf '\n== %s\n' "$*"; }
+if [ -z "${SKIP_GATES:-}" ]; then
+    step "ruff check";            .venv/bin/ruff check .
+    step "ruff format --check";   .venv/bin/ruff format --check .
+    step "mypy (strict)";         .venv/bin/mypy
+    scratch="$(mktemp -d)"
+    trap 'rm -rf "$scratch"' EXIT
+    step "mkdocs build --strict"; .venv/bin/mkdocs build --strict --quiet --site-dir "$scratch/site"
+    step "python -m build, twine check"
+    .venv/bin/python -m build --outdir "$scratch/dist" > "$scratch/build.log" 2>&1 || { cat "$scratch/build.log"; exit 1; }
+    .venv/bin/twine check --strict "$scratch"/dist/*
+fi
+step "pytest, with coverage (the floor is fail_under in pyproject.toml)"
+rm -f .coverage .coverage.*
+.venv/bin/python -m pytest --cov --cov-report=term "$@"

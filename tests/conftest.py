@@ -1,11 +1,37 @@
 """Shared test setup: no telemetry anywhere, and the project fixtures every module can use."""
 
+from __future__ import annotations
+
 import os
+from collections.abc import Callable, Iterator
+
+import pytest
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
 
-pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.mlflow_server"]
+pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.http_recorder"]
 
 # The local Azure ML test double (tests/azureml_double): azureml_double / azureml_double_session fixtures.
 pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
+
+# A real `mlflow server` and a recording (and crashing) proxy in front of it (tests/tracking_server.py).
+pytest_plugins = [*pytest_plugins, "tests.tracking_server"]
+
+
+@pytest.fixture
+def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Point MLflow's process-wide tracking URI at a store for one test, and unset it afterwards.
+
+    ``mlflow.set_tracking_uri`` sets a module global (and ``MLFLOW_TRACKING_URI``) that outlives the
+    test: set directly, it decides where every later test in the process tracks.
+    """
+    import mlflow
+
+    def use(uri: str) -> None:
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)  # restored by monkeypatch after this fixture
+        mlflow.set_tracking_uri(uri)
+
+    yield use
+    # Not set again, as MLflow's own temporary-URI helper leaves it: the environment decides from here on.
+    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # MLflow accepts None ("unset") though it annotates str

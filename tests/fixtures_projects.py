@@ -9,60 +9,25 @@ the test module), then ask for:
 - ``starter_project``: (function) a fresh copy of it in ``tmp_path / "demo"``, to run,
   edit or configure (e.g. write ``conf/local/azureml.yml``).
 
-``run_kedro(args, cwd)`` runs the ``kedro`` CLI of the interpreter running the tests in a
-subprocess with telemetry off and without tracking variables leaked from the test process
-(pass ``env={...}`` to add some back).
+Kedro runs through ``tests.kedro_project.run_kedro``, like every other test's.
 """
 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
-from tests.kedro_project import clean_env
+from tests.kedro_project import run_kedro
 
 STARTER_ALIAS = "azureml-mlflow"
 PROJECT_NAME = "demo"
 
 
-def kedro_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A clean environment for ``kedro`` subprocesses: telemetry off, no tracking leaks."""
-    return clean_env(**(extra or {}))
-
-
-def run_kedro(
-    args: Sequence[str],
-    cwd: Path,
-    env: Mapping[str, str] | None = None,
-    timeout: float = 300,
-    check: bool = True,
-) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m kedro <args>`` in ``cwd``; on ``check`` fail with its output."""
-    result = subprocess.run(
-        [sys.executable, "-m", "kedro", *args],
-        cwd=cwd,
-        env=kedro_env(env),
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if check and result.returncode != 0:
-        pytest.fail(
-            f"`kedro {' '.join(args)}` exited {result.returncode} in {cwd}\n"
-            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
-            pytrace=False,
-        )
-    return result
-
-
 def create_starter_project(parent: Path, name: str = PROJECT_NAME) -> Path:
     """``kedro new --starter=azureml-mlflow --name <name>`` in ``parent``; the project dir."""
-    run_kedro(["new", f"--starter={STARTER_ALIAS}", "--name", name], cwd=parent, timeout=300)
+    run_kedro(["new", f"--starter={STARTER_ALIAS}", "--name", name], parent, check=True)
     project = parent / name
     assert (project / "pyproject.toml").is_file(), f"kedro new did not create {project}"
     return project

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,31 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_kedro(
+    args: Sequence[str],
+    cwd: Path,
+    *,
+    env: Mapping[str, str] | None = None,
+    extra_env: Mapping[str, str] | None = None,
+    timeout: float = 300,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """``kedro <args>`` in ``cwd`` in a subprocess, as a user types it: the one way tests run Kedro.
+
+    ``env`` is the whole environment (default :func:`clean_env`); ``extra_env`` is added to it. With
+    ``check``, a non-zero exit fails the test with the command's output.
+    """
+    full_env = {**(env if env is not None else clean_env()), **(extra_env or {})}
+    result = subprocess.run([KEDRO, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+    if check and result.returncode != 0:
+        pytest.fail(
+            f"`kedro {' '.join(args)}` exited {result.returncode} in {cwd}\n"
+            f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}",
+            pytrace=False,
+        )
+    return result
+
+
 @dataclass
 class KedroProject:
     """A throw-away project and the commands a user would type in it."""
@@ -162,15 +188,13 @@ class KedroProject:
         target.write_text(textwrap.dedent(text))
         return target
 
-    def kedro(self, *args: str, env: dict[str, str] | None = None, timeout: int = 300) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [KEDRO, *args], cwd=self.path, env=env or clean_env(), capture_output=True, text=True, timeout=timeout
-        )
+    def kedro(
+        self, *args: str, env: dict[str, str] | None = None, timeout: int = 300
+    ) -> subprocess.CompletedProcess[str]:
+        return run_kedro(args, self.path, env=env, timeout=timeout)
 
-    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        result = self.kedro("run", *args, env=env)
-        assert result.returncode == 0, f"kedro run failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-        return result
+    def run(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return run_kedro(("run", *args), self.path, env=env, check=True)
 
     @property
     def store_uri(self) -> str:

@@ -17,11 +17,17 @@ from kedro_azureml_mlflow.backend.environment import (
     install_wheels_command,
     job_command,
     job_environment,
-    read_env_spec,
     registered_environment_id,
 )
 from kedro_azureml_mlflow.backend.options import JobOptions, parse_backend_config
 from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
+
+
+def project_with(folder: Path, env_line: str) -> object:
+    """MLflow's reading of an MLproject whose environment line is ``env_line`` (empty: none)."""
+    (folder / "MLproject").write_text(f"name: p\n{env_line}\nentry_points:\n  main:\n    command: python train.py\n")
+    return load_mlproject(folder)
 
 
 @pytest.mark.parametrize("value", [False, "false", "False", "no", "0", 0])
@@ -122,30 +128,58 @@ def test_environment_from_python_env_with_local_wheel(tmp_path: Path) -> None:
         "python: '3.10.4'\nbuild_dependencies: [pip]\ndependencies:\n"
         "- -r requirements.txt\n- ./wheels/mypkg-1.2.3-py3-none-any.whl\n"
     )
-    env = job_environment(tmp_path, tmp_path / "python_env.yaml", JobOptions(compute="c", image="base:1"))
+    project = project_with(tmp_path, "python_env: python_env.yaml")
+    env = job_environment(tmp_path, project, JobOptions(compute="c", image="base:1"))
     assert env.image == "base:1"
-    assert env.conda_file["dependencies"][0] == "python=3.10.4"
-    # The wheel cannot be resolved by an image build: its own requirements go there instead...
-    assert env.conda_file["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2"]}
+    assert env.conda_file["dependencies"][0] == "python=3.10"  # major.minor: any patch conda has
+    # The wheel cannot be resolved by an image build: its own requirements go there instead, with tracking.
+    assert env.conda_file["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2", "azureml-mlflow"]}
     # ...and the job installs it first.
-    command = job_command(tmp_path, tmp_path / "python_env.yaml", "python train.py")
+    command = job_command(tmp_path, project, "python train.py")
     assert command.endswith("--no-deps wheels/mypkg-1.2.3-py3-none-any.whl; } && python train.py")
     (tmp_path / "plain.yaml").write_text("python: '3.11'\ndependencies: [pandas]\n")
-    assert job_command(tmp_path, tmp_path / "plain.yaml", "python train.py") == "python train.py"
+    assert job_command(tmp_path, project_with(tmp_path, "python_env: plain.yaml"), "python t.py") == "python t.py"
 
 
-def test_environment_from_conda_yaml_and_registered(tmp_path: Path) -> None:
-    (tmp_path / "conda.yaml").write_text("dependencies:\n- python=3.9.1\n- pip\n- pip: [scikit-learn]\n")
-    assert read_env_spec(tmp_path, tmp_path / "conda.yaml") == ("3.9.1", ["scikit-learn"])
-    assert job_environment(tmp_path, tmp_path / "conda.yaml", JobOptions(environment="azureml:sk:1")) == "azureml:sk:1"
-    plain = job_environment(tmp_path, None, JobOptions())
-    assert plain.image and plain.conda_file is None
+def test_conda_yaml_is_the_conda_file_with_only_tracking_added(tmp_path: Path) -> None:
+    conda = (
+        "name: tutorial\nchannels: [conda-forge, defaults]\n"
+        "dependencies:\n- python=3.9.1\n- numpy=1.26\n- pip\n- pip: [scikit-learn]\n"
+    )
+    (tmp_path / "conda.yaml").write_text(conda)
+    env = job_environment(tmp_path, project_with(tmp_path, "conda_env: conda.yaml"), JobOptions(image="base:1"))
+    assert env.conda_file["channels"] == ["conda-forge", "defaults"]
+    assert env.conda_file["dependencies"] == [
+        "python=3.9.1",
+        "numpy=1.26",
+        "pip",
+        {"pip": ["scikit-learn", "azureml-mlflow"]},
+    ]
+
+
+def test_docker_project_runs_on_its_image(tmp_path: Path) -> None:
+    env = job_environment(tmp_path, project_with(tmp_path, "docker_env:\n  image: my/wine:1"), JobOptions())
+    assert env.image == "my/wine:1" and env.conda_file is None
+
+
+def test_project_without_environment_spec_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(PluginError, match="no environment to run in; set one of: conda_env or python_env"):
+        job_environment(tmp_path, project_with(tmp_path, ""), JobOptions())
+
+
+def test_registered_and_registry_environments(tmp_path: Path) -> None:
+    project = project_with(tmp_path, "")
+    assert job_environment(tmp_path, project, JobOptions(environment="azureml:sk:1")) == "azureml:sk:1"
+    registry = "azureml://registries/azureml/environments/sklearn-1.5/versions/3"
+    assert job_environment(tmp_path, project, JobOptions(environment=registry)) == registry
+    with pytest.raises(PluginError, match="expected azureml://registries/"):
+        registered_environment_id("azureml://registries/azureml/environments/sklearn-1.5")
 
 
 def test_missing_local_wheel_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [./wheels/gone-1.0-py3-none-any.whl]\n")
     with pytest.raises(PluginError, match="no such wheel"):
-        job_command(tmp_path, tmp_path / "python_env.yaml", "python train.py")
+        job_command(tmp_path, project_with(tmp_path, "python_env: python_env.yaml"), "python train.py")
 
 
 def test_wheel_install_is_skipped_when_that_version_is_installed(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import os
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -50,7 +51,7 @@ def write_plain_project(folder: Path) -> Path:
     "config", [{"USE_CONDA": "false"}, {"COMPUTE": "local", "USE_CONDA": False}], ids=["no-compute", "local"]
 )
 def test_no_compute_runs_locally_in_this_environment(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: dict
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mlflow_tracking_uri: Any, config: dict[str, Any]
 ) -> None:
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -58,8 +59,7 @@ def test_no_compute_runs_locally_in_this_environment(
     project = write_plain_project(tmp_path)
     store = f"sqlite:///{tmp_path / 'mlruns.db'}"
     monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", store)
-    mlflow.set_tracking_uri(store)
+    mlflow_tracking_uri(store)
     submitted = mlflow.projects.run(
         uri=str(project), parameters={"alpha": 0.4}, backend="azureml-v2", backend_config=config
     )

@@ -8,10 +8,13 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
+from dulwich.ignore import IgnoreFilter
 
-from kedro_azureml_mlflow.init_config import default_config_text
+from kedro_azureml_mlflow.init_config import default_config_text, ignore_local_state
+from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 
@@ -66,6 +69,29 @@ def test_init_writes_the_commented_default_and_refuses_to_overwrite(project: Ked
 
     forced = project.kedro("azureml", "init", "--env", "staging", "--force")
     assert forced.returncode == 0 and target.read_text() == default_config_text()
+
+
+def test_init_keeps_the_store_and_the_journal_out_of_git(project: KedroProject) -> None:
+    gitignore = project.path / ".gitignore"
+    before = gitignore.read_text()  # Kedro's own, which ignores mlruns/ but not mlflow.db
+    assert not IgnoreFilter(line.encode() for line in before.splitlines()).is_ignored("mlflow.db")
+
+    first = project.kedro("azureml", "init")
+    assert "Added mlflow.db, .kedro_azureml_mlflow/ to .gitignore" in first.stdout, first.stdout + first.stderr
+    again = project.kedro("azureml", "init", "--force")
+    assert again.returncode == 0 and "to .gitignore" not in again.stdout
+
+    after = gitignore.read_text()
+    assert after.startswith(before) and after.count("mlflow.db") == 1
+    ignored = IgnoreFilter(line.encode() for line in after.splitlines())
+    assert ignored.is_ignored("mlflow.db")
+    assert ignored.is_ignored(f"{JOURNAL_DIRNAME}/20261128T000000-0a1b2c3d.jsonl")  # where journals are written
+
+
+def test_a_gitignore_that_already_covers_the_store_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / ".gitignore").write_text("*.db\n.kedro_azureml_mlflow/**")
+    assert ignore_local_state(tmp_path) == []
+    assert (tmp_path / ".gitignore").read_text() == "*.db\n.kedro_azureml_mlflow/**"
 
 
 def test_ui_serves_the_embedded_store(project: KedroProject) -> None:

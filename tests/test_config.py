@@ -35,7 +35,7 @@ def test_unknown_key_names_the_file_holding_it_and_the_allowed_keys(conf: list[P
     assert message == (
         f"{conf[1] / 'azureml.yml'}: tracking.experiment_name: unknown key in tracking; expected one of: "
         "enabled, tracking_uri, experiment, run_name, disable_for_pipelines, params, metrics, on_error, "
-        "flush_interval_seconds, max_wait_seconds, agent"
+        "flush_interval_seconds, redact, max_wait_seconds, agent"
     )
 
 
@@ -56,7 +56,9 @@ def test_missing_workspace_field_is_field_required(conf: list[Path]) -> None:
 
 def test_without_any_file_the_message_names_where_it_would_be(conf: list[Path]) -> None:
     message = error_for(["tracking"], conf)
-    assert message.startswith(f"{conf[0] / 'azureml.yml'} or {conf[1] / 'azureml.yml'}: expected a mapping")
+    assert message.startswith(
+        f"{conf[0] / 'azureml.yml'} or {conf[1] / 'azureml.yml'}: (top level): expected a mapping"
+    )
 
 
 def test_empty_and_default_files_are_valid() -> None:

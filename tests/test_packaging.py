@@ -11,7 +11,7 @@ from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
 from kedro_azureml_mlflow.packaging.mlproject import RunArguments, mlproject
 from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
-from kedro_azureml_mlflow.packaging.snapshot import keep_conf_envs, select_files
+from kedro_azureml_mlflow.packaging.snapshot import empty_conf_envs, select_files
 
 SECRETS = [
     "conf/local/credentials.yml",
@@ -52,8 +52,8 @@ def make_tree(root: Path, paths: list[str]) -> None:
         path.write_text(f"content of {rel}\n")
 
 
-def selected(root: Path, **kwargs: object) -> set[str]:
-    return {str(f.path) for f in select_files(root, **kwargs)}  # type: ignore[arg-type]
+def selected(root: Path, conf_source: str = "conf", exclude_data: bool = True) -> set[str]:
+    return {str(f.path) for f in select_files(root, conf_source=conf_source, exclude_data=exclude_data)}
 
 
 @pytest.mark.parametrize(
@@ -115,15 +115,11 @@ def test_sizes_are_reported(tmp_path: Path) -> None:
     assert {(str(f.path), f.size) for f in select_files(tmp_path)} == {("big.bin", 12345)}
 
 
-def test_empty_conf_envs_exist_in_staging(tmp_path: Path) -> None:
-    project, staging = tmp_path / "p", tmp_path / "s"
-    make_tree(project, ["conf/base/catalog.yml", "conf/local/credentials.yml"])
-    (project / "conf/staging").mkdir()
-    (staging / "conf/base").mkdir(parents=True)
-    (staging / "conf/base/catalog.yml").write_text("")
-    written = keep_conf_envs(project, staging, "conf", run_env="prod")
-    assert sorted(map(str, written)) == ["conf/local/.gitkeep", "conf/prod/.gitkeep", "conf/staging/.gitkeep"]
-    assert not (staging / "conf/base/.gitkeep").exists()
+def test_every_conf_env_exists_in_the_snapshot(tmp_path: Path) -> None:
+    make_tree(tmp_path, ["conf/base/catalog.yml", "conf/local/credentials.yml", "conf/README.md"])
+    (tmp_path / "conf/staging").mkdir()
+    keeps = empty_conf_envs(tmp_path, select_files(tmp_path), "conf", run_env="prod")
+    assert sorted(map(str, keeps)) == ["conf/local/.gitkeep", "conf/prod/.gitkeep", "conf/staging/.gitkeep"]
 
 
 def test_requirements_found_in_order(tmp_path: Path) -> None:
@@ -177,3 +173,27 @@ def test_env_spec_renders_both_formats() -> None:
     conda = yaml.safe_load(spec.render(use_conda=True))
     assert conda["dependencies"] == ["python=3.11.7", "pip", {"pip": ["kedro~=1.7", "./wheels/k.whl"]}]
     assert spec.file_name(True) == "conda.yaml" and spec.file_name(False) == "python_env.yaml"
+
+
+@pytest.mark.parametrize(
+    "run",
+    [
+        RunArguments(),
+        RunArguments(pipeline="training", env="prod", params="model.C=3,name='a b'", tags="t1,t2", nodes="n"),
+        RunArguments(params='x="quoted; $(rm -rf /)"', runner="ParallelRunner"),
+    ],
+    ids=["defaults", "everything", "shell-metacharacters"],
+)
+def test_run_command_is_what_mlflow_computes_from_the_mlproject(tmp_path: Path, run: RunArguments) -> None:
+    from kedro_azureml_mlflow.packaging.mlproject import (
+        ENTRY_POINT,
+        entry_point_command,
+        load_mlproject,
+        render_mlproject,
+        run_command,
+    )
+
+    (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [kedro]\n")
+    (tmp_path / "MLproject").write_text(render_mlproject(mlproject("demo", "python_env.yaml", False, run)))
+    expected = entry_point_command(load_mlproject(tmp_path), ENTRY_POINT, run.as_parameters())
+    assert run_command(run) == expected

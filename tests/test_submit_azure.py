@@ -6,16 +6,18 @@ The starter project reads ``data/01_raw/iris.csv``; these tests let that file tr
 
 from __future__ import annotations
 
+import os
 import re
-import time
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-pytest_plugins = ["tests.fixtures_projects"]
-
-from tests.fixtures_projects import run_kedro  # noqa: E402
-from tests.test_backend_local import write_plain_project  # noqa: E402
+from tests.azureml_double import AzureMLDouble
+from tests.kedro_project import run_kedro
+from tests.test_backend_local import write_plain_project
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -30,8 +32,8 @@ def ship_raw_data(project: Path) -> Path:
     return project
 
 
-def submit(project: Path, double, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
-    return run_kedro(["azureml", "submit", *args], cwd=project, env=double.client_env(), check=check, timeout=400)
+def submit(project: Path, double: AzureMLDouble, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_kedro(["azureml", "submit", *args], project, extra_env=double.client_env(), check=check, timeout=400)
 
 
 def job_name_from(output: str) -> str:
@@ -40,13 +42,13 @@ def job_name_from(output: str) -> str:
     return found.group(1)
 
 
-def upload_requests(double, since: int = 0) -> list[dict]:  # type: ignore[no-untyped-def]
+def upload_requests(double: AzureMLDouble, since: int = 0) -> list[dict[str, Any]]:
     return [
         r for r in double.requests(since) if r["method"] in {"PUT", "POST"} and any(u in r["path"] for u in UPLOADS)
     ]
 
 
-def mlflow_client(double):  # type: ignore[no-untyped-def]
+def mlflow_client(double: AzureMLDouble) -> Any:
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(double.mlflow_url)
@@ -55,9 +57,7 @@ def mlflow_client(double):  # type: ignore[no-untyped-def]
 def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_project: Path, azureml_double) -> None:
     project = starter_project  # as `kedro new --starter=azureml-mlflow` made it: no workaround
     (project / "conf/local/credentials.yml").write_text("secret: do-not-upload\n")
-    started = time.monotonic()
     result = submit(project, azureml_double, "--compute", "cpu-cluster", "--wait", "--params", "model.C=0.5")
-    elapsed = time.monotonic() - started
     output = result.stdout + result.stderr
     name = job_name_from(output)
 
@@ -78,11 +78,10 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
     assert run.data.metrics["model_metrics.accuracy"] > 0.8
     same_experiment = client.search_runs([run.info.experiment_id])
     assert [r.info.run_id for r in same_experiment] == [name], "a second run was opened"
-    print(f"submit --wait end to end: {elapsed:.1f} s")
 
-    status = run_kedro(["azureml", "status", name], cwd=project, env=azureml_double.client_env())
+    status = run_kedro(["azureml", "status", name], project, extra_env=azureml_double.client_env(), check=True)
     assert f"{name}: Completed" in status.stdout
-    logs = run_kedro(["azureml", "logs", name], cwd=project, env=azureml_double.client_env())
+    logs = run_kedro(["azureml", "logs", name], project, extra_env=azureml_double.client_env(), check=True)
     assert "── user_logs/std_log.txt" in logs.stdout and "MLflow: tracked run" in logs.stdout
 
 
@@ -155,23 +154,24 @@ def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Pa
     name = job_name_from(
         submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr
     )
-    info = azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
-    deadline = time.monotonic() + 60
-    while not azureml_double.job_info(name).get("pid") and time.monotonic() < deadline:
-        time.sleep(0.1)
+    azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
+    pid = wait_until(lambda: azureml_double.job_info(name).get("pid"), timeout=60, what=f"job {name}'s process")
 
-    result = run_kedro(["azureml", "cancel", name], cwd=project, env=azureml_double.client_env())
+    result = run_kedro(["azureml", "cancel", name], project, extra_env=azureml_double.client_env(), check=True)
     assert f"{name}: Canceled" in result.stdout
     info = azureml_double.job_info(name)
     assert info["status"] == "Canceled" and info["process_alive"] is False
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # the job's whole process group is gone, as the operating system sees it
 
 
-def test_mlflow_projects_run_on_a_plain_mlflow_project(tmp_path: Path, azureml_double, monkeypatch) -> None:
+def test_mlflow_projects_run_on_a_plain_mlflow_project(
+    tmp_path: Path, azureml_double: AzureMLDouble, monkeypatch: pytest.MonkeyPatch, mlflow_tracking_uri: Any
+) -> None:
     import mlflow
 
     monkeypatch.chdir(write_plain_project(tmp_path))
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", azureml_double.tracking_uri)
-    mlflow.set_tracking_uri(azureml_double.tracking_uri)
+    mlflow_tracking_uri(azureml_double.tracking_uri)
     since = azureml_double.last_seq()
     submitted = mlflow.projects.run(
         uri=".",

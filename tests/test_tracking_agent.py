@@ -1,7 +1,7 @@
 """The tracking agent end to end: interrupted runs, node code's own MLflow calls, workers, a dead server.
 
 Every ``kedro run`` here is a real subprocess tracking into a real SQLite store or a real
-``mlflow server`` (behind a counting proxy where requests are counted).
+``mlflow server`` (behind the recording proxy where requests are counted).
 """
 
 from __future__ import annotations
@@ -13,31 +13,20 @@ import signal
 import socket
 import subprocess
 import threading
-import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
 from tests.kedro_project import KEDRO, KedroProject, clean_env
-from tests.mlflow_server import CountedMlflow
+from tests.tracking_server import RecordingProxy
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
 FOUR_WORKERS = "probe.pipeline_registry.FourWorkers"
-_T = TypeVar("_T")
-
-
-def wait_for(probe: Callable[[], _T], timeout: float, what: str) -> _T:
-    """Poll ``probe`` until it returns something truthy; fail the test at the deadline."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.1)  # poll interval; the deadline is what fails
-    pytest.fail(f"timed out after {timeout:g} s: {what}")
 
 
 def ended_run(project: KedroProject) -> Any:
@@ -57,7 +46,7 @@ def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project
         start_new_session=True,
     )
     try:
-        wait_for(marker.exists, 180, "the pipeline never reached its last node")
+        wait_until(marker.exists, 180, "the pipeline never reached its last node")
         if how == "SIGINT":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
         else:
@@ -67,7 +56,7 @@ def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project
         if process.poll() is None:
             process.kill()
 
-    run = wait_for(lambda: ended_run(project), 120, "the run was left RUNNING")
+    run = wait_until(lambda: ended_run(project), 120, "the run was left RUNNING")
     assert run.info.status in {"KILLED", "FAILED"}
     expected = {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(10) for k in range(5)}
     assert run.data.metrics == pytest.approx(expected)
@@ -110,17 +99,16 @@ def test_the_plugins_end_status_wins_over_node_code(project: KedroProject) -> No
 
 
 def test_four_parallel_workers_share_one_run_in_few_requests(
-    project: KedroProject, counted_mlflow: CountedMlflow, request: pytest.FixtureRequest
+    project: KedroProject, mlflow_server: MlflowServer, recording_proxy: RecordingProxy, request: pytest.FixtureRequest
 ) -> None:
     experiment = f"four-workers-{os.getpid()}-{request.node.name}"
     project.write(
-        "conf/base/azureml.yml", f"tracking:\n  tracking_uri: {counted_mlflow.url}\n  experiment: {experiment}\n"
+        "conf/base/azureml.yml", f"tracking:\n  tracking_uri: {recording_proxy.url}\n  experiment: {experiment}\n"
     )
-    counted_mlflow.requests()  # count from here
     project.run("--pipeline", "many", "--runner", FOUR_WORKERS)
-    observed = counted_mlflow.requests()
+    observed = len(recording_proxy.requests)
 
-    [run] = project.runs(uri=counted_mlflow.server.url, experiment=experiment)
+    [run] = project.runs(uri=mlflow_server.url, experiment=experiment)
     assert run.data.tags["kedro.runner"] == "FourWorkers"
     assert run.data.metrics == pytest.approx(
         {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(100) for k in range(5)}

@@ -129,9 +129,3 @@ def test_disabled_pipeline_and_experiment_name_from_config(project: KedroProject
     project.kedro("run", "--pipeline", "failing")
     runs = project.runs(experiment="churn")
     assert [r.info.run_name for r in runs] == ["nightly"]
-
-
-def test_tracking_off_logs_nothing(project: KedroProject) -> None:
-    project.write("conf/base/azureml.yml", "tracking:\n  enabled: false\n")
-    project.run()
-    assert not (project.path / "mlflow.db").exists()

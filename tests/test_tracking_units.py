@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.config import LongParamStrategy, ParamsConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.tracking import client_ops
@@ -28,7 +29,7 @@ from kedro_azureml_mlflow.tracking.params import MAX_PARAM_VALUE, flatten, prepa
 from kedro_azureml_mlflow.tracking.protocol import SessionSpec
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.target import TargetSpec
-from tests.mlflow_server import CountedMlflow
+from tests.tracking_server import RecordingProxy
 
 
 def test_chunks_respect_every_per_request_limit_and_never_mix_params_with_metrics() -> None:
@@ -120,17 +121,16 @@ def agent_session(tmp_path: Path, uri: str, resume: str | None = None, max_wait:
 
 
 def test_agent_batches_everything_into_one_run_with_few_requests_counted_on_the_wire(
-    tmp_path: Path, counted_mlflow: CountedMlflow
+    tmp_path: Path, mlflow_server: MlflowServer, recording_proxy: RecordingProxy
 ) -> None:
-    counted_mlflow.requests()  # start counting from here
-    link = agent_session(tmp_path, counted_mlflow.url)
+    link = agent_session(tmp_path, recording_proxy.url)
     link.hand(Batch(params=[("alpha", "0.1")]).to_json())
     for node in range(100):
         link.hand(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]).to_json())
     report = link.close("FINISHED")
 
-    observed = counted_mlflow.requests()
-    run = client_ops.make_client(counted_mlflow.server.url).get_run(report.run_id)
+    observed = len(recording_proxy.requests)
+    run = client_ops.make_client(mlflow_server.url).get_run(report.run_id)
     assert run.info.status == "FINISHED"
     assert len(run.data.metrics) == 500 and run.data.params == {"alpha": "0.1"}
     assert run.data.tags["kedro.pipeline"] == "p"
@@ -154,8 +154,9 @@ def test_unreachable_server_is_journaled_and_replayed_exactly_once(
 
     # The server is back (here: a SQLite store standing in for it, same records).
     live = sqlite_uri(tmp_path)
-    run_id, sent = replay_journal(path, lambda _uri: client_ops.make_client(live))
-    assert sent == 3 and not path.exists()
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(live))
+    run_id = outcome.run_id
+    assert outcome.sent == 3 and outcome.stopped is None and not path.exists()
     client = client_ops.make_client(live)
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.1"}
@@ -202,10 +203,10 @@ def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: 
                 raise ConnectionError("server went away")
             return self.real.log_batch(*args, **kwargs)
 
-    with pytest.raises(ConnectionError):
-        replay_journal(journal.path, lambda _uri: FlakyClient())
-    assert len(journal.path.read_text().splitlines()) == 2  # header + the unsent record
+    stopped = replay_journal(journal.path, lambda _uri: FlakyClient())
+    assert stopped.sent == 1 and stopped.stopped == "server went away" and journal.path.exists()
     replay_journal(journal.path, lambda _uri: client_ops.make_client(live))
+    assert not journal.path.exists()
     metrics = client_ops.make_client(live).get_run(run_id).data.metrics
     assert metrics == {"a": 1.0, "b": 2.0}
     assert len(client_ops.make_client(live).get_metric_history(run_id, "a")) == 1

@@ -1,15 +1,23 @@
 """The Azure ML environment a job runs in, from the MLflow Project's own environment spec.
 
-Azure ML builds an image from a base image plus a conda file; that is where the project's
-requirements go, never into the job's command. Requirements that are local wheel files (the
-plugin itself when it is an editable or unreleased install) cannot be resolved by that build:
-their own dependencies go into the conda file, and the wheels, shipped in the code snapshot, are
-installed at job start — skipped when that exact version is already installed.
+- ``ENVIRONMENT`` names a registered one: a workspace's ``azureml:<name>:<version>`` / ``@latest``, or a
+  registry's ``azureml://registries/<registry>/environments/<name>/versions/<version>``.
+- ``docker_env``: the project's image, as is.
+- ``conda_env`` (``conda.yaml``): that conda file on the base image, with only what the job needs added.
+- ``python_env``: a conda file made from its Python version and pip requirements.
+- No spec at all: an error naming the choices (a bare image has neither MLflow nor the project's needs).
+
+What the job needs beyond the project's own spec: azureml-mlflow, to reach the workspace's ``azureml://``
+tracking URI Azure ML injects. Requirements that are local wheel files (the plugin itself, when it is an
+editable or unreleased install) cannot be resolved by an image build: their own dependencies go into the
+conda file, and the wheels, shipped in the code snapshot, are installed at job start — skipped when that
+exact version is installed already.
 """
 
 from __future__ import annotations
 
-import platform
+import copy
+import re
 import shlex
 import zipfile
 from dataclasses import dataclass
@@ -21,8 +29,16 @@ import yaml
 
 from kedro_azureml_mlflow.backend.options import JobOptions
 from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
-from kedro_azureml_mlflow.packaging.requirements import read_requirements_file
+from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec, python_minor
+from kedro_azureml_mlflow.packaging.requirements import expand_requirements, requirement_name
+
+TRACKING_REQUIREMENT = "azureml-mlflow"
+REGISTRY_ENVIRONMENT = re.compile(r"azureml://registries/[^/]+/environments/[^/]+/versions/[^/]+")
+_NO_SPEC = (
+    "{project}/MLproject: no environment to run in; set one of: conda_env or python_env in the MLproject "
+    "(or a conda.yaml / python_env.yaml next to it), docker_env with an image that has MLflow, "
+    "or ENVIRONMENT (backend_config) / --environment naming a registered Azure ML environment"
+)
 
 
 @dataclass(frozen=True)
@@ -35,59 +51,59 @@ class LocalWheel:
     requires: tuple[str, ...]
 
 
-def job_environment(project_dir: Path, env_file: Path | None, options: JobOptions) -> Any:
-    """The registered environment the options name (its id), or an ``Environment`` built from the spec."""
+def job_environment(project_dir: Path, project: Any, options: JobOptions) -> Any:
+    """The registered environment the options name (its id), or an ``Environment`` for the project."""
     from azure.ai.ml.entities import Environment
 
     if options.environment:
         return registered_environment_id(options.environment)
+    if project.docker_env:
+        return Environment(image=str(project.docker_env["image"]))
+    env_file = _env_file(project)
     if env_file is None:
-        return Environment(image=options.image)
-    python_version, requirements = read_env_spec(project_dir, env_file)
-    wheels = local_wheels(project_dir, requirements)
-    from_index = [line for line in requirements if local_wheel(project_dir, line) is None]
-    wheel_deps = [dep for wheel in wheels for dep in wheel.requires if dep not in from_index]
-    spec = EnvironmentSpec(python_version or platform.python_version(), tuple(from_index + wheel_deps))
-    return Environment(image=options.image, conda_file=spec.conda())
+        raise PluginError(_NO_SPEC.format(project=project_dir))
+    return Environment(image=options.image, conda_file=job_conda_file(project_dir, env_file))
 
 
-def job_command(project_dir: Path, env_file: Path | None, command: str) -> str:
+def job_conda_file(project_dir: Path, env_file: Path) -> dict[str, Any]:
+    """The conda file Azure ML builds: the project's own, plus tracking and local wheels' dependencies."""
+    conda = _conda_of(env_file)
+    pip = _pip_list(conda)
+    expanded = expand_requirements(pip, project_dir, env_file)
+    wheels = local_wheels(project_dir, expanded)
+    from_index = [line for line in expanded if local_wheel(project_dir, line) is None]
+    needed = [dep for wheel in wheels for dep in wheel.requires]
+    if not {requirement_name(line) for line in [*from_index, *needed]} & {TRACKING_REQUIREMENT}:
+        needed.append(TRACKING_REQUIREMENT)
+    pip[:] = list(dict.fromkeys([*from_index, *needed]))
+    return conda
+
+
+def job_command(project_dir: Path, project: Any, command: str) -> str:
     """The command the job runs: installing shipped wheels first (when there are any), then ``command``."""
-    requirements = read_env_spec(project_dir, env_file)[1] if env_file else []
-    wheels = local_wheels(project_dir, requirements)
+    env_file = _env_file(project)
+    if env_file is None or project.docker_env:
+        return command
+    wheels = local_wheels(project_dir, expand_requirements(_pip_list(_conda_of(env_file)), project_dir, env_file))
     return f"{install_wheels_command(wheels)} && {command}" if wheels else command
 
 
 def registered_environment_id(reference: str) -> str:
-    """``azureml:name:version`` / ``azureml:name@label`` (``azureml:`` prefix optional)."""
+    """``azureml:name:version`` / ``azureml:name@label`` (``azureml:`` prefix optional), or a registry's."""
+    if reference.startswith("azureml://"):
+        if not REGISTRY_ENVIRONMENT.fullmatch(reference):
+            raise PluginError(
+                f"environment '{reference}': expected azureml://registries/<registry>/environments/<name>/versions/<v>"
+            )
+        return reference
     ref = reference.removeprefix("azureml:")
     name, sep, version = ref.partition(":") if ":" in ref else ref.partition("@")
     if not name or not sep or not version:
         raise PluginError(
-            f"environment '{reference}': expected azureml:<name>:<version> or azureml:<name>@latest "
-            "(an environment registered in the workspace)"
+            f"environment '{reference}': expected azureml:<name>:<version>, azureml:<name>@latest "
+            "(registered in the workspace) or azureml://registries/<registry>/environments/<name>/versions/<v>"
         )
     return f"azureml:{ref}"
-
-
-def read_env_spec(project_dir: Path, path: Path) -> tuple[str | None, list[str]]:
-    """Python version and pip requirements of a ``python_env.yaml`` or ``conda.yaml``."""
-    try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise PluginError(f"{path}: not a readable environment spec ({exc})") from None
-    if not isinstance(data, dict):
-        raise PluginError(f"{path}: expected a mapping (python_env.yaml or conda.yaml)")
-    if "python" in data or "build_dependencies" in data:
-        return str(data.get("python") or "") or None, _expand(project_dir, data.get("dependencies") or [])
-    python_version = None
-    pip: list[str] = []
-    for dep in data.get("dependencies") or []:
-        if isinstance(dep, dict):
-            pip.extend(dep.get("pip") or [])
-        elif str(dep).startswith("python") and "=" in str(dep):
-            python_version = str(dep).split("=")[-1]
-    return python_version, _expand(project_dir, pip)
 
 
 def local_wheels(project_dir: Path, requirements: list[str]) -> list[LocalWheel]:
@@ -118,19 +134,52 @@ def install_wheels_command(wheels: list[LocalWheel]) -> str:
     return " && ".join(steps)
 
 
+def _env_file(project: Any) -> Path | None:
+    return Path(project.env_config_path) if getattr(project, "env_config_path", None) else None
+
+
+def _conda_of(env_file: Path) -> dict[str, Any]:
+    """A ``conda.yaml`` as it is, or a ``python_env.yaml`` as the conda file that builds it."""
+    data = _load_mapping(env_file)
+    if "python" in data or "build_dependencies" in data:
+        python = str(data.get("python") or "")
+        if not python:
+            raise PluginError(f"{env_file}: python: expected the Python version, e.g. '3.11'")
+        deps = [str(dep) for dep in data.get("dependencies") or []]
+        return EnvironmentSpec(python_minor(python), tuple(deps)).conda()
+    if not isinstance(data.get("dependencies"), list):
+        raise PluginError(f"{env_file}: dependencies: expected a list (conda specs and a pip: list)")
+    return copy.deepcopy(data)
+
+
+def _pip_list(conda: dict[str, Any]) -> list[str]:
+    """The conda file's ``pip:`` list (created, with ``pip`` itself, when there is none); edited in place."""
+    dependencies: list[Any] = conda["dependencies"]
+    for dep in dependencies:
+        if isinstance(dep, dict) and "pip" in dep:
+            existing: list[str] = [str(line) for line in dep["pip"] or []]
+            dep["pip"] = existing
+            return existing
+    if "pip" not in [str(dep).split("=")[0] for dep in dependencies]:
+        dependencies.append("pip")
+    pip: list[str] = []
+    dependencies.append({"pip": pip})
+    return pip
+
+
+def _load_mapping(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise PluginError(f"{path}: not a readable environment spec ({exc})") from None
+    if not isinstance(data, dict):
+        raise PluginError(f"{path}: expected a mapping (python_env.yaml or conda.yaml)")
+    return data
+
+
 def _wheel_requires(wheel: Path) -> list[str]:
     """The wheel's unconditional ``Requires-Dist`` (extras are not asked for)."""
     with zipfile.ZipFile(wheel) as archive:
         meta_name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
         meta = Parser().parsestr(archive.read(meta_name).decode())
     return [req for req in meta.get_all("Requires-Dist") or [] if "extra ==" not in req]
-
-
-def _expand(project_dir: Path, lines: list[Any]) -> list[str]:
-    expanded: list[str] = []
-    for line in (str(item).strip() for item in lines):
-        if line.startswith(("-r ", "--requirement ")):
-            expanded.extend(read_requirements_file(project_dir / line.split(maxsplit=1)[1]))
-        elif line:
-            expanded.append(line)
-    return expanded

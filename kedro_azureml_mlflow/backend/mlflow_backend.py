@@ -51,7 +51,9 @@ def _run_locally(
 
     config = dict(mlflow_keys)
     config[PROJECT_ENV_MANAGER] = config.get(PROJECT_ENV_MANAGER) or ("conda" if options.use_conda else "local")
-    return LocalBackend().run(project_uri, entry_point, params, version, config, tracking_uri, experiment_id)
+    local: Any = LocalBackend()  # untyped in MLflow
+    submitted: SubmittedRun = local.run(project_uri, entry_point, params, version, config, tracking_uri, experiment_id)
+    return submitted
 
 
 def _run_on_azure(
@@ -71,7 +73,8 @@ def _run_on_azure(
     from kedro_azureml_mlflow.backend.workspace import project_config, workspace_for
     from kedro_azureml_mlflow.tracking.target import use_credential_for_tracking
 
-    work_dir = Path(fetch_and_validate_project(project_uri, version, entry_point, params))
+    fetch: Any = fetch_and_validate_project  # untyped in MLflow
+    work_dir = Path(fetch(project_uri, version, entry_point, params))
     config, config_file = project_config(work_dir, params.get("env"))
     workspace = workspace_for(config, work_dir, config_file)
     # Every MLflow call on the workspace's store signs in with the credential that submits the job.
@@ -83,7 +86,7 @@ def _run_on_azure(
     # MLflow tags and waits on the returned run in its current store: make that the workspace's.
     mlflow.set_tracking_uri(workspace.tracking_uri)
     wait_for_mlflow_run(workspace.tracking_uri, job.name)
-    return AzureMLSubmittedRun(workspace, job.name, stream=options.stream)
+    return AzureMLSubmittedRun(workspace, job.name, stream=options.stream, limits=options.wait_limits())
 
 
 def _same_store_experiment(tracking_uri: str | None, experiment_id: str | None) -> str | None:
@@ -92,4 +95,4 @@ def _same_store_experiment(tracking_uri: str | None, experiment_id: str | None) 
         return None
     from mlflow.tracking import MlflowClient
 
-    return MlflowClient(tracking_uri).get_experiment(experiment_id).name
+    return str(MlflowClient(tracking_uri).get_experiment(experiment_id).name)

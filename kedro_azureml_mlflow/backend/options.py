@@ -12,8 +12,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kedro_azureml_mlflow.backend.job_states import WaitLimits
 from kedro_azureml_mlflow.config import SubmitConfig
 from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.validation import describe_error
 
 DEFAULT_IMAGE: str = SubmitConfig.model_fields["image"].default
 LOCAL_COMPUTE = "local"
@@ -29,6 +31,9 @@ MLFLOW_KEYS = frozenset(
         "_mlflow_local_backend_run_id",
     }
 )
+
+# azureml-mlflow's retired ``backend="azureml"`` named it so; accepted to ease moving to ``azureml-v2``.
+LEGACY_KEYS = {"STREAM_OUTPUT": "STREAM"}
 
 
 class JobOptions(BaseModel):
@@ -49,6 +54,8 @@ class JobOptions(BaseModel):
     display_name: str | None = Field(default=None, alias="DISPLAY_NAME")
     tags: dict[str, str] = Field(default_factory=dict, alias="TAGS")
     stream: bool = Field(default=True, alias="STREAM")
+    wait_timeout_minutes: float = Field(default=24 * 60, gt=0, alias="WAIT_TIMEOUT_MINUTES")
+    unknown_status_minutes: float = Field(default=5, gt=0, alias="UNKNOWN_STATUS_MINUTES")
 
     @field_validator("compute", "environment", "experiment_name", "display_name")
     @classmethod
@@ -66,6 +73,9 @@ class JobOptions(BaseModel):
     def runs_locally(self) -> bool:
         return self.compute is None or self.compute == LOCAL_COMPUTE
 
+    def wait_limits(self) -> WaitLimits:
+        return WaitLimits.from_minutes(self.wait_timeout_minutes, self.unknown_status_minutes)
+
     def distribution_spec(self) -> dict[str, Any] | None:
         """The distribution as ``azure.ai.ml.command`` accepts it."""
         if isinstance(self.distribution, str):
@@ -75,13 +85,15 @@ class JobOptions(BaseModel):
 
 def parse_backend_config(backend_config: dict[str, Any] | str | Path | None) -> tuple[JobOptions, dict[str, Any]]:
     """Validate a ``backend_config`` (dict or JSON file); also return MLflow's own keys untouched."""
-    raw = _load(backend_config)
+    raw = {LEGACY_KEYS.get(key, key): value for key, value in _load(backend_config).items()}
     mlflow_keys = {k: v for k, v in raw.items() if k in MLFLOW_KEYS}
     ours = {k: v for k, v in raw.items() if k not in MLFLOW_KEYS}
     try:
         return JobOptions.model_validate(ours), mlflow_keys
     except ValidationError as exc:
-        raise PluginError("; ".join(_describe(err) for err in exc.errors())) from None
+        raise PluginError(
+            "; ".join(describe_error(err, "backend_config", JobOptions) for err in exc.errors())
+        ) from None
 
 
 def _load(backend_config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
@@ -97,11 +109,3 @@ def _load(backend_config: dict[str, Any] | str | Path | None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise PluginError(f"backend_config {path}: expected a JSON object of keys like COMPUTE, USE_CONDA")
     return data
-
-
-def _describe(err: Any) -> str:
-    key = ".".join(str(part) for part in err["loc"]) or "(top level)"
-    if err["type"] == "extra_forbidden":
-        allowed = ", ".join(field.alias or name for name, field in JobOptions.model_fields.items())
-        return f"backend_config: {key}: unknown key; expected one of: {allowed}"
-    return f"backend_config: {key}: {err['msg']} (got {err.get('input')!r})"

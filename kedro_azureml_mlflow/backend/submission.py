@@ -34,10 +34,9 @@ def prepare_job(
         )
     check_compute(workspace, options.compute)
     project = load_mlproject(project_dir)
-    env_path = Path(project.env_config_path) if project.env_config_path else None
-    command = job_command(project_dir, env_path, entry_point_command(project, entry_point, parameters))
-    environment = job_environment(project_dir, env_path, options)
-    if options.environment:
+    command = job_command(project_dir, project, entry_point_command(project, entry_point, parameters))
+    environment = job_environment(project_dir, project, options)
+    if options.environment and not environment.startswith("azureml://registries/"):
         check_environment(workspace, environment)
     return JobRequest(
         code_dir=project_dir,

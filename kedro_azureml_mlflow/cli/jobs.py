@@ -1,4 +1,9 @@
-"""``kedro azureml status|logs|cancel JOB``: follow and control a submitted job."""
+"""``kedro azureml status|logs|cancel JOB``: follow and control a submitted job.
+
+Exit codes: 0 the job completed (or, for ``status``/``logs``, was shown); 1 it ended without completing
+(``Failed``, ``Canceled``) or the command itself failed; 3 the command stopped following a job that has
+not ended (``NotResponding``, ``Paused``, ``Unknown`` for too long, or the time limit).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,9 @@ from typing import Any
 
 import click
 
+from kedro_azureml_mlflow.backend.job_states import EXIT_NOT_COMPLETED, EXIT_NOT_ENDED, WaitLimits
 from kedro_azureml_mlflow.cli.common import env_option, project_of
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import JobNotEnded, PluginError
 
 LOG_TAIL_LINES = 30
 
@@ -31,7 +37,9 @@ def status(metadata: Any, job: str, env: str | None) -> None:
 @click.pass_obj
 def logs(metadata: Any, job: str, env: str | None) -> None:
     """Print a job's log (followed until the job ends, if it is still running)."""
-    _submitted_run(metadata, job, env).print_logs()
+    end = _submitted_run(metadata, job, env).print_logs()
+    if end.exit_code == EXIT_NOT_ENDED:
+        raise JobNotEnded(end.message())
 
 
 @click.command(name="cancel")
@@ -44,29 +52,31 @@ def cancel(metadata: Any, job: str, env: str | None) -> None:
 
     run = _submitted_run(metadata, job, env)
     with Console(stderr=True).status(f"Cancelling {job}…"):
-        run.cancel()
-    click.echo(f"{job}: {run.job_status()}")
+        end = run.cancel()
+    click.echo(f"{job}: {end.status}")
+    if end.exit_code == EXIT_NOT_ENDED:
+        raise JobNotEnded(end.message())
 
 
 def follow(run: Any, console: Any) -> None:
     """Show the job's progress (queued, running…, or its log) until it ends; fail unless it completed."""
     try:
         if run.stream:
-            run.stream_logs()
-            final = run.wait_for_end()
+            end = run.follow()
         else:
             with console.status("Waiting for the job…") as progress:
-                final = run.wait_for_end(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
+                end = run.follow(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
     except KeyboardInterrupt:
         raise PluginError(
             f"Stopped following job {run.job_name}; it keeps running (kedro azureml cancel {run.job_name} stops it)"
         ) from None
-    if final == "Failed" and not run.stream:
+    if end.status == "Failed" and not run.stream:
         _print_log_tail(run, console)
-    if final != "Completed":
-        reason = run.failure_reason() if final == "Failed" else None
-        raise PluginError(f"Job {run.job_name} ended {final}" + (f": {reason}" if reason else ""))
-    console.print(f"[green]Job {run.job_name} completed[/green]")
+    if end.exit_code == EXIT_NOT_ENDED:
+        raise JobNotEnded(end.message())
+    if end.exit_code == EXIT_NOT_COMPLETED:
+        raise PluginError(run.describe(end))
+    console.print(f"[green]{end.message()}[/green]")
 
 
 def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None:
@@ -81,4 +91,5 @@ def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
     from kedro_azureml_mlflow.backend.workspace import workspace_for
 
     info, config = project_of(metadata, env)
-    return AzureMLSubmittedRun(workspace_for(config, info.path, info.config_file), job)
+    limits = WaitLimits.from_minutes(config.submit.wait_timeout_minutes, config.submit.unknown_status_minutes)
+    return AzureMLSubmittedRun(workspace_for(config, info.path, info.config_file), job, limits=limits)

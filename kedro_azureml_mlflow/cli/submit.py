@@ -10,28 +10,17 @@ from __future__ import annotations
 import difflib
 import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kedro_azureml_mlflow.backend.workspace import workspace_for
-from kedro_azureml_mlflow.cli.common import project_of
+from kedro_azureml_mlflow.cli.common import existing_env, project_of
+from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_no_secret_params, check_params, check_selection
 from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 from kedro_azureml_mlflow.project import ProjectInfo
-
-
-def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
-    from kedro.framework.cli.utils import _split_params
-
-    try:
-        _split_params(ctx, param, value)
-    except click.UsageError as exc:
-        raise PluginError(exc.message) from None
-    return value
 
 
 @click.command(name="submit")
@@ -44,9 +33,15 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
     help="Run on Azure ML, or run the same MLflow Project on this machine.",
 )
 @click.option("--pipeline", "-p", default="__default__", show_default=True, help="Registered pipeline to run.")
-@click.option("--env", "-e", default=None, help="Kedro environment for the run (and for reading azureml.yml).")
 @click.option(
-    "--params", default="", callback=_check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1."
+    "--env",
+    "-e",
+    default=None,
+    callback=existing_env,
+    help="Kedro environment for the run (and for reading azureml.yml).",
+)
+@click.option(
+    "--params", default="", callback=check_params, help="Runtime parameters, as for kedro run: key=value,a.b=1."
 )
 @click.option("--tags", "-t", default="", help="Run only nodes with these tags (comma-separated).")
 @click.option("--nodes", "-n", default="", help="Run only these nodes (comma-separated).")
@@ -77,55 +72,81 @@ def _check_params(ctx: click.Context, param: click.Parameter, value: str) -> str
 )
 @click.option("--stream/--no-stream", default=None, help="While waiting, print the job's log [default: submit.stream].")
 @click.option("--dry-run", is_flag=True, help="Show the MLproject, environment, command and files; submit nothing.")
+@click.option(
+    "--strict", is_flag=True, help="Fail before uploading when an input of the pipeline is not in the snapshot."
+)
 @click.pass_obj
-def submit(metadata: Any, **cli: Any) -> None:
+def submit(metadata: Any, /, **cli: Any) -> None:
     """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
-    from kedro.framework.project import settings
+    from kedro.framework.project import pipelines
     from rich.console import Console
 
-    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments, package_project
+    from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs
+    from kedro_azureml_mlflow.packaging import package_project
+    from kedro_azureml_mlflow.packaging.build import staging_folder
     from kedro_azureml_mlflow.packaging.report import human_size, show_package
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
     info, config = project_of(metadata, cli["env"])
     check_pipeline(cli["pipeline"])
-    exclude_data = config.submit.exclude_data if cli["include_data"] is None else not cli["include_data"]
-    use_conda = config.submit.use_conda if cli["use_conda"] is None else cli["use_conda"]
-    request = PackageRequest(
-        project_path=project_path,
-        name=metadata.package_name,
-        run=RunArguments(
-            pipeline=cli["pipeline"], env=info.env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]
-        ),
-        conf_source=str(settings.CONF_SOURCE),
-        exclude_data=exclude_data,
-        use_conda=use_conda,
-    )
+    check_selection(pipelines[cli["pipeline"]], cli["pipeline"], cli["nodes"], cli["tags"])
+    check_no_secret_params(cli["params"], config.tracking.redact)
+    request = package_request(metadata, info.env, config.submit, cli)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
-    options = job_options(config.submit, cli, use_conda)
+    options = job_options(config.submit, cli, request.use_conda)
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
     if to_azure and options.compute is None:
         raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
     workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
-    with tempfile.TemporaryDirectory(prefix="kedro-azureml-") as staging:
+    with staging_folder(project_path) as staging:
         with console.status("Packaging the project as an MLflow Project…"):
-            package = package_project(request, Path(staging) / metadata.package_name)
+            package = package_project(request, staging / metadata.package_name, list_only=cli["dry_run"])
         console.print(
             f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
             f"[dim]({package.plugin.requirement})[/dim]"
         )
+        runtime_params = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
+        missing = check_inputs(project_path, request.run, package.files, request.exclude_data, runtime_params, console)
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
+            from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
 
-            show_package(
-                package, job_command(package.staging, package.staging / package.env_file, package.command), Console()
-            )
+            command = job_command(package.staging, load_mlproject(package.staging), package.command)
+            show_package(package, command, Console())
             return
+        confirm_missing_inputs(missing, cli["strict"])
         if cli["backend"] == "local":
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
+
+
+def package_request(metadata: Any, env: str, defaults: SubmitConfig, cli: dict[str, Any]) -> Any:
+    """What to package: ``submit:`` from azureml.yml, overridden by the command line."""
+    from kedro.framework.project import settings
+
+    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments
+    from kedro_azureml_mlflow.project import config_loader
+
+    project_path = Path(metadata.project_path)
+    return PackageRequest(
+        project_path=project_path,
+        name=metadata.package_name,
+        run=RunArguments(pipeline=cli["pipeline"], env=env, params=cli["params"], tags=cli["tags"], nodes=cli["nodes"]),
+        conf_source=str(settings.CONF_SOURCE),
+        exclude_data=defaults.exclude_data if cli["include_data"] is None else not cli["include_data"],
+        use_conda=defaults.use_conda if cli["use_conda"] is None else cli["use_conda"],
+        credentials_patterns=credentials_patterns(config_loader(project_path, env)),
+    )
+
+
+def credentials_patterns(loader: Any) -> tuple[str, ...]:
+    """The globs the project's config loader reads credentials from (Kedro's defaults otherwise)."""
+    from kedro_azureml_mlflow.packaging.secrets import KEDRO_CREDENTIALS_PATTERNS
+
+    patterns = getattr(loader, "config_patterns", {}).get("credentials")
+    return tuple(patterns) if patterns else KEDRO_CREDENTIALS_PATTERNS
 
 
 def check_pipeline(name: str) -> None:
@@ -137,25 +158,28 @@ def check_pipeline(name: str) -> None:
         return
     close = difflib.get_close_matches(name, known, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"registered: {', '.join(sorted(known)) or '(none)'}"
-    raise PluginError(f"--pipeline '{name}' is not in the project's pipeline registry; {hint}")
+    raise PluginError(f"--pipeline {quoted(name)} is not in the project's pipeline registry; {hint}")
 
 
 def job_options(defaults: SubmitConfig, cli: dict[str, Any], use_conda: bool) -> Any:
     """``submit:`` from azureml.yml, overridden by whatever was given on the command line."""
     from kedro_azureml_mlflow.backend.options import JobOptions
 
-    return JobOptions(
-        compute=cli["compute"] or defaults.compute,
-        use_conda=use_conda,
-        environment=cli["environment"] or defaults.environment,
-        image=defaults.image,
-        instance_count=defaults.instance_count,
-        distribution=defaults.distribution,
-        environment_variables=defaults.environment_variables,
-        experiment_name=None,
-        display_name=cli["display_name"] or defaults.display_name,
-        tags=defaults.tags,
-        stream=defaults.stream if cli["stream"] is None else cli["stream"],
+    return JobOptions.model_validate(
+        {
+            "compute": cli["compute"] or defaults.compute,
+            "use_conda": use_conda,
+            "environment": cli["environment"] or defaults.environment,
+            "image": defaults.image,
+            "instance_count": defaults.instance_count,
+            "distribution": defaults.distribution,
+            "environment_variables": defaults.environment_variables,
+            "display_name": cli["display_name"] or defaults.display_name,
+            "tags": defaults.tags,
+            "stream": defaults.stream if cli["stream"] is None else cli["stream"],
+            "wait_timeout_minutes": defaults.wait_timeout_minutes,
+            "unknown_status_minutes": defaults.unknown_status_minutes,
+        }
     )
 
 
@@ -176,8 +200,9 @@ def run_locally(
     # env_manager="local" means this interpreter's environment: find its `kedro` first, even
     # when the virtual environment is not activated.
     os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    run_project: Any = mlflow.projects.run  # untyped in MLflow
     try:
-        submitted = mlflow.projects.run(
+        submitted = run_project(
             uri=str(staging),
             entry_point=ENTRY_POINT,
             parameters=run.as_parameters(),
@@ -207,4 +232,4 @@ def submit_to_azure(
         return
     from kedro_azureml_mlflow.cli.jobs import follow
 
-    follow(AzureMLSubmittedRun(workspace, job.name, stream=options.stream), console)
+    follow(AzureMLSubmittedRun(workspace, job.name, stream=options.stream, limits=options.wait_limits()), console)

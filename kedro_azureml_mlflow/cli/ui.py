@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from typing import Any
@@ -10,6 +11,7 @@ from urllib.parse import quote
 import click
 
 from kedro_azureml_mlflow.cli.common import env_option, project_of
+from kedro_azureml_mlflow.errors import PluginError
 
 STUDIO = "https://ml.azure.com"
 
@@ -24,7 +26,9 @@ def studio_experiment_url(subscription_id: str, resource_group: str, workspace: 
 @click.command(name="ui")
 @env_option
 @click.option("--host", default="127.0.0.1", show_default=True, help="Where the local MLflow UI listens.")
-@click.option("--port", default=5000, show_default=True, type=int, help="Port of the local MLflow UI.")
+@click.option(
+    "--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port of the local MLflow UI."
+)
 @click.pass_obj
 def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     """Open the MLflow UI on the embedded store, or print the experiment's Azure ML Studio URL."""
@@ -40,6 +44,7 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
         )
         click.echo(f"Runs of '{target.experiment_name}' in Azure ML Studio:\n{url}")
         return
+    check_can_listen(host, port)
     click.echo(f"MLflow UI for {target.description} at http://{host}:{port} (Ctrl+C to stop)")
     command = [
         sys.executable,
@@ -54,6 +59,19 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
         str(port),
     ]
     try:
-        raise SystemExit(subprocess.call(command, cwd=project.path))
+        code = subprocess.call(command, cwd=project.path)
     except KeyboardInterrupt:
         raise SystemExit(0) from None
+    if code != 0:
+        raise PluginError(f"The MLflow UI stopped with exit code {code} (its own output above says why)")
+
+
+def check_can_listen(host: str, port: int) -> None:
+    """Fail in one line, before starting the server, if ``host:port`` cannot be listened on."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will
+            probe.bind(address)
+    except OSError as exc:
+        raise PluginError(f"Cannot serve the MLflow UI on {host}:{port}: {exc.strerror or exc}") from None

@@ -3,29 +3,44 @@ combines snapshot, environment spec, plugin wheel and ``MLproject``."""
 
 from __future__ import annotations
 
+import contextlib
 import platform
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path, PurePosixPath
 
-from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
+from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec, python_minor
 from kedro_azureml_mlflow.packaging.mlproject import (
-    ENTRY_POINT,
     RunArguments,
-    entry_point_command,
-    load_mlproject,
     mlproject,
     render_mlproject,
+    run_command,
 )
 from kedro_azureml_mlflow.packaging.plugin_dist import PluginDistribution, plugin_distribution
 from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
-from kedro_azureml_mlflow.packaging.snapshot import SnapshotFile, copy_snapshot, keep_conf_envs, select_files
+from kedro_azureml_mlflow.packaging.secrets import (
+    KEDRO_CREDENTIALS_PATTERNS,
+    check_no_secrets,
+    check_no_secrets_in_text,
+    credential_values,
+)
+from kedro_azureml_mlflow.packaging.snapshot import (
+    SnapshotFile,
+    empty_conf_envs,
+    select_files,
+    stage_files,
+    write_new_file,
+)
 
 MLPROJECT_FILE = "MLproject"
 WHEEL_DIR = "wheels"
 # The SDK applies the root ignore file again on upload; an empty one (it beats .gitignore) makes
 # it upload exactly the files selected here.
 UPLOAD_IGNORE_FILE = ".amlignore"
+# Inside the project (so hard links work: same filesystem) and left out of every snapshot.
+STAGING_PARENT = ".kedro_azureml_mlflow"
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,7 @@ class PackageRequest:
     conf_source: str = "conf"
     exclude_data: bool = True
     use_conda: bool = False
+    credentials_patterns: tuple[str, ...] = field(default=KEDRO_CREDENTIALS_PATTERNS)
 
 
 @dataclass(frozen=True)
@@ -57,45 +73,75 @@ class PackagedProject:
         return sum(f.size for f in self.files)
 
 
-def package_project(request: PackageRequest, staging: Path) -> PackagedProject:
-    """Write the MLflow Project into ``staging`` (an empty or new folder)."""
-    project_requirements = find_requirements(request.project_path)
-    selected = select_files(request.project_path, request.conf_source, request.exclude_data)
-    staging.mkdir(parents=True, exist_ok=True)
-    copy_snapshot(request.project_path, selected, staging)
-    keep_conf_envs(request.project_path, staging, request.conf_source, request.run.env)
+@contextlib.contextmanager
+def staging_folder(project_path: Path) -> Iterator[Path]:
+    """A fresh folder to stage the snapshot in, removed afterwards (its parent too, when left empty)."""
+    parent = project_path / STAGING_PARENT
+    parent.mkdir(exist_ok=True)
+    try:
+        with tempfile.TemporaryDirectory(prefix="staging-", dir=parent) as folder:
+            yield Path(folder)
+    finally:
+        with contextlib.suppress(OSError):
+            parent.rmdir()
 
+
+def package_project(request: PackageRequest, staging: Path, list_only: bool = False) -> PackagedProject:
+    """Write the MLflow Project into ``staging`` (an empty or new folder).
+
+    With ``list_only`` (the dry run) the project's own files are selected and checked but not
+    staged; only the generated files and the plugin wheel are written.
+    """
+    project_requirements = find_requirements(request.project_path)
+    selected = select_files(
+        request.project_path, request.conf_source, request.exclude_data, request.credentials_patterns
+    )
+    secrets = credential_values(request.project_path, request.conf_source, request.credentials_patterns)
+    check_no_secrets(((f.path, request.project_path / f.path) for f in selected), secrets)
+    staging.mkdir(parents=True, exist_ok=True)
+    if not list_only:
+        stage_files(request.project_path, selected, staging)
     plugin = plugin_distribution(staging / WHEEL_DIR)
     spec = EnvironmentSpec(
-        python_version=platform.python_version(),
+        python_version=python_minor(platform.python_version()),
         dependencies=tuple(
             job_requirements(project_requirements.lines, plugin.requirement, metadata.version("mlflow"))
         ),
     )
     env_file = spec.file_name(request.use_conda)
-    env_text = spec.render(request.use_conda)
-    (staging / env_file).write_text(env_text)
     mlproject_text = render_mlproject(mlproject(request.name, env_file, request.use_conda, request.run))
-    (staging / MLPROJECT_FILE).write_text(mlproject_text)
-    (staging / UPLOAD_IGNORE_FILE).write_text("# Files were selected by kedro azureml submit.\n")
+    check_no_secrets_in_text(MLPROJECT_FILE, mlproject_text, secrets)
+    generated = {
+        env_file: spec.render(request.use_conda),
+        MLPROJECT_FILE: mlproject_text,
+        UPLOAD_IGNORE_FILE: "# Files were selected by kedro azureml submit.\n",
+    }
+    generated.update(
+        (str(keep), "")
+        for keep in empty_conf_envs(request.project_path, selected, request.conf_source, request.run.env)
+    )
+    for name, text in generated.items():
+        write_new_file(staging / name, text)
 
     return PackagedProject(
         staging=staging,
         mlproject_text=mlproject_text,
         env_file=env_file,
-        env_text=env_text,
-        command=entry_point_command(load_mlproject(staging), ENTRY_POINT, request.run.as_parameters()),
+        env_text=generated[env_file],
+        command=run_command(request.run),
         plugin=plugin,
-        files=tuple(_staged_files(staging)),
+        files=_listing(selected, staging, generated, plugin),
     )
 
 
-def _staged_files(staging: Path) -> list[SnapshotFile]:
-    return sorted(
-        (
-            SnapshotFile(PurePosixPath(p.relative_to(staging).as_posix()), p.stat().st_size)
-            for p in staging.rglob("*")
-            if p.is_file()
-        ),
-        key=lambda f: f.path,
-    )
+def _listing(
+    selected: list[SnapshotFile], staging: Path, generated: dict[str, str], plugin: PluginDistribution
+) -> tuple[SnapshotFile, ...]:
+    """Every file of the snapshot once: the project's, then the generated ones over them."""
+    files = {f.path: f for f in selected}
+    for name in generated:
+        files[PurePosixPath(name)] = SnapshotFile(PurePosixPath(name), (staging / name).stat().st_size)
+    if plugin.wheel is not None:
+        rel = PurePosixPath(plugin.wheel.relative_to(staging).as_posix())
+        files[rel] = SnapshotFile(rel, plugin.wheel.stat().st_size)
+    return tuple(sorted(files.values(), key=lambda f: f.path))

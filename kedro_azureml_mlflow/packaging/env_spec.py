@@ -11,6 +11,11 @@ PYTHON_ENV_FILE = "python_env.yaml"
 CONDA_FILE = "conda.yaml"
 
 
+def python_minor(version: str) -> str:
+    """``3.11.7`` -> ``3.11``: conda channels may not have a new patch release yet; any patch will do."""
+    return ".".join(version.split(".")[:2])
+
+
 @dataclass(frozen=True)
 class EnvironmentSpec:
     """A Python version and pip requirements; rendered in either MLflow format."""

@@ -6,6 +6,7 @@ values as defaults, so ``mlflow run <snapshot>`` reproduces the submission and `
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,15 @@ def mlproject(name: str, env_file: str, use_conda: bool, defaults: RunArguments)
     }
 
 
+def run_command(run: RunArguments) -> str:
+    """The entry point's command for ``run``, substituted as MLflow does (each value shell-quoted).
+
+    Packaging and the dry run use this, so they need not import MLflow (seconds); the tests hold it
+    equal to MLflow's own ``compute_command``, which the submission itself uses.
+    """
+    return kedro_run_command().format(**{key: shlex.quote(value) for key, value in run.as_parameters().items()})
+
+
 def render_mlproject(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False)
 
@@ -57,10 +67,11 @@ def render_mlproject(document: dict[str, Any]) -> str:
 def load_mlproject(project_dir: Path) -> Any:
     """MLflow's own reading of ``<project_dir>/MLproject`` (any MLflow Project)."""
     from mlflow.exceptions import MlflowException
-    from mlflow.projects import _project_spec
+
+    from kedro_azureml_mlflow.compat import load_mlflow_project
 
     try:
-        return _project_spec.load_project(str(project_dir))
+        return load_mlflow_project(str(project_dir))
     except MlflowException as exc:
         raise PluginError(f"{project_dir}/MLproject: {exc.message}") from None
 
@@ -70,8 +81,10 @@ def entry_point_command(project: Any, entry_point: str, parameters: dict[str, An
     from mlflow.exceptions import MlflowException
 
     try:
-        return project.get_entry_point(entry_point).compute_command(
-            {key: str(value) for key, value in parameters.items()}, storage_dir=None
+        return str(
+            project.get_entry_point(entry_point).compute_command(
+                {key: str(value) for key, value in parameters.items()}, storage_dir=None
+            )
         )
     except MlflowException as exc:
         raise PluginError(f"MLproject entry point '{entry_point}': {exc.message}") from None

@@ -20,11 +20,13 @@ def read_pyproject(project_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        return tomllib.loads(path.read_text())
+        parsed: dict[str, Any] = tomllib.loads(path.read_text())
+        return parsed
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise PluginError(f"{path}: not valid TOML ({exc})") from None
 
 
 def kedro_package_name(project_dir: Path) -> str | None:
     """``[tool.kedro].package_name`` of a Kedro project, None for any other folder."""
-    return read_pyproject(project_dir).get("tool", {}).get("kedro", {}).get("package_name")
+    name = read_pyproject(project_dir).get("tool", {}).get("kedro", {}).get("package_name")
+    return str(name) if name is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,19 +38,25 @@ def find_requirements(project_path: Path) -> ProjectRequirements:
 
 def read_requirements_file(path: Path) -> list[str]:
     """Requirement lines without comments; ``-r other.txt`` includes are inlined."""
-    lines: list[str] = []
-    for raw in path.read_text().splitlines():
-        line = raw.split(" #", 1)[0].strip()
+    return expand_requirements(path.read_text().splitlines(), path.parent, path)
+
+
+def expand_requirements(lines: Iterable[object], base_dir: Path, source: Path) -> list[str]:
+    """Requirement lines without blanks or comments, ``-r``/``--requirement`` includes (relative to
+    ``base_dir``) inlined; ``source`` names where the lines came from in errors."""
+    expanded: list[str] = []
+    for raw in lines:
+        line = str(raw).split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
         if line.startswith(("-r ", "--requirement ")):
-            included = path.parent / line.split(maxsplit=1)[1].strip()
+            included = base_dir / line.split(maxsplit=1)[1].strip()
             if not included.is_file():
-                raise PluginError(f"{path}: '{line}' names a file that does not exist ({included})")
-            lines.extend(read_requirements_file(included))
+                raise PluginError(f"{source}: '{line}' names a file that does not exist ({included})")
+            expanded.extend(read_requirements_file(included))
         else:
-            lines.append(line)
-    return lines
+            expanded.append(line)
+    return expanded
 
 
 def job_requirements(project: list[str] | tuple[str, ...], plugin_requirement: str, mlflow_version: str) -> list[str]:

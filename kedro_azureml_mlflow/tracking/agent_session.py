@@ -19,7 +19,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, new_run_key
 from kedro_azureml_mlflow.tracking.protocol import (
     KILLED,
     REPORT,
@@ -117,6 +117,8 @@ class AgentSession:
         finally:
             self._answer_run_askers()
             self._send_report()
+            if self._sender is not None:
+                self._sender.journal.close()  # `kedro azureml sync` may replay it now
 
     def _target(self) -> TrackingTarget | None:
         try:
@@ -148,6 +150,7 @@ class AgentSession:
             run_name=header["run_name"],
             tags=tags,
             start_time_ms=header["start_time_ms"],
+            run_key=header.get("run_key") or new_run_key(),
         )
 
     def _track(self, target: TrackingTarget, header: RunHeader) -> None:

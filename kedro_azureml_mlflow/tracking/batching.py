@@ -6,8 +6,9 @@ per request and answers heavier logging with HTTP 429).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
@@ -17,6 +18,7 @@ MAX_BATCH_BYTES = 900_000  # MLflow refuses requests over 1 MB; leave room for J
 _ENTITY_OVERHEAD_BYTES = 64
 
 MetricRecord = tuple[str, float, int, int]  # key, value, timestamp (ms), step
+Entity = TypeVar("Entity", MetricRecord, tuple[str, str])  # a metric, or a param / tag
 
 
 @dataclass
@@ -44,15 +46,16 @@ class Batch:
         yield from (Batch(tags=[t]) for t in self.tags)
         yield from (Batch(metrics=[m]) for m in self.metrics)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"metrics": self.metrics, "params": self.params, "tags": self.tags}
 
     @classmethod
-    def from_json(cls, data: dict) -> Batch:
+    def from_json(cls, data: dict[str, Any]) -> Batch:
+        """The batch a journal line holds (JSON turned its tuples into lists)."""
         return cls(
-            metrics=[tuple(m) for m in data.get("metrics", [])],  # type: ignore[misc]
-            params=[tuple(p) for p in data.get("params", [])],  # type: ignore[misc]
-            tags=[tuple(t) for t in data.get("tags", [])],  # type: ignore[misc]
+            metrics=[(str(k), float(v), int(t), int(s)) for k, v, t, s in data.get("metrics", [])],
+            params=[(str(k), str(v)) for k, v in data.get("params", [])],
+            tags=[(str(k), str(v)) for k, v in data.get("tags", [])],
         )
 
 
@@ -67,9 +70,9 @@ def chunk(batch: Batch) -> Iterator[Batch]:
     yield from _chunk_kind(batch.metrics, MAX_METRICS_PER_BATCH, lambda items: Batch(metrics=items))
 
 
-def _chunk_kind(items: list, limit: int, make) -> Iterator[Batch]:  # type: ignore[no-untyped-def]
+def _chunk_kind(items: list[Entity], limit: int, make: Callable[[list[Entity]], Batch]) -> Iterator[Batch]:
     limit = min(limit, MAX_ENTITIES_PER_BATCH)
-    current: list = []
+    current: list[Entity] = []
     size = 0
     for item in items:
         item_bytes = sum(len(str(part)) for part in item) + _ENTITY_OVERHEAD_BYTES

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import kedro_azureml_mlflow
 from kedro_azureml_mlflow.tracking.channel import Endpoint, connect, endpoint_for, private_dir, within, write_new_key
+from kedro_azureml_mlflow.tracking.journal import in_azureml_job
 
 KEEP_ALIVE_ENV = "KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE"  # seconds; 0 turns reuse off
 _ENV_PREFIXES = ("MLFLOW_", "AZURE", "IDENTITY_", "MSI_", "REQUESTS_", "SSL_CERT", "CURL_CA")
@@ -30,7 +31,9 @@ _LOG_LIMIT_BYTES = 1_000_000
 
 
 def keep_alive_seconds(configured: float) -> float:
-    """``tracking.agent.keep_alive_seconds``, unless the environment variable overrides it."""
+    """``tracking.agent.keep_alive_seconds``, unless the environment variable overrides it (0 in an Azure ML job)."""
+    if in_azureml_job():
+        return 0.0  # nothing may outlive the job's own process
     raw = os.environ.get(KEEP_ALIVE_ENV)
     try:
         return max(0.0, float(raw)) if raw is not None else configured

@@ -20,7 +20,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking.channel import receive, send
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, new_run_key
 from kedro_azureml_mlflow.tracking.protocol import (
     ASK_RUN,
     END,
@@ -66,7 +66,7 @@ class AgentLink:
     # --- the pipeline's side ------------------------------------------------------------------
 
     def open_run(self, run_name: str, tags: dict[str, str], start_time_ms: int) -> None:
-        header = {"run_name": run_name, "tags": tags, "start_time_ms": start_time_ms}
+        header = {"run_name": run_name, "tags": tags, "start_time_ms": start_time_ms, "run_key": new_run_key()}
         with self._cond:
             self._header = header
             self._post({"op": RUN, "header": header})
@@ -112,6 +112,8 @@ class AgentLink:
                     self._broken = f"no report from the tracking agent within {self.spec.max_wait:g} s"
                 self._journal_unsettled()
                 self._journal_write({"end": status, "end_time_ms": end_time})
+            if self._journal is not None:
+                self._journal.close()  # `kedro azureml sync` may replay it now
             return self._report(answer)
 
     # --- inside (the condition's lock held) ---------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import math
 import numbers
 import time
 from collections.abc import Iterable, Mapping
@@ -38,7 +39,20 @@ def to_metric_records(name: str, value: Any, separator: str, timestamp_ms: int) 
     records: list[MetricRecord] = []
     if not _collect(name, value, separator, timestamp_ms, records):
         return None
+    _warn_infinite(records)
     return records
+
+
+def _warn_infinite(records: list[MetricRecord]) -> None:
+    """MLflow stores ±inf as ±1.8e308 (the largest float) without a word; say so, per metric.
+
+    NaN needs no warning: MLflow's stores keep it as NaN.
+    """
+    infinite = {key: value for key, value, _, _ in records if math.isinf(value)}
+    for key, value in infinite.items():
+        logger.warning(
+            "Metric '%s' is %s; MLflow stores it as %s1.8e308, the largest float", key, value, "-" * (value < 0)
+        )
 
 
 def _collect(name: str, value: Any, separator: str, timestamp_ms: int, out: list[MetricRecord]) -> bool:

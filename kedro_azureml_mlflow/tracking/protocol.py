@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from kedro_azureml_mlflow.tracking.journal import RunHeader
+from kedro_azureml_mlflow.tracking.journal import RunHeader, new_run_key
 
 SESSION, RUN, RECORD, END, JOIN, ASK_RUN = "session", "run", "record", "end", "join", "ask_run"
 TARGET, SETTLED, REPORT = "target", "settled", "report"
@@ -59,6 +59,7 @@ def provisional_header(
         run_name=header.get("run_name"),
         tags=header.get("tags", {}),
         start_time_ms=header.get("start_time_ms", now_ms()),
+        run_key=header.get("run_key") or new_run_key(),
     )
 
 

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml_mlflow.redaction import Redactor, active
+
 _RUNNER_NAME = re.compile(r"(\w+) object at 0x")
 
 
@@ -26,8 +28,9 @@ def runner_name(run_params: dict[str, Any]) -> str:
     return match.group(1) if match else raw.rsplit(".", 1)[-1]
 
 
-def command_line() -> str:
-    args = sys.argv[1:]
+def command_line(redactor: Redactor) -> str:
+    """How the run was started, with secret ``--params`` values and URI passwords masked."""
+    args = redactor.command(sys.argv[1:])
     program = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "python"
     return " ".join(["kedro" if program.startswith("kedro") else program, *args])
 
@@ -43,14 +46,16 @@ def git_commit(project_path: Path) -> str | None:
     return commit if result.returncode == 0 and commit else None
 
 
-def run_tags(run_params: dict[str, Any], project_path: Path, env: str) -> dict[str, str]:
+def run_tags(
+    run_params: dict[str, Any], project_path: Path, env: str, redactor: Redactor | None = None
+) -> dict[str, str]:
     """The tags every tracked run carries, so a run in the UI says what produced it (see ``source_tags``)."""
     tags = {
         "kedro.run_id": str(run_params.get("run_id") or ""),
         "kedro.pipeline": ",".join(pipeline_names(run_params)),
         "kedro.env": str(run_params.get("env") or env),
         "kedro.runner": runner_name(run_params),
-        "kedro.command": command_line(),
+        "kedro.command": command_line(redactor or active()),
         "kedro.version": str(run_params.get("kedro_version") or ""),
         "mlflow.source.type": "PROJECT",
         "mlflow.source.name": project_path.name,

@@ -74,7 +74,7 @@ class RunSender:
     def send(self, records: list[dict[str, Any]]) -> None:
         """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
         for record in _merged(records):
-            if client_ops.is_batch(record):
+            if client_ops.record_kind(record) == "batch":
                 for part in chunk(Batch.from_json(record)):
                     self._send_part(part)
             else:
@@ -146,7 +146,7 @@ class RunSender:
 def _merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     pending = Batch()
     for record in records:
-        if client_ops.is_batch(record):
+        if client_ops.record_kind(record) == "batch":
             pending.extend(Batch.from_json(record))
             continue
         if pending:

@@ -10,13 +10,16 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.checks import check_tracking_uri
 from kedro_azureml_mlflow.config import CredentialsConfig, PluginConfig
+from kedro_azureml_mlflow.errors import ConfigError
 from kedro_azureml_mlflow.project import ProjectInfo
+from kedro_azureml_mlflow.redaction import mask_uri
+from kedro_azureml_mlflow.tracking.uri_credentials import with_credentials
 from kedro_azureml_mlflow.workspace import WorkspaceRef, resolve_workspace
 
 
@@ -79,16 +82,18 @@ def plan_target(config: PluginConfig, project: ProjectInfo) -> TargetSpec:
     experiment = config.tracking.experiment or project.package_name
     injected_run = os.environ.get("MLFLOW_RUN_ID")
     injected_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if injected_uri:
+        check_injected_uri(injected_uri)
     if injected_run and injected_uri:
         return TargetSpec(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
     if config.tracking.tracking_uri:
-        return TargetSpec(config.tracking.tracking_uri, experiment, None, config.tracking.tracking_uri)
+        return TargetSpec(config.tracking.tracking_uri, experiment, None, mask_uri(config.tracking.tracking_uri))
     ref = resolve_workspace(config, project.path, project.config_file)
     if ref is not None:
         credentials = config.credentials.model_dump(mode="json")
         return TargetSpec(None, experiment, None, f"Azure ML {ref.describe()}", asdict(ref), credentials)
     if injected_uri:
-        return TargetSpec(injected_uri, experiment, None, injected_uri)
+        return TargetSpec(injected_uri, experiment, None, mask_uri(injected_uri))
     uri = local_store_uri(project)
     return TargetSpec(uri, experiment, None, f"the embedded local store {uri}")
 
@@ -96,6 +101,14 @@ def plan_target(config: PluginConfig, project: ProjectInfo) -> TargetSpec:
 def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget:
     """Decide where to track; asks the workspace (one request) only when one is configured."""
     return plan_target(config, project).realise()
+
+
+def check_injected_uri(uri: str) -> None:
+    """``MLFLOW_TRACKING_URI`` gets the same up-front check as ``tracking.tracking_uri``."""
+    try:
+        check_tracking_uri(uri)
+    except ValueError as exc:
+        raise ConfigError(f"MLFLOW_TRACKING_URI (environment variable): {exc} (got {mask_uri(uri)[:80]!r})") from None
 
 
 def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> Any:
@@ -107,29 +120,37 @@ def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) ->
 
 
 def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
-    """For replaying journals: a client for any recorded URI, signed in as the project is."""
+    """For replaying journals: a client for any recorded URI, signed in as the project is.
+
+    Journals keep tracking URIs without their password; the project's own tracking URI (when it
+    names the same server) or ``MLFLOW_TRACKING_PASSWORD`` supplies it again.
+    """
     ref = resolve_workspace(config, project.path, project.config_file)
-    return partial(mlflow_client, workspace=AzureWorkspace(ref, config.credentials) if ref is not None else None)
+    workspace = AzureWorkspace(ref, config.credentials) if ref is not None else None
+    known = [uri for uri in (config.tracking.tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) if uri]
+
+    def connect(recorded_uri: str) -> Any:
+        return mlflow_client(with_credentials(recorded_uri, known), workspace)
+
+    return connect
 
 
 def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace | None) -> None:
     """Make azureml-mlflow's ``azureml://`` store sign in with the plugin's credential.
 
     Left alone it builds its own chain ending in interactive browser / device-code sign-in,
-    which hangs a headless run and ignores ``credentials:`` in azureml.yml. azureml-mlflow has
-    no public hook for this; its service-context cache is the one place to hand it ours.
+    which hangs a headless run and ignores ``credentials:`` in azureml.yml.
     """
     if workspace is None or urlparse(tracking_uri).scheme != "azureml":
         return
-    from azureml.mlflow._internal.service_context_loader import _AzureMLServiceContextLoader
-    from azureml.mlflow._internal.utils import ServiceContext
+    from kedro_azureml_mlflow.compat import register_tracking_credential
 
     ref = workspace.ref
-    context = ServiceContext(
-        host_url=f"https://{urlparse(tracking_uri).netloc}",
-        subscription_id=ref.subscription_id,
-        workspace_name=ref.name,
-        resource_group_name=ref.resource_group,
-        auth=workspace.credential,
+    register_tracking_credential(
+        tracking_uri,
+        f"https://{urlparse(tracking_uri).netloc}",
+        ref.subscription_id,
+        ref.resource_group,
+        ref.name,
+        workspace.credential,
     )
-    _AzureMLServiceContextLoader.add_service_context(tracking_uri, context)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.channel import Endpoint
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
+from kedro_azureml_mlflow.tracking.journal import journal_directory
 from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, keep_alive_seconds, reach_agent
 from kedro_azureml_mlflow.tracking.link import AgentLink
 from kedro_azureml_mlflow.tracking.metrics import MetricRules
@@ -30,6 +30,7 @@ from kedro_azureml_mlflow.tracking.target import TargetSpec, plan_target
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.config import PluginConfig
     from kedro_azureml_mlflow.project import ProjectInfo
+    from kedro_azureml_mlflow.redaction import Redactor
 
 
 class Handover(Protocol):
@@ -55,7 +56,7 @@ class TrackedRun:
             session_id=secrets.token_hex(16),
             target=self.target.to_json(),
             project_path=str(project.path),
-            journal_dir=str(project.path / JOURNAL_DIRNAME),
+            journal_dir=str(journal_directory(project.path)),
             flush_interval=tracking.flush_interval_seconds,
             max_wait=tracking.max_wait_seconds,
         )
@@ -70,7 +71,7 @@ class TrackedRun:
         self.link = AgentLink(spec, reach)
         self.node_code = NodeCode(self.link.run_info, self.target, tracking.max_wait_seconds)
 
-    def open(self, run_params: dict[str, Any], first: Batch) -> None:
+    def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor) -> None:
         """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace."""
         if self.target.workspace is not None:
             answer = self.link.wait_for(TARGET, self.config.tracking.max_wait_seconds)
@@ -78,7 +79,7 @@ class TrackedRun:
                 self.link.discard()
                 raise PluginError(str(answer["error"]))
         name = self.config.tracking.run_name or "+".join(pipeline_names(run_params))
-        self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env), now_ms())
+        self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env, redactor), now_ms())
         if first:
             self.link.hand(first.to_json())
         self.node_code.arm()

@@ -16,7 +16,9 @@ Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_do
 - **Azurite** (``node_modules/azurite``, pinned in ``package.json``; run ``npm ci``) for blob storage: code
   uploads go to SAS URIs the double hands out (``startPendingUpload``).
 - **emulated compute** (``compute.py``): command jobs on a known compute (``cpu-cluster``, ``gpu-cluster``)
-  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML.
+  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML. The job's
+  log is copied to ``workspaceartifactstore`` while it runs and once more in ``Finalizing`` (job GET and run
+  history), before the job turns terminal.
 
 What is emulated (relative to ``/subscriptions/{s}/resourceGroups/{rg}/providers/
 Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend`` prefixes are accepted)::
@@ -27,7 +29,11 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    {ws}/codes/{n}/versions?hash=..            code de-dup;  POST .../versions/{v}/startPendingUpload
     PUT|GET {ws}/codes/{n}/versions/{v}
     PUT|GET {ws}/environments/{n}/versions/{v}        + GET .../versions ($top), GET {ws}/environments[/{n}]
-    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400)
+    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400); every job has
+                                                      outputs.default = workspaceartifactstore ExperimentRun/dcid.<n>
+    GET    {ws}/datastores[/{name}], POST .../listSecrets   workspaceblobstore, workspaceartifactstore (Azurite
+                                                      containers; routes_datastores.py), an account SAS as secret
+    POST   /history/v1.0/{ws}/rundata                 run metadata (jobs.download)
     POST   {ws}/jobs/{n}/cancel                       202 + Location -> GET .../mfeOperationResults/{op}
     GET    /discovery/workspaces/{id}                 discovery (api, history, ... -> the double)
     GET    /history/v1.0/{ws}/runs/{id}[/details]     run history (status, logFiles); log files at /_logs/...
@@ -46,12 +52,30 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    /common/discovery/instance, GET /metadata/endpoints (ARM cloud metadata)
     GET    /_identity/msi/token                       managed identity (MSI_ENDPOINT / IDENTITY_ENDPOINT flavours)
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, datastores and data assets, the model
-registry through ``azureml://``, online/batch endpoints, job outputs (``${{outputs.x}}`` resolve to a local
-scratch folder), RBAC and real token validation (any non-empty bearer token is accepted; the ``aud`` claim
-is recorded). The
-emulated compute ignores the environment image / conda spec and never pip-installs: jobs run with the test
-venv (its ``bin`` first on PATH); the environment id is recorded on the job (``job_info(name)["environment_id"]``).
+    GET    /datastore/v1.0{ws}/datastores/{name}       the legacy datastore API azureml-fsspec (rslex) reads: account,
+                                                      container and a SAS in one body (routes_data.py); listings of
+                                                      ``/_blob`` are those of the real container (rslex takes ``_blob``
+                                                      for the container of a ``127.0.0.1:P/_blob/...`` account)
+
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, data assets (``/data/v1.0/.../dataversion``), rslex
+writes, datastores other than the two
+every workspace has (no create/delete), storage host names (a datastore's account is named
+``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
+double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
+(``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
+token signatures (any non-empty bearer token is accepted unless its ``exp`` has passed by more than
+``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``), image builds:
+an environment version is validated as Azure would (``environment_rules.py``) but never built, and jobs run
+with the test venv's interpreter (its ``bin`` first on a system PATH) instead of one built from the conda
+file; the environment id is recorded on the job (``job_info(name)["environment_id"]``). A job's environment
+is otherwise a clean one (HOME, LANG, PATH, the test CA, the compute's managed identity) plus what Azure ML
+injects (``MLFLOW_*``, ``AZUREML_*`` incl. ``MLFLOW_TRACKING_TOKEN``, ``AZUREML_RUN_TOKEN``,
+``AZUREML_WORKSPACE_SCOPE``/``AZUREML_EXPERIMENT_SCOPE``): nothing of the test process leaks in. Job statuses:
+Starting -> Preparing -> Queued -> Running -> Finalizing -> Completed/Failed/Canceled; any other status
+(NotResponding, Paused, Unknown...) only when a test forces it (``force_job_status``). ``instance_count: N``
+runs N local processes (one per "node", ``processCountPerInstance`` ignored) with PyTorch's ``RANK``,
+``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``, MPI's ``OMPI_COMM_WORLD_*`` or ``TF_CONFIG``; no real
+rendezvous network. Not emulated either: the job ``limits``/timeouts, ``queueSettings``, heartbeats.
 
 Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
 
@@ -65,10 +89,12 @@ Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
     env(...)            os.environ (minus credential / MLflow-run variables) + client_env(...)
     credential()        FakeTokenCredential (unsigned JWT, aud = scope)     ml_client(credential=None, **kw)
     requests(since=0, path_contains=None, method=None), mlflow_requests(since=0), last_seq()
-    reset(state=False), settings(azure_limits=...)
+    reset(state=False), settings(azure_limits=..., record_bodies=..., token_lifetime_seconds=...,
+                                 token_clock_skew_seconds=...)
     inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
     mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
-    job_info(name), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    job_info(name), jobs(), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    force_job_status(name, "NotResponding" | "Paused" | "Unknown" | ... | None),
     logs("mlflow"|"azurite"|"control-plane")
 
 Pointing code at it:

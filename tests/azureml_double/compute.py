@@ -2,14 +2,17 @@
 
 A job PUT on a known compute is run in a background thread of the control-plane process:
 
-1. ``NotStarted`` (the PUT reply) -> ``Queued`` -> download the code snapshot from Azurite into a scratch
-   folder -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the snapshot, with the
-   environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
+1. ``Starting`` (the PUT reply, as on Azure) -> ``Preparing`` (download the code snapshot from Azurite into a
+   scratch folder) -> ``Queued`` -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the
+   snapshot, with the environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
    ``Failed`` (exit code != 0) / ``Canceled`` (``POST .../cancel`` kills the process group).
 2. Before the job starts, an MLflow run is created in the real mlflow server in the job's
    ``experimentName`` (default ``Default``); like Azure ML, its run id **is the job name**. When the
    process ends and the run is still RUNNING, the run is ended FINISHED / FAILED / KILLED.
-3. stdout+stderr go to ``user_logs/std_log.txt``, served through run-history ``logFiles``.
+3. stdout+stderr go to ``user_logs/std_log.txt``, served through run-history ``logFiles`` and copied while the
+   job runs (and once more in ``Finalizing``, before the job ends) to ``workspaceartifactstore``
+   (``ExperimentRun/dcid.<job>/user_logs/std_log.txt``), where ``jobs.stream`` and ``jobs.download`` read it
+   because every job carries ``outputs.default`` (see ``routes_datastores.py``).
 
 The emulated compute ignores the job's environment image / conda spec (nothing is pip-installed): jobs run
 with the test venv (its ``bin`` first on PATH). The environment id is recorded on the job.
@@ -18,6 +21,7 @@ with the test venv (its ``bin`` first on PATH). The environment id is recorded o
 from __future__ import annotations
 
 import contextlib
+import copy
 import http.client
 import json
 import os
@@ -34,6 +38,29 @@ from pathlib import Path
 from typing import Any
 
 TERMINAL = ("Completed", "Failed", "Canceled")
+RECORDED_JOB_DEFAULTS: dict[str, Any] = {
+    "description": None,
+    "parentJobName": None,
+    "identity": None,
+    "componentId": None,
+    "notificationSetting": None,
+    "distribution": None,
+    "limits": None,
+    "environmentVariables": {},
+    "parameters": {},
+    "inputs": {},
+    "queueSettings": {"jobTier": "Null"},
+}
+RESOURCES_DEFAULT = {
+    "instanceCount": 1,
+    "instanceType": None,
+    "properties": None,
+    "shmSize": "2g",
+    "dockerArgs": None,
+    "dockerArgsList": None,
+}
+SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"  # a container's; the job's interpreter is put first
+LOG_SHIP_SECONDS = 0.5  # how often a running job's log is copied to the artifact store
 AZURITE_ACCOUNT = "devstoreaccount1"
 # Azurite's documented, public development-storage key (not a secret).
 AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -77,6 +104,11 @@ class Storage:
         self.service.create_container(container)
         blob_uri = f"{self.blob_endpoint}/{container}"
         return blob_uri, f"{blob_uri}?{self.container_sas(container)}"
+
+    def upload_file(self, container: str, blob: str, path: Path) -> None:
+        self.ensure_container(container)
+        with open(path, "rb") as fh:
+            self.service.get_blob_client(container, blob).upload_blob(fh, overwrite=True)
 
     def ensure_container(self, container: str) -> None:
         from azure.core.exceptions import ResourceExistsError
@@ -260,11 +292,13 @@ class Job:
         self.created = _now()
         self.start_time: datetime | None = None
         self.end_time: datetime | None = None
-        self.status = "NotStarted"
+        self.status = "Starting"
+        self.forced_status: str | None = None  # set by tests (``force_job_status``): what the API reports
         self.error: dict | None = None
         self.exit_code: int | None = None
         self.pid: int | None = None
-        self.pgid: int | None = None
+        self.pgid: int | None = None  # rank 0's process group
+        self.pgids: list[int] = []  # one per process ("node")
         self.proc: subprocess.Popen | None = None
         self.scratch: Path | None = None
         self.log_path: Path | None = None
@@ -272,7 +306,6 @@ class Job:
         self.mlflow_experiment_id: str | None = None
         self.cancel_requested = False
         self.finished = threading.Event()
-        self.final_log_served = False
         self.base_url = base_url
         self.log_sig = log_sig
         self.command_resolved: str | None = None
@@ -293,21 +326,27 @@ class Job:
 
     def to_rest(self) -> dict:
         props = dict(self.props)
-        props["status"] = self.status
+        props["status"] = self.visible_status
         props.setdefault("jobType", "Command")
         props.setdefault("experimentName", self.experiment_name)
         props.setdefault("displayName", self.name)
         props["isArchived"] = False
+        for key, default in RECORDED_JOB_DEFAULTS.items():  # as job_put_201_command_cluster_starting.json
+            props.setdefault(key, copy.deepcopy(default))
+        props["resources"] = {**RESOURCES_DEFAULT, **dict(props.get("resources") or {})}
         tracking = f"azureml://{self.base_url.split('://', 1)[1]}/mlflow/v2.0{self.ws.scope}"
         services = dict(props.get("services") or {})
-        services["Tracking"] = {"jobServiceType": "Tracking", "endpoint": tracking, "status": None, "port": None}
+        unset = {"port": None, "status": None, "errorMessage": None, "properties": None, "nodes": None}
+        services["Tracking"] = {"jobServiceType": "Tracking", "endpoint": tracking, **unset}
         services["Studio"] = {
             "jobServiceType": "Studio",
             "endpoint": f"https://ml.azure.com/runs/{self.name}?wsid={self.ws.arm_id}",
-            "status": None,
-            "port": None,
+            **unset,
         }
         props["services"] = services
+        from tests.azureml_double.routes_datastores import default_output
+
+        props["outputs"] = {"default": default_output(self.name), **dict(props.get("outputs") or {})}
         extra = dict(props.get("properties") or {})
         extra.setdefault("_azureml.ComputeTargetType", "amlctrain")
         if self.mlflow_run_id:
@@ -325,22 +364,30 @@ class Job:
             },
         }
 
-    def history_status(self) -> str:
-        # Run history reports "Finalizing" after the process ended until the final log has been served once
-        # (max 3 s): Azure ML's log upload happens in that phase, and ``jobs.stream`` relies on it to print
-        # the tail of the log of a job that ended between two polls.
-        recently_ended = self.end_time is not None and (_now() - self.end_time).total_seconds() < 3
-        if self.status in TERMINAL and self.log_path and not self.final_log_served and recently_ended:
-            return "Finalizing"
-        return self.status
+    @property
+    def instance_count(self) -> int:
+        return int((self.props.get("resources") or {}).get("instanceCount") or 1)
+
+    @property
+    def distribution(self) -> str | None:
+        """``PyTorch``, ``Mpi``, ``TensorFlow`` or None."""
+        return (self.props.get("distribution") or {}).get("distributionType")
+
+    @property
+    def visible_status(self) -> str:
+        """What the job and run-history APIs report: a status a test forced, else the emulated one."""
+        return self.forced_status or self.status
+
+    @property
+    def ended(self) -> bool:
+        return self.visible_status in TERMINAL
 
     def run_details(self, base_url: str) -> dict:
-        logs = {}
-        if self.log_path is not None:
-            logs["user_logs/std_log.txt"] = (
-                f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/user_logs/std_log.txt?sig={self.log_sig}"
-            )
-        status = self.history_status()
+        logs = {
+            name: f"{base_url}/_logs/{self.ws.workspace_id}/{self.name}/{name}?sig={self.log_sig}"
+            for name in self.log_names()
+        }
+        status = self.visible_status
         return {
             "runId": self.name,
             "runUuid": str(uuid.uuid5(uuid.NAMESPACE_URL, self.arm_id)),
@@ -357,17 +404,16 @@ class Job:
             "runDefinition": {"command": self.props.get("command"), "environmentId": self.props.get("environmentId")},
         }
 
+    def log_names(self) -> list[str]:
+        """``user_logs/std_log.txt``, or one ``user_logs/std_log_process_<rank>.txt`` per process."""
+        if self.scratch is None or not (self.scratch / "user_logs").is_dir():
+            return []
+        return sorted(f"user_logs/{p.name}" for p in (self.scratch / "user_logs").iterdir() if p.is_file())
+
     def read_log(self, name: str) -> str | None:
-        if name != "user_logs/std_log.txt" or self.log_path is None:
+        if name not in self.log_names() or self.scratch is None:
             return None
-        done = self.status in TERMINAL
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            text = ""
-        if done:
-            self.final_log_served = True
-        return text
+        return (self.scratch / name).read_text(errors="replace")
 
     def internal(self) -> dict:
         alive = None
@@ -376,6 +422,7 @@ class Job:
         return {
             "name": self.name,
             "status": self.status,
+            "reported_status": self.visible_status,
             "compute": self.compute_name,
             "experiment_name": self.experiment_name,
             "environment_id": self.props.get("environmentId"),
@@ -402,7 +449,6 @@ class EmulatedCompute:
         self.mlflow = MlflowBackend(cfg["mlflow_url"], cfg.get("mlflow_db"))
         self.scratch_root = Path(cfg["scratch_dir"])
         self.scratch_root.mkdir(parents=True, exist_ok=True)
-        self.operations: dict[str, Job] = {}
         self.threads: list[threading.Thread] = []
         self.stopping = threading.Event()
 
@@ -439,27 +485,18 @@ class EmulatedCompute:
         t.start()
         return job, True
 
-    def cancel(self, job: Job) -> str:
-        op_id = uuid.uuid4().hex
-        self.operations[op_id] = job
+    def cancel(self, job: Job) -> None:
         with job.lock:
             if job.status in TERMINAL:
-                return op_id
+                return
             job.cancel_requested = True
-            if job.status in ("NotStarted", "Queued"):
-                pass  # the runner sees the flag before starting the process
-            else:
+            job.forced_status = None  # cancelling a job stuck in a forced status really ends it
+            if job.status == "Running":
                 job.status = "CancelRequested"
-            pgid = job.pgid
-        if pgid:
+            # before Running the runner sees the flag before starting the process
+            pgids = list(job.pgids)
+        for pgid in pgids:
             self._kill_group(pgid, job)
-        return op_id
-
-    def operation_done(self, op_id: str) -> bool | None:
-        job = self.operations.get(op_id)
-        if job is None:
-            return None
-        return job.status in TERMINAL
 
     def reset_state(self) -> None:
         for ws in self.double.workspaces.values():
@@ -475,20 +512,23 @@ class EmulatedCompute:
         self.stopping.set()
         for ws in self.double.workspaces.values():
             for job in list(ws.jobs.values()):
-                if job.pgid and job.status not in TERMINAL:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.killpg(job.pgid, signal.SIGKILL)
+                if job.status not in TERMINAL:
+                    for pgid in job.pgids:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.killpg(pgid, signal.SIGKILL)
 
     # -------------------------------------------------------------- the runner
     def job_env(self, job: Job) -> dict[str, str]:
         d = self.double
         ws = job.ws
-        env = dict(os.environ)
-        pythonpath = env.pop("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
+        # A job starts from a clean container environment, not from the control plane's (no test-process
+        # PATH, venv or credentials): a home, a locale, the system PATH, then what Azure ML injects.
+        home = job.scratch / "home" if job.scratch else Path("/tmp")
+        home.mkdir(parents=True, exist_ok=True)
+        env = {"HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8", "PATH": SYSTEM_PATH}
+        pythonpath = os.environ.get("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
         if pythonpath:
             env["PYTHONPATH"] = pythonpath
-        else:
-            env.pop("PYTHONPATH", None)
         env.update(d.config.get("job_base_env") or {})
         token, _ = _mint_run_token(d, ws)
         env.update(
@@ -507,6 +547,8 @@ class EmulatedCompute:
                 "AZUREML_ARM_PROJECT_NAME": job.experiment_name,
                 "AZUREML_EXPERIMENT_ID": job.mlflow_experiment_id or "",
                 "AZUREML_WORKSPACE_ID": ws.workspace_id,
+                "AZUREML_WORKSPACE_SCOPE": ws.arm_id,
+                "AZUREML_EXPERIMENT_SCOPE": f"{ws.arm_id}/experiments/{job.experiment_name}",
                 "AZUREML_SERVICE_ENDPOINT": d.base_url,
                 "AZUREML_DISCOVERY_SERVICE_ENDPOINT": f"{d.base_url}/discovery/workspaces/{ws.workspace_id}",
                 "AZUREML_COMPUTE_NAME": job.compute_name or "",
@@ -560,10 +602,12 @@ class EmulatedCompute:
         end_status = "Failed"
         try:
             time.sleep(0.02)
-            self._set(job, "Queued")
+            self._set(job, "Preparing")
             job.scratch = self.scratch_root / f"{job.name}-{uuid.uuid4().hex[:6]}"
             (job.scratch / "user_logs").mkdir(parents=True)
-            job.log_path = job.scratch / "user_logs" / "std_log.txt"
+            job.log_path = (
+                job.scratch / "user_logs" / ("std_log.txt" if job.instance_count == 1 else "std_log_process_0.txt")
+            )
             job.log_path.write_text("")
             job.mlflow_experiment_id = self.mlflow.experiment_id(job.experiment_name)
             job.mlflow_run_id = self.mlflow.create_run(
@@ -590,6 +634,7 @@ class EmulatedCompute:
                     raise RuntimeError(f"code snapshot {code_uri} is empty or missing in Azurite")
             command = self._resolve_command(job)
             job.command_resolved = command
+            self._set(job, "Queued")
             if forced_failure:
                 with open(job.log_path, "a") as fh:
                     fh.write(forced_failure + "\n")
@@ -598,27 +643,25 @@ class EmulatedCompute:
                 job.error = {"error": {"code": "UserError", "message": forced_failure}}
                 end_status = "Failed"
                 return
-            with open(job.log_path, "ab", buffering=0) as log:
-                with job.lock:
-                    if job.cancel_requested:
-                        end_status = "Canceled"
-                        return
-                    job.proc = subprocess.Popen(
-                        ["/bin/bash", "-c", command],
-                        cwd=wd,
-                        env=self.job_env(job),
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        start_new_session=True,
-                    )
-                    job.pid = job.pgid = job.proc.pid
-                    job.start_time = _now()
-                    job.status = "Running"
-                job.exit_code = job.proc.wait()
+            with job.lock:
+                if job.cancel_requested:
+                    end_status = "Canceled"
+                    return
+                procs = self._spawn_processes(job, command, wd)
+                job.proc = procs[0]
+                job.pid = job.pgid = job.proc.pid
+                job.pgids = [proc.pid for proc in procs]
+                job.start_time = _now()
+                job.status = "Running"
+            shipper = threading.Thread(target=self._ship_log_while_running, args=(job,), daemon=True)
+            shipper.start()
+            codes = [proc.wait() for proc in procs]
+            job.exit_code = next((code for code in codes if code != 0), 0)
+            shipper.join()
             # The job's process group may have left children behind: Azure tears the node down.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(job.pgid, signal.SIGKILL)
+            for pgid in job.pgids:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(pgid, signal.SIGKILL)
             if job.cancel_requested:
                 end_status = "Canceled"
             elif job.exit_code == 0:
@@ -640,11 +683,23 @@ class EmulatedCompute:
                     fh.write(f"azureml double: job preparation failed: {e!r}\n")
             end_status = "Canceled" if job.cancel_requested else "Failed"
         finally:
+            self._finalize(job, end_status)
+
+    def _finalize(self, job: Job, end_status: str) -> None:
+        """``Finalizing``: the log's last copy reaches the artifact store and the MLflow run is ended; then
+        the job is terminal (so a client that saw it terminal can read its whole log)."""
+        from tests.azureml_double.job_outputs import ship_outputs
+
+        self._set(job, "Finalizing")
+        try:
+            self._ship_log(job)
+            ship_outputs(self.storage, job)
+        finally:
             if job.mlflow_run_id:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
                 try:
                     self.mlflow.end_run_if_running(job.mlflow_run_id, mlflow_status)
-                except Exception as e:  # noqa: BLE001
+                except Exception as e:  # noqa: BLE001 - the job's end is recorded whatever mlflow says
                     print(f"azureml double: could not end mlflow run {job.mlflow_run_id}: {e!r}", flush=True)
             with job.lock:
                 job.end_time = _now()
@@ -652,6 +707,43 @@ class EmulatedCompute:
                     job.start_time = job.end_time
                 job.status = end_status
             job.finished.set()
+
+    def _ship_log(self, job: Job) -> None:
+        """Copy the job's logs to ``workspaceartifactstore`` (run history's ``ExperimentRun/dcid.<job>/``)."""
+        from tests.azureml_double.routes_datastores import ARTIFACT_STORE_CONTAINER, run_prefix
+
+        for name in job.log_names():
+            self.storage.upload_file(ARTIFACT_STORE_CONTAINER, f"{run_prefix(job.name)}/{name}", job.scratch / name)
+
+    def _spawn_processes(self, job: Job, command: str, wd: Path) -> list[subprocess.Popen]:
+        """One process per node (``instance_count``), each in its own process group, with its rank's variables;
+        each writes its own ``user_logs`` file when there is more than one."""
+        env = self.job_env(job)
+        port = _free_port()
+        procs: list[subprocess.Popen] = []
+        for rank in range(job.instance_count):
+            log_name = "std_log.txt" if job.instance_count == 1 else f"std_log_process_{rank}.txt"
+            with open(job.scratch / "user_logs" / log_name, "ab", buffering=0) as log:
+                procs.append(
+                    subprocess.Popen(
+                        ["/bin/bash", "-c", command],
+                        cwd=wd,
+                        env={**env, **rank_env(job.distribution, rank, job.instance_count, port)},
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+        return procs
+
+    def _ship_log_while_running(self, job: Job) -> None:
+        shipped: list[int] = []
+        while job.proc is not None and job.proc.poll() is None and not self.stopping.wait(LOG_SHIP_SECONDS):
+            sizes = [(job.scratch / name).stat().st_size for name in job.log_names()]
+            if sizes != shipped:
+                self._ship_log(job)
+                shipped = sizes
 
     def _kill_group(self, pgid: int, job: Job) -> None:
         def killer() -> None:
@@ -667,6 +759,40 @@ class EmulatedCompute:
                 os.killpg(pgid, signal.SIGKILL)
 
         threading.Thread(target=killer, daemon=True).start()
+
+
+def rank_env(distribution: str | None, rank: int, world_size: int, port: int) -> dict[str, str]:
+    """The variables Azure ML sets on each process of a distributed job (one process per node here)."""
+    if distribution == "PyTorch":
+        return {
+            "RANK": str(rank),
+            "WORLD_SIZE": str(world_size),
+            "LOCAL_RANK": "0",
+            "LOCAL_WORLD_SIZE": "1",
+            "NODE_RANK": str(rank),
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+        }
+    if distribution == "Mpi":
+        return {
+            "OMPI_COMM_WORLD_RANK": str(rank),
+            "OMPI_COMM_WORLD_SIZE": str(world_size),
+            "OMPI_COMM_WORLD_LOCAL_RANK": "0",
+            "OMPI_COMM_WORLD_LOCAL_SIZE": "1",
+            "OMPI_COMM_WORLD_NODE_RANK": str(rank),
+        }
+    if distribution == "TensorFlow":
+        workers = [f"127.0.0.1:{port + i}" for i in range(world_size)]
+        return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": rank}})}
+    return {}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def _mint_run_token(d: Any, ws: Any) -> tuple[str, int]:

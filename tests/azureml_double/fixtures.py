@@ -12,7 +12,9 @@ Mark tests that use them ``@pytest.mark.azure``.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,7 +36,10 @@ def azureml_double_session(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[AzureMLDouble]:
     """The running double, shared by the session. Does not touch ``os.environ`` (see ``azureml_double``)."""
-    cache_dir = pytestconfig.cache.mkdir("azureml-double") if pytestconfig.cache is not None else None
+    # The cache keeps an empty mlflow db between sessions (creating its tables takes long on a busy machine).
+    # With `-p no:cacheprovider` the config has no `cache` attribute at all: keep it in the temp dir then.
+    cache = getattr(pytestconfig, "cache", None)
+    cache_dir = cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
     double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
     try:
         double.start()

@@ -119,7 +119,7 @@ class AzureMLDouble:
         self.start_timings: dict[str, float] = {}  # seconds from start() until each piece was ready
 
     # ------------------------------------------------------------------ lifecycle
-    def start(self, timeout: float = 60.0) -> AzureMLDouble:
+    def start(self, timeout: float = 180.0) -> AzureMLDouble:
         t0 = time.monotonic()
         if not AZURITE_MAIN.exists():
             raise DoubleStartError(
@@ -240,7 +240,7 @@ class AzureMLDouble:
         config_path.write_text(json.dumps(config, indent=2))
         self._spawn(
             "control-plane",
-            [sys.executable, "-m", "tests.azureml_double.server", str(config_path)],
+            [sys.executable, "-m", "tests.azureml_double", str(config_path)],
             env=server_env,
             cwd=REPO_ROOT,
         )
@@ -274,7 +274,7 @@ class AzureMLDouble:
             from importlib.metadata import version
 
             mlflow_version = version("mlflow")
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - no cached empty db then: the server makes its own
             return None
         return self.cache_dir / f"mlflow-{mlflow_version}-empty.db"
 
@@ -337,7 +337,7 @@ class AzureMLDouble:
         while True:
             try:
                 result = probe()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - not ready yet; the deadline decides when to give up
                 result = None
             if result:
                 return result
@@ -389,8 +389,13 @@ class AzureMLDouble:
         return f"{self.base_url}/_identity/msi/token"
 
     def _job_env_template(self) -> dict[str, str]:
-        env = self.client_env()
-        env["PATH"] = os.pathsep.join([str(VENV_BIN), os.environ.get("PATH", "")])
+        """What a job gets besides Azure ML's run variables: the job's interpreter first on a system PATH,
+        the test CA and the compute's managed identity (no workspace variables: jobs get AZUREML_ARM_*)."""
+        from tests.azureml_double.compute import SYSTEM_PATH
+
+        env = self.client_env(workspace=False)
+        env.pop("AZURE_TOKEN_CREDENTIALS", None)  # not set on Azure ML compute
+        env["PATH"] = os.pathsep.join([str(VENV_BIN), SYSTEM_PATH])
         return env
 
     def client_env(self, auth: str = "managed_identity", workspace: bool = True) -> dict[str, str]:
@@ -539,7 +544,8 @@ class AzureMLDouble:
         return self._call("POST", path, body if body is not None else {})
 
     def requests(self, since: int = 0, path_contains: str | None = None, method: str | None = None) -> list[dict]:
-        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud[, fault]}``,
+        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud, token_exp
+        [, fault][, headers, body]}`` (``headers``/``body`` with ``settings(record_bodies=True)``),
         oldest first (test-only endpoints excluded). Filter by substring of the path and/or method. ``path`` is
         the decoded path without the query (``/mferp/managementfrontend`` stripped), ``aud`` the bearer token's
         audience (None without a JWT)."""
@@ -566,7 +572,10 @@ class AzureMLDouble:
     def settings(self, **values: Any) -> dict:
         """Switch double behaviours for the rest of the test (``reset()`` / the fixture restore defaults):
         ``azure_limits=False`` lets through what Azure ML's MLflow rejects (>250 metrics per log-batch,
-        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames)."""
+        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames);
+        ``record_bodies=True`` keeps every request's headers and body in :meth:`requests`;
+        ``token_lifetime_seconds`` (3600) is how long tokens from the identity endpoints live, and a token
+        expired longer ago than ``token_clock_skew_seconds`` (300) gets Azure's 401 ``ExpiredAuthenticationToken``."""
         return self._post("/_double/settings", values)
 
     def inject_http_fault(
@@ -600,6 +609,14 @@ class AzureMLDouble:
 
     def faults(self) -> dict:
         return self._call("GET", "/_double/faults")
+
+    def jobs(self) -> list[dict]:
+        """Emulated-compute internals of every job (see :meth:`job_info`)."""
+        return self._call("GET", "/_double/jobs")["jobs"]
+
+    def force_job_status(self, name: str, status: str | None) -> dict:
+        """Make the APIs report ``status`` for job ``name`` (any Azure ML job status; None: its own again)."""
+        return self._post(f"/_double/jobs/{name}/status", {"status": status})
 
     def job_info(self, name: str) -> dict:
         """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""

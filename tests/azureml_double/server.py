@@ -2,7 +2,9 @@
 
 Run as a separate process by :mod:`tests.azureml_double.launcher`::
 
-    python -m tests.azureml_double.server <config.json>
+    python -m tests.azureml_double <config.json>
+
+(not ``-m ...server``: route modules register on this module's ``router``, not on a ``__main__`` copy).
 
 It binds ``127.0.0.1`` (port from the config, 0 = any free one), writes ``{"port": N}`` to the config's
 ``ready_file`` and serves until SIGTERM. All state lives in memory in this process.
@@ -21,7 +23,6 @@ import json
 import os
 import re
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from tests.azureml_double import token_expiry
 from tests.azureml_double._http import App, HttpError, Request, Router, azure_error, serve_tls
 
 PROVIDER = "Microsoft.MachineLearningServices"
@@ -188,7 +190,8 @@ class Faults:
         return None
 
 
-DEFAULT_SETTINGS = {"azure_limits": True}
+# record_bodies: keep each request's headers and body in the request log (to search what was sent).
+DEFAULT_SETTINGS = {"azure_limits": True, "record_bodies": False, **token_expiry.DEFAULTS}
 
 
 class Double(App):
@@ -226,11 +229,17 @@ class Double(App):
     def find_workspace(self, sub: str, rg: str, name: str) -> Workspace:
         ws = self.workspaces.get((sub.lower(), rg.lower(), name.lower()))
         if ws is None:
+            message = (
+                f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
+                "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            )
+            # ARM's gateway answers this one: only code and message (workspace_get_404_arm.json).
             raise HttpError(
                 404,
                 "ResourceNotFound",
-                f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
-                "For more details please go to https://aka.ms/ARMResourceNotFoundFix",
+                message,
+                body={"error": {"code": "ResourceNotFound", "message": message}},
+                headers={"x-ms-failure-cause": "gateway"},
             )
         return ws
 
@@ -268,6 +277,8 @@ class Double(App):
                     "Authentication failed. The 'Authorization' header is missing.",
                     headers={"WWW-Authenticate": f'Bearer authorization_uri="{self.base_url}/{self.tenant_id}"'},
                 )
+            if options.get("auth", True):
+                token_expiry.refuse_if_expired(self.settings, req.bearer, f"{self.base_url}/{self.tenant_id}")
             kwargs = dict(groups)
             if "ws_name" in kwargs:
                 kwargs["ws"] = self.find_workspace(kwargs.pop("sub"), kwargs.pop("rg"), kwargs.pop("ws_name"))
@@ -299,7 +310,11 @@ class Double(App):
             "duration_ms": round(elapsed * 1000, 3),
             "request_bytes": len(req.body),
             "aud": jwt_audience(req.bearer),
+            "token_exp": token_expiry.token_exp(req.bearer),
         }
+        if self.settings.get("record_bodies"):
+            entry["headers"] = dict(req.headers.items())
+            entry["body"] = req.body.decode("utf-8", errors="replace")
         if "fault" in req.context:
             entry["fault"] = req.context["fault"]
         with self.lock:
@@ -389,15 +404,17 @@ def oauth_token(d: Double, req: Request, tenant: str):
     if grant == "client_credentials" and not (form.get("client_secret") or form.get("client_assertion")):
         return 401, {"error": "invalid_client", "error_description": "AADSTS7000216: client secret missing"}
     resource = scope_to_resource(form.get("scope", ""))
+    lifetime = token_expiry.lifetime(d.settings)
     token, _ = mint_jwt(
         resource,
         tenant if tenant not in ("common", "organizations", "adfs") else d.tenant_id,
+        lifetime,
         appid=form.get("client_id", ""),
     )
     return 200, {
         "token_type": "Bearer",
-        "expires_in": 3600,
-        "ext_expires_in": 3600,
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
         "access_token": token,
         "scope": form.get("scope", ""),
     }
@@ -411,11 +428,12 @@ def managed_identity_token(d: Double, req: Request):
     if secret != d.config["msi_secret"]:
         return 401, {"error": "invalid_request", "error_description": "missing or wrong managed identity secret"}
     resource = req.query.get("resource", "")
-    token, exp = mint_jwt(scope_to_resource(resource), d.tenant_id)
+    lifetime = token_expiry.lifetime(d.settings)
+    token, exp = mint_jwt(scope_to_resource(resource), d.tenant_id, lifetime)
     return 200, {
         "access_token": token,
         "expires_on": str(exp),
-        "expires_in": "3600",
+        "expires_in": str(lifetime),
         "resource": resource,
         "token_type": "Bearer",
         "client_id": req.query.get("clientid") or req.query.get("client_id") or "00000000-0000-0000-0000-00000000a991",
@@ -576,14 +594,15 @@ def asset_meta(d: Double) -> dict:
 
 
 def user_error_404(message: str, detail: str) -> HttpError:
-    """The 404 the data plane answers for a missing asset or job (``UserError`` > ``ResourceNotFound``)."""
+    """The 404 Azure ML's management front end answers for a missing asset or job (``azureml_error_bodies.json``)."""
     return HttpError(
         404,
         "UserError",
         message,
         body=azure_error(
-            "UserError", detail, innerError={"code": "NotFound", "innerError": {"code": "ResourceNotFound"}}
+            "UserError", detail, additionalInfo=[{"type": "ComponentName", "info": {"value": "managementfrontend"}}]
         ),
+        headers={"x-ms-response-type": "error"},
     )
 
 
@@ -676,7 +695,17 @@ def _env_versions(d: Double, ws: Workspace, name: str) -> list[dict]:
 
 @router.route("PUT", WS + r"/environments/(?P<name>[^/]+)/versions/(?P<version>[^/]+)")
 def put_environment_version(d: Double, req: Request, ws: Workspace, name: str, version: str):
-    defaults = {"osType": "Linux", "environmentType": "UserCreated", "autoRebuild": "OnBaseImageUpdate"}
+    from tests.azureml_double.environment_rules import check_environment_version
+
+    check_environment_version(req.json() or {})
+    defaults = {
+        "osType": "Linux",
+        "environmentType": "UserCreated",
+        "autoRebuild": "Disabled",
+        "isAnonymous": name == "CliV2AnonymousEnvironment",
+        "stage": "Development",
+        "properties": {"azureml.labels": "latest"},
+    }
     return put_asset_version(d, req, ws, "environments", ws.environments, name, version, defaults)
 
 
@@ -750,28 +779,38 @@ def list_jobs(d: Double, req: Request, ws: Workspace):
 
 @router.route("POST", WS + r"/jobs/(?P<name>[^/]+)/cancel")
 def cancel_job(d: Double, req: Request, ws: Workspace, name: str):
+    """Like Azure: an ended job answers 200 with nothing to poll; otherwise 202 and a subscription-scoped
+    operation, without ``Retry-After`` (the SDK then polls every 30 s unless told otherwise)."""
     job = ws.jobs.get(name)
     if job is None:
         get_job(d, req, ws, name)  # raises the 404
-    op_id = d.compute.cancel(job)
-    location = f"{d.base_url}{ws.arm_id}/locations/{ws.location}/mfeOperationResults/jc:{op_id}?api-version=2023-04-01"
-    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
+    if job.ended:
+        return 200, None
+    d.compute.cancel(job)
+    return 202, b"null", {"Location": _cancel_operation_url(d, ws, name), "x-ms-async-operation-timeout": "PT1H"}
+
+
+def _cancel_operation_url(d: Double, ws: Workspace, name: str) -> str:
+    return (
+        f"{d.base_url}/subscriptions/{ws.subscription_id}/providers/{PROVIDER}/locations/{ws.location}"
+        f"/mfeOperationResults/jc:{ws.workspace_id}:{name}?api-version=2023-04-01-preview"
+    )
 
 
 @router.route(
     "GET",
-    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
-    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws_name>[^/]+)"
-    r"/locations/(?P<loc>[^/]+)/mfeOperationResults/(?P<op>[^/]+)",
+    r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices"
+    r"/locations/(?P<loc>[^/]+)/mfeOperationResults/jc:(?P<wsid>[^:/]+):(?P<name>[^/]+)",
 )
-def operation_result(d: Double, req: Request, ws: Workspace, loc: str, op: str):
-    done = d.compute.operation_done(op.split(":", 1)[-1])
-    if done is None:
-        raise HttpError(404, "NotFound", f"operation {op} not found")
-    if done:
+def cancel_operation(d: Double, req: Request, sub: str, loc: str, wsid: str, name: str):
+    ws = next((w for w in d.workspaces.values() if w.workspace_id == wsid), None)
+    job = ws.jobs.get(name) if ws is not None else None
+    if job is None:
+        raise HttpError(404, "NotFound", f"operation jc:{wsid}:{name} not found")
+    if job.ended:
         return 200, None
-    location = f"{d.base_url}{req.raw_path}?api-version={req.query.get('api-version', '2023-04-01')}"
-    return 202, None, {"Location": location, "Retry-After": d.config.get("lro_retry_after", "1")}
+    url = _cancel_operation_url(d, ws, name)
+    return 202, {}, {"Location": url, "Azure-AsyncOperation": url}
 
 
 # ========================================================================================= run history
@@ -964,7 +1003,7 @@ def blob_front(d: Double, req: Request, account: str, rest: str | None):
     return d.compute.storage.forward(req.method, target, req.body, req.headers)
 
 
-# Azure ML's MLflow service is stricter than open-source MLflow (see DESIGN.md "Azure ML's MLflow limits").
+# Azure ML's MLflow service is stricter than open-source MLflow (see docs/architecture.md, "Azure ML's MLflow limits").
 AZURE_MAX_METRICS_PER_REQUEST = 250
 AZURE_MAX_PARAMS_PER_RUN = 200
 
@@ -1116,6 +1155,5 @@ def main(argv: list[str]) -> None:
     server.shutdown()
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, os.getcwd())
-    main(sys.argv)
+# Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
+from tests.azureml_double import routes_data, routes_datastores, routes_job_control  # noqa: E402, F401

@@ -3,7 +3,8 @@ from the Kedro defaults: see https://docs.kedro.org/en/stable/configure/configur
 
 kedro-azureml-mlflow needs nothing here: its hooks register themselves when the plugin is
 installed, and it reads conf/<env>/azureml.yml on its own. To run without tracking, set
-`tracking.enabled: false` there, or disable the plugin's hooks with
+`tracking.enabled: false` there, or KEDRO_AZUREML_MLFLOW_TRACKING=off in the environment
+(tests/conftest.py does, for the project's own tests), or disable the plugin's hooks with
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-azureml-mlflow",)
 """
 

@@ -60,7 +60,9 @@ def evaluate_model(
             precision_score(y_test, y_pred, average="macro", zero_division=0)
         ),
         "log_loss": float(
-            log_loss(y_test, classifier.predict_proba(X_test), labels=classifier.classes_)
+            log_loss(
+                y_test, classifier.predict_proba(X_test), labels=classifier.classes_
+            )
         ),
     }
 
@@ -70,13 +72,12 @@ def compute_training_curve(
     y_train: pd.Series,
     X_test: pd.DataFrame,
     y_test: pd.Series,
-    model_parameters: dict[str, Any],
-    curve_parameters: dict[str, Any],
+    parameters: dict[str, Any],
 ) -> list[float]:
     """Test accuracy after each solver iteration budget: a list, logged as steps."""
     curve = []
-    for max_iter in curve_parameters["max_iter_checkpoints"]:
-        classifier = _classifier(C=model_parameters["C"], max_iter=max_iter)
+    for max_iter in parameters["curve_checkpoints"]:
+        classifier = _classifier(C=parameters["C"], max_iter=max_iter)
         with warnings.catch_warnings():
             # Small budgets stop the solver before it converges: that is the point here.
             warnings.simplefilter("ignore", category=ConvergenceWarning)

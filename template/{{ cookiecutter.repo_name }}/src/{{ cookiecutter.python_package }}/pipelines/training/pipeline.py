@@ -28,14 +28,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 func=compute_training_curve,
-                inputs=[
-                    "X_train",
-                    "y_train",
-                    "X_test",
-                    "y_test",
-                    "params:model",
-                    "params:training_curve",
-                ],
+                inputs=["X_train", "y_train", "X_test", "y_test", "params:model"],
                 outputs="training_curve_metrics",
                 name="compute_training_curve",
             ),

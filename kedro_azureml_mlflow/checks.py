@@ -1,0 +1,90 @@
+"""Cheap up-front checks of what MLflow or Azure ML would only refuse later, mid-run.
+
+A bad tracking URI or experiment name is a permanent error: caught here, it is a config error
+before the pipeline starts instead of a journal that ``sync`` can never send. Nothing here
+imports MLflow: the schemes MLflow knows are listed, and plugin stores are found through the
+``mlflow.tracking_store`` entry points, as MLflow itself finds them.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from importlib.metadata import entry_points
+from urllib.parse import SplitResult, urlsplit
+
+MAX_EXPERIMENT_NAME = 500  # MLflow's MAX_EXPERIMENT_NAME_LENGTH
+MAX_TRACKING_URI = 2048
+# The schemes MLflow's tracking store registry knows without plugins (databases take a +driver).
+_DATABASES = ("postgresql", "mysql", "sqlite", "mssql")
+_BUILT_IN = ("file", "http", "https", "databricks", "databricks-uc", "uc")
+_BARE = ("databricks", "databricks-uc", "uc")  # MLflow takes these without "://"
+# What azureml-mlflow parses out of a workspace tracking URI's path (it fails obscurely otherwise).
+_AZUREML_PATH = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.MachineLearningServices/workspaces/[^/]+"
+)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+URI_EXAMPLES = "sqlite:///mlflow.db, http(s)://host:5000, file:///path/to/mlruns or azureml://…"
+
+
+@lru_cache(maxsize=1)
+def plugin_schemes() -> frozenset[str]:
+    """Schemes that installed packages register with MLflow (azureml-mlflow registers ``azureml``)."""
+    return frozenset(ep.name for ep in entry_points(group="mlflow.tracking_store"))
+
+
+def check_tracking_uri(uri: str) -> str:
+    """``uri`` if MLflow can open a store for it; a ``ValueError`` saying what is wrong otherwise."""
+    if len(uri) > MAX_TRACKING_URI or _CONTROL.search(uri):
+        raise ValueError(f"not a tracking URI (expected one line of at most {MAX_TRACKING_URI} characters)")
+    if uri in _BARE:
+        return uri
+    try:
+        parts = urlsplit(uri)
+    except ValueError as exc:
+        raise ValueError(f"not a valid URI ({exc})") from None
+    scheme = parts.scheme.lower()
+    if not scheme or ("://" not in uri and scheme != "file"):
+        raise ValueError(f"expected a URI with a scheme, such as {URI_EXAMPLES}")
+    if scheme.split("+", 1)[0] in _DATABASES:
+        return _check_database(uri, scheme, parts)
+    if scheme in ("http", "https") and not parts.hostname:
+        raise ValueError(f"{scheme}:// URI without a host")
+    if scheme == "azureml":
+        return _check_azureml(uri, parts)
+    if scheme in _BUILT_IN or scheme in plugin_schemes():
+        return uri
+    known = sorted({*_DATABASES, *_BUILT_IN, *plugin_schemes()})
+    raise ValueError(f"unknown scheme '{scheme}://'; MLflow here can track to: {', '.join(known)}")
+
+
+def _check_database(uri: str, scheme: str, parts: SplitResult) -> str:
+    if scheme.count("+") > 1:
+        raise ValueError(f"database URI with more than one '+driver' in '{scheme}'")
+    if not (parts.netloc or parts.path.strip("/")):
+        raise ValueError(f"{scheme}:// URI without a host or database (for example sqlite:///mlflow.db)")
+    return uri
+
+
+def _check_azureml(uri: str, parts: SplitResult) -> str:
+    if not parts.hostname or not _AZUREML_PATH.search(parts.path):
+        raise ValueError(
+            "azureml:// URI is not a workspace's tracking URI (expected azureml://<region>.api.azureml.ms/mlflow/"
+            "v1.0/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.MachineLearningServices/"
+            "workspaces/<name>; leave tracking_uri out to ask the workspace for it)"
+        )
+    return uri
+
+
+def check_experiment_name(name: str) -> str:
+    """``name`` if both MLflow and Azure ML can find an experiment by it later."""
+    if len(name) > MAX_EXPERIMENT_NAME:
+        raise ValueError(f"experiment name of {len(name)} characters; MLflow takes at most {MAX_EXPERIMENT_NAME}")
+    if _CONTROL.search(name):
+        raise ValueError("experiment name with a line break or control character")
+    if "/" in name:
+        raise ValueError(
+            "experiment name with '/': Azure ML cannot find such an experiment by name again "
+            "(azure-sdk-for-python#45209); use '-' or '_' instead"
+        )
+    return name

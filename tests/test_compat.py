@@ -1,0 +1,96 @@
+"""Every private API the plugin uses (all in ``kedro_azureml_mlflow/compat.py``) works with the installed
+versions, and those versions are inside the bounds ``pyproject.toml`` declares."""
+
+from __future__ import annotations
+
+from importlib import metadata
+from pathlib import Path
+
+import click
+import pytest
+from packaging.requirements import Requirement
+
+from kedro_azureml_mlflow import compat
+from kedro_azureml_mlflow.packaging.pyproject import read_pyproject
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("package", ["azure-ai-ml", "azureml-mlflow"])
+def test_installed_version_is_inside_the_declared_bounds(package: str) -> None:
+    declared = read_pyproject(ROOT)["project"]["dependencies"]
+    (requirement,) = [Requirement(line) for line in declared if Requirement(line).name == package]
+    assert any(spec.operator == "<" for spec in requirement.specifier), f"{package} needs an upper bound"
+    assert requirement.specifier.contains(metadata.version(package), prereleases=True)
+
+
+def test_sdk_statuses() -> None:
+    assert compat.sdk_terminal_statuses() == {"Completed", "Failed", "Canceled", "NotResponding", "Paused"}
+    assert compat.sdk_job_statuses() >= {"NotStarted", "Starting", "Finalizing", "NotResponding", "Paused", "Unknown"}
+    assert len(compat.sdk_job_statuses()) == 14
+
+
+def test_load_mlflow_project(tmp_path: Path) -> None:
+    (tmp_path / "MLproject").write_text("name: p\nconda_env: conda.yaml\nentry_points:\n  main:\n    command: echo\n")
+    (tmp_path / "conda.yaml").write_text("dependencies: [python=3.11]\n")
+    project = compat.load_mlflow_project(str(tmp_path))
+    assert project.env_config_path == str(tmp_path / "conda.yaml")
+    assert project.get_entry_point("main").command == "echo"
+
+
+def test_parse_kedro_params() -> None:
+    ctx = click.Context(click.Command("run"))
+    param = click.Option(["--params"])
+    assert compat.parse_kedro_params(ctx, param, "a=1,b.c=x") == {"a": 1, "b": {"c": "x"}}
+    with pytest.raises(click.UsageError):
+        compat.parse_kedro_params(ctx, param, "no-equals-sign")
+
+
+@pytest.mark.azure
+def test_run_history_details_and_tracking_credential(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from azure.ai.ml import command
+    from azure.ai.ml.entities import Environment
+    from mlflow.tracking import MlflowClient
+
+    ml_client = azureml_double.ml_client()
+    (tmp_path / "main.py").write_text("print('details')\n")
+    job = ml_client.jobs.create_or_update(
+        command(
+            code=str(tmp_path), command="python main.py", compute="cpu-cluster", environment=Environment(image="i:1")
+        )
+    )
+    azureml_double.wait_for_job(job.name)
+    details = compat.run_history_details(ml_client, job.name)
+    assert details.status == "Completed" and "user_logs/std_log.txt" in details.log_files
+
+    since = azureml_double.last_seq()
+    host = azureml_double.base_url
+    compat.register_tracking_credential(
+        azureml_double.tracking_uri,
+        host,
+        azureml_double.subscription_id,
+        azureml_double.resource_group,
+        azureml_double.workspace_name,
+        azureml_double.credential(),
+    )
+    assert MlflowClient(azureml_double.tracking_uri).get_run(job.name).info.run_id == job.name
+    assert azureml_double.mlflow_requests(since), "the store signed in with the registered credential"
+
+
+def test_activate_run_is_every_threads_active_run_until_deactivated() -> None:
+    import threading
+
+    import mlflow
+
+    info = {"run_id": "r" * 32, "experiment_id": "1", "user_id": "u", "status": "RUNNING", "start_time": 1}
+    seen: list[object] = []
+    compat.activate_run(info)
+    try:
+        worker = threading.Thread(target=lambda: seen.append(mlflow.active_run()))
+        worker.start()
+        worker.join()
+        assert mlflow.active_run().info.run_id == "r" * 32  # this thread
+        assert [run.info.run_id for run in seen] == ["r" * 32]  # a thread that had never used MLflow
+    finally:
+        compat.deactivate_run("r" * 32)
+    assert mlflow.active_run() is None

@@ -1,0 +1,293 @@
+"""Journals and their replay against a real SQLite store: exactly once, and no bad journal blocks good data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kedro_azureml_mlflow.tracking import client_ops
+from kedro_azureml_mlflow.tracking.batching import Batch
+from kedro_azureml_mlflow.tracking.journal import (
+    Journal,
+    RunHeader,
+    failed_directory,
+    hold_if_free,
+    journal_directory,
+    load_journal,
+    pending_journals,
+    requeue,
+)
+from kedro_azureml_mlflow.tracking.replay import replay_journal
+from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
+from kedro_azureml_mlflow.tracking.uri_credentials import with_credentials, without_credentials
+
+EXPERIMENT = "journal-units"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> str:
+    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+
+
+def header(uri: str, run_id: str | None = None) -> RunHeader:
+    return RunHeader(uri, EXPERIMENT, run_id, "unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
+
+
+def metrics(prefix: str, count: int, step: int = 0) -> list[tuple[str, float, int, int]]:
+    return [(f"{prefix}{i}", float(i) / 7, 1_700_000_000_100 + i, step) for i in range(count)]
+
+
+class RecordingClient:
+    """A real ``MlflowClient`` that also keeps every metric value and param it was asked to send."""
+
+    def __init__(self, uri: str) -> None:
+        self.real = client_ops.make_client(uri)
+        self.sent_metrics: list[tuple[str, float, int, int]] = []
+        self.sent_params: list[tuple[str, str]] = []
+        self.created_runs = 0
+
+    def log_batch(self, run_id: str, metrics: Any = (), params: Any = (), tags: Any = (), **kw: Any) -> None:
+        self.sent_metrics += [(m.key, m.value, m.timestamp, m.step) for m in metrics]
+        self.sent_params += [(p.key, p.value) for p in params]
+        self.real.log_batch(run_id, metrics=metrics, params=params, tags=tags, **kw)
+
+    def create_run(self, *args: Any, **kwargs: Any) -> Any:
+        self.created_runs += 1
+        return self.real.create_run(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.real, name)
+
+
+def runs(uri: str) -> list[Any]:
+    client = client_ops.make_client(uri)
+    experiment = client.get_experiment_by_name(EXPERIMENT)
+    return client.search_runs([experiment.experiment_id]) if experiment else []
+
+
+def history(uri: str, run_id: str, key: str) -> list[tuple[float, int]]:
+    return [(m.value, m.step) for m in client_ops.make_client(uri).get_metric_history(run_id, key)]
+
+
+def journal_with(directory: Path, head: RunHeader, *records: dict[str, Any]) -> Path:
+    journal = Journal(directory, head)
+    for record in records:
+        journal.write(record)
+    journal.close()
+    return journal.path
+
+
+# --- exactly once: a replay that died with a record in flight -------------------------------------
+
+
+def test_a_record_the_server_took_before_the_crash_is_not_sent_again(tmp_path: Path, store: str) -> None:
+    run_id = client_ops.create_run(client_ops.make_client(store), header(store))
+    first = Batch(metrics=metrics("a", 30), params=[("alpha", "1")]).to_json()
+    second = Batch(metrics=metrics("b", 20)).to_json()
+    path = journal_with(tmp_path / "j", header(store, run_id), first, second, {"end": "FINISHED", "end_time_ms": 2})
+    # An earlier replay marked the first record (line 2) in flight, sent it, and died before noting it done.
+    client_ops.send_record(client_ops.make_client(store), run_id, first)
+    ReplayProgress.load(path).sending(2)
+
+    client = RecordingClient(store)
+    outcome = replay_journal(path, lambda _uri: client)
+
+    assert outcome.sent == 3 and outcome.stopped is None and not path.exists()
+    assert [key for key, *_ in client.sent_metrics] == [f"b{i}" for i in range(20)]  # only the second record
+    assert client.sent_params == []
+    for i in range(30):
+        assert history(store, run_id, f"a{i}") == [(i / 7, 0)]
+    run = client_ops.make_client(store).get_run(run_id)
+    assert run.info.status == "FINISHED" and run.data.params == {"alpha": "1"}
+
+
+def test_a_record_partly_taken_before_the_crash_sends_only_the_rest(tmp_path: Path, store: str) -> None:
+    run_id = client_ops.create_run(client_ops.make_client(store), header(store))
+    values = metrics("m", 10) + metrics("m", 10, step=1)  # one key at two steps: a history, not just a latest value
+    path = journal_with(tmp_path / "j", header(store, run_id), Batch(metrics=values).to_json())
+    client_ops.send_record(client_ops.make_client(store), run_id, Batch(metrics=values[:13]).to_json())
+    ReplayProgress.load(path).sending(2)
+
+    client = RecordingClient(store)
+    replay_journal(path, lambda _uri: client)
+
+    assert client.sent_metrics == values[13:]
+    assert sorted(history(store, run_id, "m3")) == [(3 / 7, 0), (3 / 7, 1)]
+
+
+def test_a_run_created_before_the_crash_is_found_not_created_again(tmp_path: Path, store: str) -> None:
+    head = header(store)  # the run did not exist when the journal was written
+    path = journal_with(
+        tmp_path / "j", head, Batch(metrics=metrics("a", 3)).to_json(), {"end": "FINISHED", "end_time_ms": 5}
+    )
+    # An earlier replay announced it was creating the run, the server created it, the replay died.
+    ReplayProgress.load(path).creating_run(store, head.run_key)
+    client_ops.create_run(client_ops.make_client(store), head)
+
+    client = RecordingClient(store)
+    outcome = replay_journal(path, lambda _uri: client)
+
+    assert client.created_runs == 0
+    [run] = runs(store)
+    assert run.info.run_id == outcome.run_id and run.info.status == "FINISHED" and len(run.data.metrics) == 3
+
+
+def test_a_run_the_live_writer_created_without_hearing_back_is_found(tmp_path: Path, store: str) -> None:
+    head = header(store)
+    client_ops.create_run(client_ops.make_client(store), head)  # the server created it; the answer was lost
+    path = journal_with(
+        tmp_path / "j", head, Batch(params=[("p", "1")]).to_json(), {"end": "FINISHED", "end_time_ms": 5}
+    )
+    replay_journal(path, lambda _uri: client_ops.make_client(store))
+    [run] = runs(store)
+    assert run.data.params == {"p": "1"} and run.info.status == "FINISHED"
+
+
+# --- bad journals don't block good data -----------------------------------------------------------
+
+
+def test_a_truncated_last_line_delivers_every_valid_record_and_sets_the_rest_aside(tmp_path: Path, store: str) -> None:
+    run_id = client_ops.create_run(client_ops.make_client(store), header(store))
+    records = [Batch(metrics=metrics(f"n{k}.", 250)).to_json() for k in range(2)]
+    path = journal_with(tmp_path / "j", header(store, run_id), *records)
+    cut = json.dumps({"end": "FINISHED", "end_time_ms": 9})[:12]
+    with path.open("a") as handle:
+        handle.write(cut)  # the writer died mid-line
+
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
+
+    assert outcome.sent == 2 and not path.exists()
+    assert len(client_ops.make_client(store).get_run(run_id).data.metrics) == 500
+    failed = failed_directory(tmp_path / "j") / path.name
+    assert outcome.failed_path == failed and cut in failed.read_text()
+    assert "line 4 is not a whole record" in load_journal(failed).reasons[0]
+    assert pending_journals(tmp_path / "j") == []
+
+
+def test_an_empty_journal_is_removed_and_one_without_header_is_set_aside(tmp_path: Path) -> None:
+    directory = tmp_path / "j"
+    directory.mkdir()
+    (directory / "empty.jsonl").write_text("")
+    (directory / "headless.jsonl").write_text(json.dumps(Batch(params=[("p", "1")]).to_json()) + "\n")
+    never = lambda _uri: pytest.fail("nothing here may be sent")  # noqa: E731
+
+    assert replay_journal(directory / "empty.jsonl", never).empty
+    outcome = replay_journal(directory / "headless.jsonl", never)
+    assert "no header line" in outcome.set_aside[0]
+    assert pending_journals(directory) == [] and (failed_directory(directory) / "headless.jsonl").exists()
+
+
+def test_a_journal_whose_run_was_deleted_is_set_aside_whole(tmp_path: Path, store: str) -> None:
+    client = client_ops.make_client(store)
+    run_id = client_ops.create_run(client, header(store))
+    path = journal_with(
+        tmp_path / "j",
+        header(store, run_id),
+        Batch(metrics=metrics("a", 5)).to_json(),
+        {"end": "FINISHED", "end_time_ms": 3},
+    )
+    client.delete_run(run_id)
+
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
+
+    assert outcome.sent == 0 and f"run {run_id} is gone" in outcome.set_aside[0]
+    assert len(load_journal(outcome.failed_path).records) == 2 and not path.exists()  # type: ignore[arg-type]
+
+
+def test_a_bad_tracking_uri_is_set_aside_and_can_be_sent_elsewhere(tmp_path: Path, store: str) -> None:
+    path = journal_with(
+        tmp_path / "j",
+        header("foo://nowhere"),
+        Batch(params=[("alpha", "1")], metrics=metrics("a", 3)).to_json(),
+        {"end": "FINISHED", "end_time_ms": 1_700_000_000_500},
+    )
+    outcome = replay_journal(path, client_ops.make_client)
+    assert outcome.set_aside and "foo://nowhere" in outcome.set_aside[0] and runs(store) == []
+
+    retried = replay_journal(requeue(outcome.failed_path), client_ops.make_client, to_uri=store)  # type: ignore[arg-type]
+
+    assert retried.set_aside == [] and retried.stopped is None
+    [run] = runs(store)
+    assert run.info.run_id == retried.run_id and run.info.status == "FINISHED"
+    assert run.data.params == {"alpha": "1"} and len(run.data.metrics) == 3
+    assert pending_journals(tmp_path / "j") == [] and list(failed_directory(tmp_path / "j").iterdir()) == []
+
+
+def test_a_refused_param_is_set_aside_alone(tmp_path: Path, store: str) -> None:
+    client = client_ops.make_client(store)
+    run_id = client_ops.create_run(client, header(store))
+    client.log_param(run_id, "pipeline", "__default__")
+    record = Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]).to_json()
+    path = journal_with(tmp_path / "j", header(store, run_id), record, Batch(metrics=metrics("m", 2)).to_json())
+
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
+
+    run = client.get_run(run_id)
+    assert run.data.params == {"alpha": "1", "beta": "2", "pipeline": "__default__"} and len(run.data.metrics) == 2
+    [(_, refused)] = load_journal(outcome.failed_path).records  # type: ignore[arg-type]
+    assert refused["params"] == [["pipeline", "training"]] and "Changing param values" in outcome.set_aside[0]
+
+
+def test_a_run_opened_by_replay_is_not_left_running_when_its_journal_has_no_end(tmp_path: Path, store: str) -> None:
+    path = journal_with(tmp_path / "j", header(store), Batch(metrics=metrics("a", 2)).to_json())
+    replay_journal(path, lambda _uri: client_ops.make_client(store))
+    [run] = runs(store)
+    assert run.info.status == "FAILED" and "holds no end" in run.data.tags["kedro.error"]
+    assert run.data.tags["kedro.run_key"]
+
+
+def test_a_server_in_trouble_stops_the_replay_and_keeps_the_rest(tmp_path: Path, store: str) -> None:
+    path = journal_with(tmp_path / "j", header("http://127.0.0.1:9"), Batch(params=[("p", "1")]).to_json())
+    outcome = replay_journal(path, lambda _uri: (_ for _ in ()).throw(ConnectionError("connection refused")))
+    assert outcome.stopped == "connection refused" and outcome.set_aside == [] and path.exists()
+
+
+# --- a live journal, credentials, where journals go ----------------------------------------------
+
+
+def test_a_journal_still_being_written_is_left_alone(tmp_path: Path, store: str) -> None:
+    journal = Journal(tmp_path / "j", header(store))
+    journal.write({"end": "FINISHED", "end_time_ms": 1})
+    probe = (
+        "import pathlib, sys; from kedro_azureml_mlflow.tracking.journal import hold_if_free; "
+        "print(hold_if_free(pathlib.Path(sys.argv[1])) is None)"
+    )
+    busy = subprocess.run([sys.executable, "-c", probe, str(journal.path)], capture_output=True, text=True, check=True)
+    assert busy.stdout.strip() == "True"
+    journal.close()
+    assert hold_if_free(journal.path) is not None
+
+
+URI = "postgresql://kedro:sk-planted-7f3a@db.example.com:5432/mlflow"
+
+
+def test_the_uri_password_is_never_journaled(tmp_path: Path) -> None:
+    path = journal_with(tmp_path / "j", header(URI), {"end": "FINISHED", "end_time_ms": 1})
+    text = path.read_text()
+    assert "sk-planted-7f3a" not in text
+    assert load_journal(path).header.tracking_uri == "postgresql://kedro@db.example.com:5432/mlflow"  # type: ignore[union-attr]
+
+
+def test_the_credential_comes_back_from_config_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorded = without_credentials(URI)
+    assert with_credentials(recorded, [URI.replace("/mlflow", "/other")]) == URI
+    assert with_credentials(recorded, ["postgresql://kedro:x@elsewhere.example.com/mlflow"]) == recorded
+    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "p@ss")
+    assert with_credentials(recorded, []) == "postgresql://kedro:p%40ss@db.example.com:5432/mlflow"
+    assert without_credentials("https://u:pw@h.example/x?token=abc&a=1") == "https://u@h.example/x?a=1"
+
+
+def test_inside_an_azureml_job_the_journal_goes_to_outputs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MLFLOW_RUN_ID", "AZUREML_RUN_ID", "AZUREML_CR_EXECUTION_WORKING_DIR_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    assert journal_directory(tmp_path) == tmp_path / ".kedro_azureml_mlflow/journal"
+    monkeypatch.setenv("MLFLOW_RUN_ID", "job-1")  # `mlflow run` alone is not a job
+    assert journal_directory(tmp_path) == tmp_path / ".kedro_azureml_mlflow/journal"
+    monkeypatch.setenv("AZUREML_RUN_ID", "job-1")
+    monkeypatch.chdir(tmp_path)
+    assert journal_directory(Path("/elsewhere")) == tmp_path / "outputs/kedro_azureml_mlflow/journal"

@@ -1,0 +1,50 @@
+"""Distributed jobs: every node runs ``kedro run``; only rank 0 tracks the job's one run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml_mlflow.tracking.ranks import process_rank, tracks_this_process
+from tests.fixtures_projects import run_kedro
+from tests.test_submit_azure import job_name_from, mlflow_client, ship_raw_data
+
+
+@pytest.mark.parametrize(
+    ("environ", "rank"),
+    [
+        ({}, None),
+        ({"RANK": "1", "WORLD_SIZE": "2"}, 1),
+        ({"OMPI_COMM_WORLD_RANK": "0"}, 0),
+        ({"PMI_RANK": "3"}, 3),
+        ({"TF_CONFIG": json.dumps({"task": {"type": "worker", "index": 2}})}, 2),
+        ({"TF_CONFIG": "not json"}, None),
+    ],
+)
+def test_rank_of_each_distribution(environ: dict[str, str], rank: int | None) -> None:
+    assert process_rank(environ) == rank
+    assert tracks_this_process(environ) == (rank in (None, 0))
+
+
+@pytest.mark.azure
+@pytest.mark.slow
+def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+    project = ship_raw_data(starter_project)
+    (project / "conf/local/azureml.yml").write_text("submit:\n  instance_count: 2\n  distribution: pytorch\n")
+    args = ["azureml", "submit", "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream"]
+    result = run_kedro(args, cwd=project, env=azureml_double.client_env(), timeout=600)
+    name = job_name_from(result.stderr)
+
+    info = azureml_double.job_info(name)
+    logs = [(Path(info["scratch_dir"]) / f"user_logs/std_log_process_{rank}.txt").read_text() for rank in (0, 1)]
+    assert all("Pipeline execution completed" in text for text in logs), logs  # both nodes ran the pipeline
+    client = mlflow_client(azureml_double)
+    run = client.get_run(name)
+    experiment_runs = client.search_runs([run.info.experiment_id])
+    assert [r.info.run_id for r in experiment_runs] == [name], "one run for the job"
+    assert run.data.metrics, "rank 0 logged the pipeline's metrics"
+    for key in run.data.metrics:  # a list is a curve (steps 0, 1, ...): each step once
+        steps = [metric.step for metric in client.get_metric_history(name, key)]
+        assert len(steps) == len(set(steps)), f"{key} logged more than once: steps {sorted(steps)}"
