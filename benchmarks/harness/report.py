@@ -197,13 +197,13 @@ def targets(scenarios: list[Scenario], hooks_off: Scenario, help_pair: HelpPair)
             worst = max(s.requests)
             lines.append(f"target ≤ 10 tracking requests per run, {s.label}: {worst} {mark(worst <= 10)}")
     silent = by_key.get("silent")
-    if silent and silent.times and hooks_off.median:
+    if silent and silent.waited:
         from benchmarks.harness.scenarios import SILENT_MAX_WAIT
 
-        delay = max(silent.times) - hooks_off.median
-        ok = delay <= SILENT_MAX_WAIT + 1.0
+        delay = max(silent.waited)  # from the pipeline's end to the closing line, as the plugin logs it
         lines.append(
-            f"target never-answering server: end delayed ≤ max_wait ({SILENT_MAX_WAIT:g} s): {delay:.2f} s {mark(ok)}"
+            f"target never-answering server: the end waits ≤ max_wait ({SILENT_MAX_WAIT:g} s): "
+            f"{delay:.1f} s (worst run) {mark(delay <= SILENT_MAX_WAIT)}"
         )
     _, with_, without = help_pair
     if with_.median and without.median:

@@ -31,7 +31,7 @@ from kedro_azureml_mlflow.tracking.protocol import (
     provisional_header,
 )
 from kedro_azureml_mlflow.tracking.run_info import source_tags
-from kedro_azureml_mlflow.tracking.sender import RunSender
+from kedro_azureml_mlflow.tracking.sender import RunSender, merged
 from kedro_azureml_mlflow.tracking.target import TargetSpec, TrackingTarget
 
 logger = logging.getLogger(__name__)
@@ -216,7 +216,7 @@ class AgentSession:
             provisional = provisional_header(self.spec.target, header, None)
             sender = RunSender(provisional, Journal(Path(self.spec.journal_dir), provisional), _no_client, False)
             self._sender = sender
-        for record in left:
+        for record in merged(left):
             sender.journal.write(record)
         if end is not None and end[0] is not None and sender.ends_run:
             sender.journal.write({"end": end[0], "end_time_ms": end[1]})

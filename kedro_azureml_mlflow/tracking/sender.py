@@ -73,7 +73,7 @@ class RunSender:
 
     def send(self, records: list[dict[str, Any]]) -> None:
         """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
-        for record in _merged(records):
+        for record in merged(records):
             if client_ops.record_kind(record) == "batch":
                 for part in chunk(Batch.from_json(record)):
                     self._send_part(part)
@@ -143,7 +143,8 @@ class RunSender:
         self._degraded = True
 
 
-def _merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Consecutive batch records as one (``chunk`` splits it again within limits); others as they are."""
     pending = Batch()
     for record in records:
         if client_ops.record_kind(record) == "batch":
