@@ -114,7 +114,7 @@ class TrackingConfig(_Strict):
     on_error: Literal["warn", "fail"] = "warn"
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)
-    """How often the tracking agent sends what has queued up during a long run."""
+    """When the tracking agent first sends what has queued up during a long run; then every 10, 20, 40, 60 s."""
     redact: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
     """Parameter (and ``--params``) keys whose values are logged as ``<redacted>``: shell-style patterns,
     matched against each part of a key path; your list replaces the defaults (see docs/security.md)."""

@@ -1,8 +1,8 @@
 """One ``kedro run`` inside the tracking agent: where to track, the run, its records, its end.
 
 Connection threads hand messages to a session; its own thread realises the target, opens (or
-resumes) the run, and sends what has arrived every ``flush_interval`` seconds, or as soon as a
-full request's worth is waiting. Once the run has ended, ``max_wait`` bounds what is left: the
+resumes) the run, and sends what has arrived after ``flush_interval`` seconds (then less and less
+often), or as soon as a full request's worth is waiting. Once the run has ended, ``max_wait`` bounds what is left: the
 sender journals after 80 % of it, and a watchdog at 90 % journals whatever a hung request still
 holds, so the pipeline, which stops waiting at 100 %, always gets a report in time.
 """
@@ -40,6 +40,7 @@ Reply = Callable[[dict[str, Any]], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
 _SEND_WHEN_PENDING = 4 * MAX_METRICS_PER_BATCH
 _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
+_LONGEST_INTERVAL = 60.0
 
 
 class AgentSession:
@@ -59,6 +60,8 @@ class AgentSession:
         self._run_info: dict[str, Any] | None = None
         self._sender: RunSender | None = None
         self._reported = False
+        self._interval = spec.flush_interval
+        self._flush_at = time.monotonic() + spec.flush_interval
         self.done = threading.Event()  # reported (the pipeline may go); the thread may still be at work
         self._thread = threading.Thread(target=self._work, name=f"session-{spec.session_id[:8]}", daemon=True)
         self._thread.start()
@@ -182,18 +185,31 @@ class AgentSession:
                 return
 
     def _next_batch(self) -> tuple[list[tuple[int | None, dict[str, Any]]] | None, tuple[str | None, int] | None]:
-        """Wait for a flush (interval, a full request's worth, or the end); take what is pending."""
+        """Wait for a flush (the end, a full request's worth, or the interval); take what is pending.
+
+        The interval doubles after each timed flush, up to a minute: a long run still shows its
+        metrics as it goes, without a request every few seconds (Azure ML throttles).
+        """
         with self._cond:
             self._cond.wait_for(
-                lambda: self._end is not None or len(self._pending) >= _SEND_WHEN_PENDING or self._run_askers,
-                timeout=self.spec.flush_interval,
+                lambda: self._end is not None or self._full() or bool(self._run_askers),
+                timeout=max(0.0, self._flush_at - time.monotonic()),
             )
             if self._reported:
                 return None, None
+            timed = time.monotonic() >= self._flush_at
+            if self._end is None and not self._full() and not timed:
+                return [], None  # woken to answer node code's question, not to send
+            if timed:
+                self._interval = min(2 * self._interval, max(_LONGEST_INTERVAL, self.spec.flush_interval))
+                self._flush_at = time.monotonic() + self._interval
             if self._end is not None and self._sender is not None and self._sender.deadline is None:
                 self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
             self._in_flight, self._pending = self._pending, []
             return list(self._in_flight), self._end
+
+    def _full(self) -> bool:
+        return len(self._pending) >= _SEND_WHEN_PENDING
 
     def _settled(self, batch: list[tuple[int | None, dict[str, Any]]]) -> None:
         with self._cond:
