@@ -49,6 +49,10 @@ def sync(
     JOURNALS (file names or paths, also from journal/failed/) default to every pending journal.
     """
     directory = Path(metadata.project_path) / JOURNAL_DIRNAME
+    if discard and (journals or to_uri or job):
+        raise PluginError("--discard deletes journals unsent: give it without JOURNAL arguments, --to or --job")
+    if job and journals:
+        raise PluginError(f"--job {job} sends the journals that job left: give no JOURNAL arguments with it")
     if discard:
         for name in discard:
             _discard(_find(directory, name))
