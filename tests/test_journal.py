@@ -13,6 +13,7 @@ import pytest
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.journal import (
+    ALREADY_SENT,
     Journal,
     RunHeader,
     failed_directory,
@@ -21,6 +22,7 @@ from kedro_azureml_mlflow.tracking.journal import (
     load_journal,
     pending_journals,
     requeue,
+    taken,
 )
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
@@ -261,6 +263,17 @@ def test_a_journal_still_being_written_is_left_alone(tmp_path: Path, store: str)
     assert busy.stdout.strip() == "True"
     journal.close()
     assert hold_if_free(journal.path) is not None
+
+
+def test_a_journal_taken_and_delivered_leaves_no_file_behind(tmp_path: Path, store: str) -> None:
+    path = journal_with(tmp_path / "j", header(store), {"end": "FINISHED", "end_time_ms": 1_700_000_000_001})
+    with taken(path) as busy:
+        assert busy is None
+        replay_journal(path, lambda _uri: client_ops.make_client(store))
+    assert list((tmp_path / "j").iterdir()) == []  # journal, progress marks and lock file all gone
+    with taken(path) as busy:  # a second sync that listed it before it went
+        assert busy == ALREADY_SENT
+    assert list((tmp_path / "j").iterdir()) == []
 
 
 URI = "postgresql://kedro:sk-planted-7f3a@db.example.com:5432/mlflow"

@@ -155,6 +155,10 @@ def test_bad_journals_never_block_good_ones_and_the_next_sync_exits_0(project: K
     [run] = project.runs(uri=elsewhere)
     assert run.info.status == "FINISHED" and run.data.params == {"q": "2"}
 
+    mixed = sync(project, "--discard", gone.name, "--to", elsewhere)
+    assert mixed.returncode != 0 and [line for line in mixed.stderr.splitlines() if line.startswith("Error: ")] == [
+        "Error: --discard deletes journals unsent: give it without JOURNAL arguments, --to or --job"
+    ]
     dropped = sync(project, "--discard", gone.name)
     assert dropped.returncode == 0 and f"{gone.name}: discarded" in dropped.stdout
     failed = project.path / JOURNAL_DIRNAME / "failed"

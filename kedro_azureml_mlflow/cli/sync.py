@@ -19,12 +19,13 @@ from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.project import ProjectInfo
 from kedro_azureml_mlflow.redaction import activate, scrub
 from kedro_azureml_mlflow.tracking.journal import (
+    ALREADY_SENT,
     FAILED_DIRNAME,
     JOURNAL_DIRNAME,
-    hold_if_free,
     pending_journals,
     remove_journal,
     requeue,
+    taken,
 )
 from kedro_azureml_mlflow.tracking.uri_credentials import PASSWORD_ENV
 
@@ -49,6 +50,10 @@ def sync(
     JOURNALS (file names or paths, also from journal/failed/) default to every pending journal.
     """
     directory = Path(metadata.project_path) / JOURNAL_DIRNAME
+    if discard and (journals or to_uri or job):
+        raise PluginError("--discard deletes journals unsent: give it without JOURNAL arguments, --to or --job")
+    if job and journals:
+        raise PluginError(f"--job {job} sends the journals that job left: give no JOURNAL arguments with it")
     if discard:
         for name in discard:
             _discard(_find(directory, name))
@@ -79,14 +84,11 @@ def _replay_one(path: Path, connect: Any, to_uri: str | None) -> bool:
     """Replay one journal and say what became of it; ``True`` if all of it was delivered."""
     from kedro_azureml_mlflow.tracking.replay import replay_journal
 
-    lock = hold_if_free(path)
-    if lock is None:
-        _say(f"{path.name}: not sent: a running kedro run is still writing it", "yellow")
-        return False
-    try:
+    with taken(path) as busy:
+        if busy:
+            _say(f"{path.name}: not sent: {busy}", "yellow")
+            return busy == ALREADY_SENT
         outcome = replay_journal(path, connect, to_uri)
-    finally:
-        lock.release()
     if outcome.empty:
         _say(f"{path.name}: empty, removed", "green")
         return True
@@ -130,12 +132,11 @@ def _queued(path: Path) -> Path:
 
 
 def _discard(path: Path) -> None:
-    lock = hold_if_free(path)
-    if lock is None:
-        raise PluginError(f"{path.name}: a running kedro run is still writing it; not discarded")
-    records = max(0, len(path.read_text(encoding="utf-8", errors="replace").splitlines()) - 1)
-    remove_journal(path)
-    lock.release()
+    with taken(path) as busy:
+        if busy:
+            raise PluginError(f"{path.name}: {busy}; not discarded")
+        records = max(0, len(path.read_text(encoding="utf-8", errors="replace").splitlines()) - 1)
+        remove_journal(path)
     click.echo(f"{path.name}: discarded ({records} records never sent)")
 
 

@@ -11,11 +11,13 @@ the project's configuration or the environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ JOB_JOURNAL_DIRNAME = "outputs/kedro_azureml_mlflow/journal"
 FAILED_DIRNAME = "failed"
 LOCK_SUFFIX = ".lock"
 PROGRESS_SUFFIX = ".progress"
+BEING_WRITTEN = "a running kedro run is still writing it"
+ALREADY_SENT = "another sync has sent it already"
 
 
 def new_run_key() -> str:
@@ -222,9 +226,29 @@ def hold_if_free(path: Path) -> Any:
     return lock
 
 
+@contextlib.contextmanager
+def taken(path: Path) -> Iterator[str | None]:
+    """Hold journal ``path`` to replay or delete it; yields why not (``None`` when it is ours).
+
+    Its lock file goes once the journal is gone, after the lock is released (a lock file still
+    open cannot be deleted on Windows); whoever takes a fresh lock then finds no journal.
+    """
+    lock = hold_if_free(path)
+    if lock is None:
+        yield BEING_WRITTEN
+        return
+    try:
+        yield None if path.exists() else ALREADY_SENT
+    finally:
+        lock.release()
+        if not path.exists():
+            with contextlib.suppress(OSError):
+                Path(str(path) + LOCK_SUFFIX).unlink(missing_ok=True)
+
+
 def remove_journal(path: Path) -> None:
-    """Delete a journal and what lives beside it (its lock file, its replay progress)."""
-    for name in (path.name, path.name + PROGRESS_SUFFIX, path.name + LOCK_SUFFIX):
+    """Delete a journal and its replay progress (its lock file goes when the lock is released)."""
+    for name in (path.name, path.name + PROGRESS_SUFFIX):
         (path.parent / name).unlink(missing_ok=True)
 
 
