@@ -51,7 +51,7 @@ def test_a_status_the_service_adds_later_is_handled_as_unknown() -> None:
 def test_each_end_has_its_exit_code_and_says_what_happened(status: str, code: int, words: str) -> None:
     end = WaitEnd("job-1", status)
     assert end.exit_code == code
-    assert words in end.message("out of memory")
+    assert words in end.summary("out of memory")
 
 
 def _hold_in_job(project: Path, flag: Path) -> Path:

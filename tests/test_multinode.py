@@ -28,22 +28,28 @@ def test_rank_of_each_distribution(environ: dict[str, str], rank: int | None) ->
     assert tracks_this_process(environ) == (rank in (None, 0))
 
 
+def _run_ids(client) -> set[str]:  # type: ignore[no-untyped-def]
+    """Every run of every experiment in the store (the double's store is shared by the test session)."""
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return {run.info.run_id for run in client.search_runs(experiments, max_results=50000)}
+
+
 @pytest.mark.azure
 @pytest.mark.slow
 def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
     project = ship_raw_data(starter_project)
     (project / "conf/local/azureml.yml").write_text("submit:\n  instance_count: 2\n  distribution: pytorch\n")
     args = ["azureml", "submit", "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream"]
+    client = mlflow_client(azureml_double)
+    runs_before = _run_ids(client)
     result = run_kedro(args, cwd=project, extra_env=azureml_double.client_env(), timeout=600, check=True)
     name = job_name_from(result.stderr)
 
     info = azureml_double.job_info(name)
     logs = [(Path(info["scratch_dir"]) / f"user_logs/std_log_process_{rank}.txt").read_text() for rank in (0, 1)]
     assert all("Pipeline execution completed" in text for text in logs), logs  # both nodes ran the pipeline
-    client = mlflow_client(azureml_double)
     run = client.get_run(name)
-    experiment_runs = client.search_runs([run.info.experiment_id])
-    assert [r.info.run_id for r in experiment_runs] == [name], "one run for the job"
+    assert _run_ids(client) - runs_before == {name}, "one run for the job"
     assert run.data.metrics, "rank 0 logged the pipeline's metrics"
     for key in run.data.metrics:  # a list is a curve (steps 0, 1, ...): each step once
         steps = [metric.step for metric in client.get_metric_history(name, key)]

@@ -120,6 +120,20 @@ def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(starter_project: P
     assert "User process '/bin/bash' exited with status code 1" in result.stderr
 
 
+def test_job_importing_what_the_requirements_do_not_list_fails_of_it(starter_project: Path, azureml_double) -> None:
+    """It runs here (the test venv has hypothesis); the job's interpreter has only what requirements.txt brings."""
+    project = ship_raw_data(starter_project)
+    nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
+    nodes.write_text("import hypothesis  # not in requirements.txt\n" + nodes.read_text())
+
+    result = submit(
+        project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream", check=False
+    )
+
+    assert result.returncode == 1
+    assert "ModuleNotFoundError: No module named 'hypothesis'" in result.stderr.split("── last 30 lines")[1]
+
+
 def test_dry_run_uploads_nothing(starter_project: Path, azureml_double) -> None:
     since = azureml_double.last_seq()
     result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--dry-run")

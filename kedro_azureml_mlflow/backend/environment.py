@@ -34,11 +34,6 @@ from kedro_azureml_mlflow.packaging.requirements import expand_requirements, req
 
 TRACKING_REQUIREMENT = "azureml-mlflow"
 REGISTRY_ENVIRONMENT = re.compile(r"azureml://registries/[^/]+/environments/[^/]+/versions/[^/]+")
-_NO_SPEC = (
-    "{project}/MLproject: no environment to run in; set one of: conda_env or python_env in the MLproject "
-    "(or a conda.yaml / python_env.yaml next to it), docker_env with an image that has MLflow, "
-    "or ENVIRONMENT (backend_config) / --environment naming a registered Azure ML environment"
-)
 
 
 @dataclass(frozen=True)
@@ -61,7 +56,11 @@ def job_environment(project_dir: Path, project: Any, options: JobOptions) -> Any
         return Environment(image=str(project.docker_env["image"]))
     env_file = _env_file(project)
     if env_file is None:
-        raise PluginError(_NO_SPEC.format(project=project_dir))
+        raise PluginError(
+            f"{project_dir}/MLproject: no environment to run in; set one of: conda_env or python_env in the "
+            "MLproject (or a conda.yaml / python_env.yaml next to it), docker_env with an image that has MLflow, "
+            "or ENVIRONMENT (backend_config) / --environment naming a registered Azure ML environment"
+        )
     return Environment(image=options.image, conda_file=job_conda_file(project_dir, env_file))
 
 

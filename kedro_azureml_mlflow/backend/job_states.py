@@ -79,13 +79,21 @@ class WaitEnd:
             return EXIT_NOT_COMPLETED
         return EXIT_NOT_ENDED
 
-    def message(self, reason: str | None = None) -> str:
+    def summary(self, reason: str | None = None) -> str:
         """One line for the user: what happened and what to do next."""
-        name = self.job_name
         if self.status == COMPLETED:
-            return f"Job {name} completed"
+            return f"Job {self.job_name} completed"
         if self.status in ENDED_UNSUCCESSFULLY:
-            return f"Job {name} ended {self.status}" + (f": {reason}" if reason else "")
+            return self.unsuccessful(reason)
+        return self.not_ended()
+
+    def unsuccessful(self, reason: str | None = None) -> str:
+        """The line for a job that ended without completing, with Azure ML's reason when there is one."""
+        return f"Job {self.job_name} ended {self.status}" + (f": {reason}" if reason else "")
+
+    def not_ended(self) -> str:
+        """The line for a job the plugin stopped following: why, and how to check on it or stop it."""
+        name = self.job_name
         hint = _NOT_ENDED_HINT.get(self.status, "it has not ended")
         waited = f" after waiting {self.gave_up_after_seconds:.0f} s" if self.gave_up_after_seconds is not None else ""
         return (

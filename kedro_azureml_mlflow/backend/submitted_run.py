@@ -108,7 +108,7 @@ class AzureMLSubmittedRun(SubmittedRun):
         with self.workspace.errors(f"getting why job '{self.job_name}' failed"):
             return failure_reason(self.workspace.ml_client, self.job_name)
 
-    def describe(self, end: WaitEnd) -> str:
-        """The user's one line about how following ended, with the failure reason when there is one."""
+    def ending(self, end: WaitEnd) -> str:
+        """The user's one line about a job that ended without completing, with the failure reason if any."""
         reason = self.failure_reason() if end.status == "Failed" else None
-        return end.message(reason)
+        return end.unsuccessful(reason)

@@ -39,7 +39,7 @@ def logs(metadata: Any, job: str, env: str | None) -> None:
     """Print a job's log (followed until the job ends, if it is still running)."""
     end = _submitted_run(metadata, job, env).print_logs()
     if end.exit_code == EXIT_NOT_ENDED:
-        raise JobNotEnded(end.message())
+        raise JobNotEnded(end.not_ended())
 
 
 @click.command(name="cancel")
@@ -55,7 +55,7 @@ def cancel(metadata: Any, job: str, env: str | None) -> None:
         end = run.cancel()
     click.echo(f"{job}: {end.status}")
     if end.exit_code == EXIT_NOT_ENDED:
-        raise JobNotEnded(end.message())
+        raise JobNotEnded(end.not_ended())
 
 
 def follow(run: Any, console: Any) -> None:
@@ -73,10 +73,10 @@ def follow(run: Any, console: Any) -> None:
     if end.status == "Failed" and not run.stream:
         _print_log_tail(run, console)
     if end.exit_code == EXIT_NOT_ENDED:
-        raise JobNotEnded(end.message())
+        raise JobNotEnded(end.not_ended())
     if end.exit_code == EXIT_NOT_COMPLETED:
-        raise PluginError(run.describe(end))
-    console.print(f"[green]{end.message()}[/green]")
+        raise PluginError(run.ending(end))
+    console.print(f"[green]{end.summary()}[/green]")
 
 
 def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None:

@@ -65,10 +65,15 @@ double's blob front), the model registry through ``azureml://``, online/batch en
 (``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
 token signatures (any non-empty bearer token is accepted unless its ``exp`` has passed by more than
 ``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``), image builds:
-an environment version is validated as Azure would (``environment_rules.py``) but never built, and jobs run
-with the test venv's interpreter (its ``bin`` first on a system PATH) instead of one built from the conda
-file; the environment id is recorded on the job (``job_info(name)["environment_id"]``). A job's environment
-is otherwise a clean one (HOME, LANG, PATH, the test CA, the compute's managed identity) plus what Azure ML
+an environment version is validated as Azure would (``environment_rules.py``), and a job whose environment has a
+conda file runs on an interpreter of its own (``job_python.py``: a venv holding exactly the conda file's packages
+and their dependencies, linked from the test venv; a package nobody listed is a ``ModuleNotFoundError``, as on
+Azure; a Python other than the double's ``major.minor``, or a package or version the test venv lacks, fails the
+job as a failed image build: nothing is installed from an index, conda's own non-Python packages are ignored).
+A job whose environment is an image alone, a Docker build context or a registry's runs on the test venv's
+interpreter: the double cannot see into an image. ``job_info(name)`` has ``environment_id`` and ``python_bin``
+(None: the test venv's). A job's environment is otherwise a clean one (HOME, LANG, PATH of the job's interpreter
+and the system's, the test CA, the compute's managed identity) plus what Azure ML
 injects (``MLFLOW_*``, ``AZUREML_*`` incl. ``MLFLOW_TRACKING_TOKEN``, ``AZUREML_RUN_TOKEN``,
 ``AZUREML_WORKSPACE_SCOPE``/``AZUREML_EXPERIMENT_SCOPE``): nothing of the test process leaks in. Job statuses:
 Starting -> Preparing -> Queued -> Running -> Finalizing -> Completed/Failed/Canceled; any other status

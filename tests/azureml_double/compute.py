@@ -3,8 +3,9 @@
 A job PUT on a known compute is run in a background thread of the control-plane process:
 
 1. ``Starting`` (the PUT reply, as on Azure) -> ``Preparing`` (download the code snapshot from Azurite into a
-   scratch folder) -> ``Queued`` -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the
-   snapshot, with the environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
+   scratch folder; make the job's interpreter from its environment's conda file, see ``job_python.py``) ->
+   ``Queued`` -> ``Running``: ``bash -c <command>`` in its own process group, cwd = the snapshot, with the
+   environment Azure ML injects into a job (see :meth:`EmulatedCompute.job_env`) -> ``Completed`` /
    ``Failed`` (exit code != 0) / ``Canceled`` (``POST .../cancel`` kills the process group).
 2. Before the job starts, an MLflow run is created in the real mlflow server in the job's
    ``experimentName`` (default ``Default``); like Azure ML, its run id **is the job name**. When the
@@ -14,8 +15,10 @@ A job PUT on a known compute is run in a background thread of the control-plane 
    (``ExperimentRun/dcid.<job>/user_logs/std_log.txt``), where ``jobs.stream`` and ``jobs.download`` read it
    because every job carries ``outputs.default`` (see ``routes_datastores.py``).
 
-The emulated compute ignores the job's environment image / conda spec (nothing is pip-installed): jobs run
-with the test venv (its ``bin`` first on PATH). The environment id is recorded on the job.
+A job whose environment has a conda file runs on its own interpreter: a venv holding exactly the conda file's
+packages and their dependencies (``job_python.py``); one the double cannot make fails as a failed image build
+would. A job whose environment is an image alone (or a registry's, which the double does not hold) runs on the
+test venv's interpreter: the double cannot know what an image contains. The environment id is recorded on the job.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
+
+from tests.azureml_double.job_python import EnvironmentBuildError, job_python
+from tests.ports import free_port
 
 TERMINAL = ("Completed", "Failed", "Canceled")
 RECORDED_JOB_DEFAULTS: dict[str, Any] = {
@@ -309,6 +315,7 @@ class Job:
         self.base_url = base_url
         self.log_sig = log_sig
         self.command_resolved: str | None = None
+        self.python_bin: Path | None = None  # the job's own interpreter (None: the test venv's)
         self.lock = threading.Lock()
 
     @property
@@ -331,7 +338,7 @@ class Job:
         props.setdefault("experimentName", self.experiment_name)
         props.setdefault("displayName", self.name)
         props["isArchived"] = False
-        for key, default in RECORDED_JOB_DEFAULTS.items():  # as job_put_201_command_cluster_starting.json
+        for key, default in RECORDED_JOB_DEFAULTS.items():  # as recorded: tests/test_double_conformance.py [1]
             props.setdefault(key, copy.deepcopy(default))
         props["resources"] = {**RESOURCES_DEFAULT, **dict(props.get("resources") or {})}
         tracking = f"azureml://{self.base_url.split('://', 1)[1]}/mlflow/v2.0{self.ws.scope}"
@@ -429,6 +436,7 @@ class Job:
             "code_id": self.props.get("codeId"),
             "command": self.props.get("command"),
             "command_resolved": self.command_resolved,
+            "python_bin": str(self.python_bin) if self.python_bin else None,
             "pid": self.pid,
             "pgid": self.pgid,
             "process_alive": alive,
@@ -526,10 +534,9 @@ class EmulatedCompute:
         home = job.scratch / "home" if job.scratch else Path("/tmp")
         home.mkdir(parents=True, exist_ok=True)
         env = {"HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8", "PATH": SYSTEM_PATH}
-        pythonpath = os.environ.get("AZUREML_DOUBLE_JOB_PYTHONPATH", "")
-        if pythonpath:
-            env["PYTHONPATH"] = pythonpath
         env.update(d.config.get("job_base_env") or {})
+        if job.python_bin is not None:  # the job's own interpreter instead of the test venv's
+            env["PATH"] = os.pathsep.join([str(job.python_bin), SYSTEM_PATH])
         token, _ = _mint_run_token(d, ws)
         env.update(
             {
@@ -634,6 +641,7 @@ class EmulatedCompute:
                     raise RuntimeError(f"code snapshot {code_uri} is empty or missing in Azurite")
             command = self._resolve_command(job)
             job.command_resolved = command
+            job.python_bin = self._job_python(job)
             self._set(job, "Queued")
             if forced_failure:
                 with open(job.log_path, "a") as fh:
@@ -676,6 +684,9 @@ class EmulatedCompute:
                         "Please check log file 'user_logs/std_log.txt' for error details.",
                     }
                 }
+        except EnvironmentBuildError as e:
+            self._fail_before_start(job, f"Environment image build failed: {e}")
+            end_status = "Canceled" if job.cancel_requested else "Failed"
         except Exception as e:  # noqa: BLE001 - the job fails, the double survives
             job.error = {"error": {"code": "SystemError", "message": f"azureml double: {e!r}"}}
             if job.log_path is not None:
@@ -708,6 +719,29 @@ class EmulatedCompute:
                 job.status = end_status
             job.finished.set()
 
+    def _job_python(self, job: Job) -> Path | None:
+        """The ``bin`` folder of the job's own interpreter, or None to run on the test venv's (see the docstring)."""
+        conda = self._conda_file(job)
+        if conda is None or job.scratch is None:
+            return None
+        return job_python(conda).create(job.scratch / "python")
+
+    def _conda_file(self, job: Job) -> dict[str, Any] | None:
+        """The conda file of the job's environment version in the workspace (None: an image alone, or unknown)."""
+        import yaml
+
+        found = re.search(r"/environments/([^/]+)/versions/([^/]+)$", str(job.props.get("environmentId") or ""))
+        with self.double.lock:
+            item = job.ws.environments.get((found.group(1).lower(), found.group(2))) if found else None
+        text = (item or {}).get("properties", {}).get("condaFile")
+        return yaml.safe_load(text) if isinstance(text, str) else None
+
+    def _fail_before_start(self, job: Job, message: str) -> None:
+        job.error = {"error": {"code": "UserError", "message": message}}
+        if job.log_path is not None:
+            with open(job.log_path, "a") as fh:
+                fh.write(message + "\n")
+
     def _ship_log(self, job: Job) -> None:
         """Copy the job's logs to ``workspaceartifactstore`` (run history's ``ExperimentRun/dcid.<job>/``)."""
         from tests.azureml_double.routes_datastores import ARTIFACT_STORE_CONTAINER, run_prefix
@@ -719,7 +753,7 @@ class EmulatedCompute:
         """One process per node (``instance_count``), each in its own process group, with its rank's variables;
         each writes its own ``user_logs`` file when there is more than one."""
         env = self.job_env(job)
-        port = _free_port()
+        port = free_port()
         procs: list[subprocess.Popen] = []
         for rank in range(job.instance_count):
             log_name = "std_log.txt" if job.instance_count == 1 else f"std_log_process_{rank}.txt"
@@ -785,14 +819,6 @@ def rank_env(distribution: str | None, rank: int, world_size: int, port: int) ->
         workers = [f"127.0.0.1:{port + i}" for i in range(world_size)]
         return {"TF_CONFIG": json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": rank}})}
     return {}
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _mint_run_token(d: Any, ws: Any) -> tuple[str, int]:

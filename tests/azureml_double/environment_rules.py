@@ -3,7 +3,7 @@
 Rules from the REST model (``EnvironmentVersion``: ``image`` xor ``build``, ``condaFile`` as text) and from
 the image build (the conda file must be a conda environment: a mapping whose ``dependencies`` is a list of
 conda specs and at most one ``pip:`` list of strings; an image reference must parse). Messages are the
-double's own: Azure's exact wording is not in the recordings.
+double's own: Azure's exact wording is not in the public recordings of the service.
 """
 
 from __future__ import annotations

@@ -233,8 +233,6 @@ class AzureMLDouble:
         }
         server_env = dict(base_env)
         server_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), base_env.get("PYTHONPATH")]))
-        # jobs get the caller's PYTHONPATH back, not the control plane's (see EmulatedCompute.job_env)
-        server_env["AZUREML_DOUBLE_JOB_PYTHONPATH"] = base_env.get("PYTHONPATH", "")
         server_env["PATH"] = os.pathsep.join([str(VENV_BIN), base_env.get("PATH", "")])
         config_path = wd / "control-plane.json"
         config_path.write_text(json.dumps(config, indent=2))

@@ -233,7 +233,7 @@ class Double(App):
                 f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
                 "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
             )
-            # ARM's gateway answers this one: only code and message (workspace_get_404_arm.json).
+            # ARM's gateway answers this one: only code and message (source [4] of tests/test_double_conformance.py).
             raise HttpError(
                 404,
                 "ResourceNotFound",
@@ -594,7 +594,8 @@ def asset_meta(d: Double) -> dict:
 
 
 def user_error_404(message: str, detail: str) -> HttpError:
-    """The 404 Azure ML's management front end answers for a missing asset or job (``azureml_error_bodies.json``)."""
+    """The 404 Azure ML's management front end answers for a missing asset or job (source [5] of
+    ``tests/test_double_conformance.py``)."""
     return HttpError(
         404,
         "UserError",
