@@ -6,9 +6,9 @@ import json
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dulwich.ignore import IgnoreFilter
@@ -17,6 +17,7 @@ from kedro_azureml_mlflow.init_config import default_config_text, ignore_local_s
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -106,19 +107,18 @@ def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
         text=True,
         start_new_session=True,
     )
+    url = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=probe"
+
+    def answer() -> dict[str, Any] | None:
+        assert ui.poll() is None, f"kedro azureml ui exited {ui.returncode}:\n{ui.stdout.read() if ui.stdout else ''}"
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return dict(json.loads(response.read()))
+        except OSError:
+            return None
+
     try:
-        body = None
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and ui.poll() is None:
-            try:
-                request = urllib.request.Request(
-                    f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?experiment_name=probe"
-                )
-                body = json.loads(urllib.request.urlopen(request, timeout=5).read())
-                break
-            except OSError:
-                time.sleep(0.5)
-        assert body is not None, "the MLflow UI never answered"
+        body = wait_until(answer, timeout=180, what="the MLflow UI to answer", interval=0.5)
         assert body["experiment"]["name"] == "probe"
     finally:
         import os
