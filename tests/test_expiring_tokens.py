@@ -115,6 +115,7 @@ def test_a_run_longer_than_its_tokens_keeps_logging(project: KedroProject, short
 
 def test_a_followed_job_keeps_streaming_past_its_tokens(project: KedroProject, short_tokens: AzureMLDouble) -> None:
     project.write("src/probe/pipeline_registry.py", SLOW_REGISTRY)
+    project.write("requirements.txt", "kedro\n")  # what the emulated compute's environment has
     since = short_tokens.last_seq()
     result = run_kedro(
         ["azureml", "submit", "--compute", "cpu-cluster", "--wait", "--stream"],

@@ -2,8 +2,10 @@
 workspace: not in any request the double received (paths, headers, bodies), not in its MLflow store
 or Azurite's blobs, not in the run's output.
 
-The URI-password and local-store parts are in ``test_hardening_cli.py``; the snapshot (credentials
-files uploaded by ``submit``) and the journal's header are the data and journal rooms' tests.
+A submitted job's snapshot: credentials planted in each file form Kedro and common tools read, not
+in any upload, blob or request, nor in the job's scratch folder. The URI-password and local-store
+parts are in ``test_hardening_cli.py``; the staged snapshot's unit tests are ``test_snapshot_secrets.py``
+(data room); keeping the URI's password out of the journal's header is the journal room's.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import json
 import pytest
 
 from tests.azureml_double import AzureMLDouble
+from tests.fixtures_projects import run_kedro
 from tests.kedro_project import KedroProject
 from tests.test_hardening_cli import CLI_SECRET, SECRET_PARAMS, found_in
 
@@ -37,3 +40,40 @@ def test_planted_secrets_reach_nothing_the_workspace_received(
     assert [needle for needle in PLANTED if needle in result.stdout + result.stderr] == []
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment="planted-secrets")
     assert run.data.params["db.password"] == "<redacted>" and run.data.params["cli_token"] == "<redacted>"
+
+
+CREDENTIAL_FILES = {  # the forms issue 11 lists; each holds one planted value
+    "conf/base/credentials/db.yml": "y: {t: sk-planted-credfolder-6666}\n",
+    "conf/base/credentials.json": '{"z": {"t": "sk-planted-credjson-7777"}}\n',
+    "conf/local/credentials.yml": "w: {t: sk-planted-credyml-8888}\n",
+    "secrets.json": '{"k": "sk-planted-secretsjson-9999"}\n',
+    ".aws/credentials": "[default]\nkey=sk-planted-aws-1010\n",
+    ".netrc": "machine h login u password sk-planted-netrc-1212\n",
+}
+CREDENTIALS = (
+    "sk-planted-credfolder-6666",
+    "sk-planted-credjson-7777",
+    "sk-planted-credyml-8888",
+    "sk-planted-secretsjson-9999",
+    "sk-planted-aws-1010",
+    "sk-planted-netrc-1212",
+)
+
+
+def test_credentials_files_reach_nothing_a_submitted_job_uploaded(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    azureml_double.settings(record_bodies=True)
+    for relative, text in CREDENTIAL_FILES.items():
+        project.write(relative, text)
+    since = azureml_double.last_seq()
+    result = run_kedro(
+        ["azureml", "submit", "--compute", "cpu-cluster", "--wait", "--no-stream"],
+        cwd=project.path,
+        env=azureml_double.client_env(),
+    )
+    sent = json.dumps(azureml_double.requests(since))
+    assert "startPendingUpload" in sent and "/jobs/" in sent  # the upload and the job really are in the log
+    assert [needle for needle in CREDENTIALS if needle in sent] == []
+    assert found_in(azureml_double.workdir, CREDENTIALS) == {}  # Azurite's blobs, the job's scratch, the store
+    assert [needle for needle in CREDENTIALS if needle in result.stdout + result.stderr] == []
