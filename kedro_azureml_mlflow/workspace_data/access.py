@@ -24,7 +24,7 @@ from kedro_azureml_mlflow.workspace_data.locations import DataAsset, DatastorePa
 def require_fsspec(what: str) -> None:
     """Fail with one line naming the extra when azureml-fsspec is not installed."""
     try:
-        import azureml.fsspec  # type: ignore[import-untyped]  # noqa: F401  (only whether it imports; no type information)
+        import azureml.fsspec  # noqa: F401  (only whether it is installed)
     except ImportError:
         raise PluginError(
             f"{what}: azureml: paths are read and written with azureml-fsspec, which is not installed: "

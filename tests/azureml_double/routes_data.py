@@ -1,5 +1,5 @@
-"""What ``azureml-fsspec`` (its Rust core, rslex) reads to reach a datastore's files, on the double's
-Azurite-backed datastores (``routes_datastores.py``).
+"""The workspace's data: what ``azureml-fsspec`` (its Rust core, rslex) reads to reach a datastore's files, on
+the double's Azurite-backed datastores (``routes_datastores.py``), and the data assets of azure-ai-ml.
 
 rslex does not use the ARM datastore API of azure-ai-ml. It finds the workspace's service endpoint
 (ARM workspace GET, then discovery: both served by ``server.py``) and asks the legacy data-plane
@@ -8,7 +8,13 @@ datastore API, which answers the storage account, the container and a credential
     GET /datastore/v1.0{ws}/datastores/{name}         one datastore (v1 ``DataStore`` DTO); unknown -> 404
 
 Its blob URL is ``{protocol}://{accountName}.blob.{endpoint}/{container}/{path}``, so the account name
-that lands azure-ai-ml on the blob front does the same here.
+that lands azure-ai-ml on the blob front does the same here; its writes are plain blob ``PUT``s there.
+
+Data assets (ARM, relative to the workspace scope)::
+
+    PUT  {ws}/data/{name}/versions/{version}          create (201) / same again (200); another dataUri -> 400
+    GET  {ws}/data/{name}/versions/{version}          one version; unknown -> 404
+    GET  {ws}/data/{name}[/versions], GET {ws}/data   the container (latestVersion, nextVersion) and lists
 """
 
 from __future__ import annotations
