@@ -1,4 +1,4 @@
-"""Catalog dataset types for users who prefer to declare metrics explicitly."""
+"""The plugin's catalog dataset types: metrics declared explicitly, data kept in the workspace."""
 
 from __future__ import annotations
 
@@ -7,6 +7,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+
+from kedro_azureml_mlflow.workspace_data.dataset import AzureMLDataset
+
+__all__ = ["AzureMLDataset", "MlflowMetricsDataset"]
 
 
 class MlflowMetricsDataset(AbstractDataset[Any, Any]):

@@ -6,7 +6,11 @@ line (``Error: …``) instead of a traceback from deep inside Kedro, pydantic, M
 
 from __future__ import annotations
 
+import re
+
 import click
+
+_TERMINAL_CODES = re.compile(r"\x1b\[[0-9;]*m")
 
 
 class PluginError(click.ClickException):
@@ -18,9 +22,11 @@ class ConfigError(PluginError):
 
 
 def first_line(exc: BaseException, limit: int = 300) -> str:
-    """The useful part of a third-party exception's message: its first line, bounded."""
-    text = str(getattr(exc, "message", None) or exc).strip()
-    return text.splitlines()[0][:limit] if text else type(exc).__name__
+    """The useful part of a third-party exception's message: its first line with words in it (colour
+    codes removed: azure-ai-ml colours its messages), bounded."""
+    text = _TERMINAL_CODES.sub("", str(getattr(exc, "message", None) or exc))
+    lines = [line.strip() for line in text.splitlines() if any(char.isalnum() for char in line)]
+    return lines[0][:limit] if lines else type(exc).__name__
 
 
 def quoted(value: str, limit: int = 80) -> str:

@@ -45,7 +45,10 @@ def test_dry_run_is_silent_when_the_input_is_included(starter_project: Path) -> 
 def test_dry_run_is_silent_for_an_azureml_datastore_path(starter_project: Path) -> None:
     env = starter_project / "conf/cloud"
     env.mkdir()
-    (env / "catalog.yml").write_text(f"iris:\n  type: pandas.CSVDataset\n  filepath: {DATASTORE_URI}\n")
+    (env / "catalog.yml").write_text(
+        f"iris:\n  type: kedro_azureml_mlflow.datasets.AzureMLDataset\n  path: {DATASTORE_URI}\n"
+        "  dataset: pandas.CSVDataset\n"
+    )
     result = submit(starter_project, "--dry-run", "--exclude-data", "--env", "cloud")
     assert "not in the snapshot" not in result.stderr
     assert "kedro run --pipelines=__default__ --env=cloud" in result.stdout

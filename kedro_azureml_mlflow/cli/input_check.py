@@ -20,18 +20,27 @@ from kedro_azureml_mlflow.packaging.mlproject import RunArguments
 from kedro_azureml_mlflow.packaging.snapshot import SnapshotFile, ignore_file
 
 
+def run_catalog(project_path: Path, env: str, runtime_params: dict[str, Any]) -> dict[str, Any]:
+    """The catalog config of the submitted env, as ``kedro run --env --params`` reads it (no dataset created)."""
+    from kedro.config import MissingConfigException
+
+    from kedro_azureml_mlflow.project import config_loader
+
+    try:
+        return dict(config_loader(project_path, env, runtime_params)["catalog"])
+    except MissingConfigException:
+        return {}
+
+
 def check_inputs(
     project_path: Path,
     run: RunArguments,
+    catalog: dict[str, Any],
     files: tuple[SnapshotFile, ...],
     exclude_data: bool,
-    runtime_params: dict[str, Any],
     console: Any,
 ) -> list[MissingInput]:
     """Warn (on ``console``) about each free input the snapshot lacks; return them."""
-    from kedro_azureml_mlflow.project import config_loader
-
-    catalog = _catalog_config(config_loader(project_path, run.env, runtime_params))
     missing = missing_inputs(project_path, catalog, submitted_pipeline(run), files, _hint(project_path, exclude_data))
     for item in missing:
         console.print(f"[yellow]Warning:[/yellow] {item.message}", highlight=False)
@@ -56,15 +65,6 @@ def submitted_pipeline(run: RunArguments) -> Any:
     tags = [tag for tag in run.tags.split(",") if tag]
     nodes = [node for node in run.nodes.split(",") if node]
     return pipelines[run.pipeline].filter(tags=tags or None, node_names=nodes or None)
-
-
-def _catalog_config(loader: Any) -> dict[str, Any]:
-    from kedro.config import MissingConfigException
-
-    try:
-        return dict(loader["catalog"])
-    except MissingConfigException:
-        return {}
 
 
 def _hint(project_path: Path, exclude_data: bool) -> str:

@@ -81,7 +81,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     from kedro.framework.project import pipelines
     from rich.console import Console
 
-    from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs
+    from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs, run_catalog
     from kedro_azureml_mlflow.packaging import package_project
     from kedro_azureml_mlflow.packaging.build import staging_folder
     from kedro_azureml_mlflow.packaging.report import human_size, show_package
@@ -92,7 +92,8 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     check_pipeline(cli["pipeline"])
     check_selection(pipelines[cli["pipeline"]], cli["pipeline"], cli["nodes"], cli["tags"])
     check_no_secret_params(cli["params"], config.tracking.redact)
-    request = package_request(metadata, info.env, config.submit, cli)
+    catalog = run_catalog(project_path, info.env, click.get_current_context().meta.get(RUNTIME_PARAMS) or {})
+    request = package_request(metadata, info.env, config.submit, cli, catalog)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
     options = job_options(config.submit, cli, request.use_conda)
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
@@ -106,8 +107,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
             f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
             f"[dim]({package.plugin.requirement})[/dim]"
         )
-        runtime_params = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
-        missing = check_inputs(project_path, request.run, package.files, request.exclude_data, runtime_params, console)
+        missing = check_inputs(project_path, request.run, catalog, package.files, request.exclude_data, console)
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
             from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
@@ -122,12 +122,17 @@ def submit(metadata: Any, /, **cli: Any) -> None:
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
 
 
-def package_request(metadata: Any, env: str, defaults: SubmitConfig, cli: dict[str, Any]) -> Any:
-    """What to package: ``submit:`` from azureml.yml, overridden by the command line."""
+def package_request(
+    metadata: Any, env: str, defaults: SubmitConfig, cli: dict[str, Any], catalog: dict[str, Any]
+) -> Any:
+    """What to package: ``submit:`` from azureml.yml, overridden by the command line; a catalog that
+    keeps data in the workspace adds the plugin's ``data`` extra to the job's requirements."""
     from kedro.framework.project import settings
 
     from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments
+    from kedro_azureml_mlflow.packaging.requirements import DATA_EXTRA, plugin_extra
     from kedro_azureml_mlflow.project import config_loader
+    from kedro_azureml_mlflow.workspace_data.catalog_check import check_catalog
 
     project_path = Path(metadata.project_path)
     return PackageRequest(
@@ -138,6 +143,7 @@ def package_request(metadata: Any, env: str, defaults: SubmitConfig, cli: dict[s
         exclude_data=defaults.exclude_data if cli["include_data"] is None else not cli["include_data"],
         use_conda=defaults.use_conda if cli["use_conda"] is None else cli["use_conda"],
         credentials_patterns=credentials_patterns(config_loader(project_path, env)),
+        extra_requirements=plugin_extra(DATA_EXTRA) if check_catalog(catalog) else (),
     )
 
 

@@ -19,7 +19,7 @@ from kedro_azureml_mlflow.packaging.mlproject import (
     run_command,
 )
 from kedro_azureml_mlflow.packaging.plugin_dist import PluginDistribution, plugin_distribution
-from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
+from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements, with_missing
 from kedro_azureml_mlflow.packaging.secrets import (
     KEDRO_CREDENTIALS_PATTERNS,
     check_no_secrets,
@@ -54,6 +54,7 @@ class PackageRequest:
     exclude_data: bool = True
     use_conda: bool = False
     credentials_patterns: tuple[str, ...] = field(default=KEDRO_CREDENTIALS_PATTERNS)
+    extra_requirements: tuple[str, ...] = ()  # what the run needs beyond the project's (plugin extras)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,11 @@ def package_project(request: PackageRequest, staging: Path, list_only: bool = Fa
     spec = EnvironmentSpec(
         python_version=python_minor(platform.python_version()),
         dependencies=tuple(
-            job_requirements(project_requirements.lines, plugin.requirement, metadata.version("mlflow"))
+            job_requirements(
+                with_missing(project_requirements.lines, request.extra_requirements),
+                plugin.requirement,
+                metadata.version("mlflow"),
+            )
         ),
     )
     env_file = spec.file_name(request.use_conda)

@@ -11,6 +11,7 @@ from kedro_azureml_mlflow.packaging.pyproject import read_pyproject
 
 PLUGIN_NAME = "kedro-azureml-mlflow"
 REQUIREMENTS_FILES = ("requirements.txt", "src/requirements.txt")
+DATA_EXTRA = "data"  # azureml-fsspec, for catalogs that keep data in the workspace
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,27 @@ def job_requirements(project: list[str] | tuple[str, ...], plugin_requirement: s
     names = {requirement_name(line) for line in kept}
     extra = [] if names & {"mlflow", "mlflow-skinny"} else [f"mlflow=={mlflow_version}"]
     return [*kept, *extra, plugin_requirement]
+
+
+def plugin_extra(extra: str) -> tuple[str, ...]:
+    """What the plugin's ``[extra]`` installs, read from its own metadata (pyproject.toml says it once)."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    found = []
+    for line in metadata.requires(PLUGIN_NAME) or []:
+        requirement = Requirement(line)
+        if requirement.marker is not None and requirement.marker.evaluate({"extra": extra}):
+            requirement.marker = None
+            found.append(str(requirement))
+    return tuple(found)
+
+
+def with_missing(lines: tuple[str, ...], needed: tuple[str, ...]) -> tuple[str, ...]:
+    """``lines`` plus each of ``needed`` whose project none of them installs already."""
+    names = {requirement_name(line) for line in lines}
+    return (*lines, *(line for line in needed if requirement_name(line) not in names))
 
 
 def requirement_name(line: str) -> str | None:

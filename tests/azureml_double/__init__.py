@@ -55,11 +55,18 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    /datastore/v1.0{ws}/datastores/{name}       the legacy datastore API azureml-fsspec (rslex) reads: account,
                                                       container and a SAS in one body (routes_data.py); listings of
                                                       ``/_blob`` are those of the real container (rslex takes ``_blob``
-                                                      for the container of a ``127.0.0.1:P/_blob/...`` account)
+                                                      for the container of a ``127.0.0.1:P/_blob/...`` account);
+                                                      rslex's writes (``put``) are plain blob PUTs through the front
+    PUT|GET {ws}/data/{n}/versions/{v}, GET {ws}/data/{n}[/versions], GET {ws}/data
+                                                      data assets as azure-ai-ml's data operations use them
+                                                      (routes_data.py): ``latestVersion``/``nextVersion`` on the
+                                                      container, a version's ``dataUri`` cannot change
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, data assets (``/data/v1.0/.../dataversion``), rslex
-writes, datastores other than the two
-every workspace has (no create/delete), storage host names (a datastore's account is named
+Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, the data plane's data asset API that rslex
+reads for ``azureml://.../data/<n>/versions/<v>`` URIs (``/data/v1.0/.../dataversion``; the plugin resolves assets
+with ``data.get`` instead), data asset archiving, ``MLTable`` validation, data asset ``dataUri`` normalisation (kept
+as sent; the SDK sends the short ``azureml://datastores/...`` form and the plugin reads both), datastores other than
+the two every workspace has (no create/delete), storage host names (a datastore's account is named
 ``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
 double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
 (``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and

@@ -515,6 +515,7 @@ class EmulatedCompute:
                 ws.jobs.clear()
                 ws.codes.clear()
                 ws.environments.clear()
+                ws.data.clear()
 
     def shutdown(self) -> None:
         self.stopping.set()

@@ -89,6 +89,7 @@ class Workspace:
     computes: dict[str, dict]
     codes: dict[tuple[str, str], dict] = field(default_factory=dict)
     environments: dict[tuple[str, str], dict] = field(default_factory=dict)
+    data: dict[tuple[str, str], dict] = field(default_factory=dict)  # data asset versions (routes_data.py)
     jobs: dict[str, Any] = field(default_factory=dict)  # name -> compute.Job
 
     @property
