@@ -18,7 +18,10 @@ DOCS = REPO / "docs"
 TROUBLESHOOTING = DOCS / "troubleshooting.md"
 # Messages whose text comes from another tool, and the documented entry that covers them.
 PASSED_THROUGH = {
-    ("kedro_azureml_mlflow/cli/run_args.py", "exc.message"): "Error: Invalid format of `params` option: ",
+    (
+        "kedro_azureml_mlflow/cli/run_args.py",
+        "_cut_items(exc.message, value)",
+    ): "Error: Invalid format of `params` option: ",
     # The tracking agent's answer about the workspace: AzureWorkspace.errors' own messages.
     ("kedro_azureml_mlflow/tracking/tracked_run.py", "str(answer['error'])"): "Error: Could not sign in to Azure",
 }

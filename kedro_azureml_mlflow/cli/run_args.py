@@ -29,11 +29,19 @@ def check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         ctx.meta[RUNTIME_PARAMS] = parse_kedro_params(ctx, param, value)
     except click.UsageError as exc:
-        raise PluginError(exc.message) from None
+        raise PluginError(_cut_items(exc.message, value)) from None
     except (yaml.YAMLError, OmegaConfBaseException, ValueError) as exc:
         problem = str(getattr(exc, "problem", None) or exc).splitlines()[0]
         raise PluginError(f"--params {quoted(value)} cannot be read as key=value pairs: {problem[:200]}") from None
     return value
+
+
+def _cut_items(message: str, value: str, limit: int = 80) -> str:
+    """Kedro's message quotes the offending item whole: cut a long one, so the line stays a line."""
+    for item in sorted(value.split(","), key=len, reverse=True):
+        if len(item) > limit:
+            message = message.replace(item, item[:limit] + "…")
+    return message
 
 
 def check_no_secret_params(params: str, patterns: Iterable[str]) -> None:
