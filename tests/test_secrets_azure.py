@@ -15,8 +15,7 @@ import json
 import pytest
 
 from tests.azureml_double import AzureMLDouble
-from tests.fixtures_projects import run_kedro
-from tests.kedro_project import KedroProject
+from tests.kedro_project import KedroProject, run_kedro
 from tests.test_hardening_cli import CLI_SECRET, SECRET_PARAMS, found_in
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
@@ -66,11 +65,13 @@ def test_credentials_files_reach_nothing_a_submitted_job_uploaded(
     azureml_double.settings(record_bodies=True)
     for relative, text in CREDENTIAL_FILES.items():
         project.write(relative, text)
+    project.write("requirements.txt", "kedro\n")  # what the emulated compute's environment has
     since = azureml_double.last_seq()
     result = run_kedro(
         ["azureml", "submit", "--compute", "cpu-cluster", "--wait", "--no-stream"],
         cwd=project.path,
         env=azureml_double.client_env(),
+        check=True,
     )
     sent = json.dumps(azureml_double.requests(since))
     assert "startPendingUpload" in sent and "/jobs/" in sent  # the upload and the job really are in the log
