@@ -47,6 +47,11 @@ class Endpoint:
         return cls(data["address"], Path(data["key_file"]))
 
 
+# A socket's path must fit in ``sun_path``: 108 bytes on Linux, 104 on macOS (a margin kept).
+_MAX_SOCKET_PATH = 100
+_SHORT_BASE = Path("/tmp")
+
+
 def private_dir() -> Path:
     """The user's own directory for agent sockets, keys and logs (0700, owned by the user)."""
     if _WINDOWS:
@@ -55,21 +60,34 @@ def private_dir() -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
     runtime = os.environ.get("XDG_RUNTIME_DIR")
-    folder = Path(runtime) / _DIRNAME if runtime else Path(tempfile.gettempdir()) / f"{_DIRNAME}-{os.getuid()}"
+    return _own_folder(
+        Path(runtime) / _DIRNAME if runtime else Path(tempfile.gettempdir()) / f"{_DIRNAME}-{os.getuid()}"
+    )
+
+
+def endpoint_for(name: str) -> Endpoint:
+    """The endpoint called ``name`` (a short hex string) in the user's private directory.
+
+    When ``TMPDIR`` is deep (an Azure ML job's, a test's scratch folder) the socket would not fit in
+    ``sun_path``, so it moves to a short private folder under ``/tmp``; the key stays where it was.
+    """
+    folder = private_dir()
+    if _WINDOWS:
+        user = os.environ.get("USERNAME", "user")
+        return Endpoint(rf"\\.\pipe\{_DIRNAME}-{user}-{name}", folder / f"{name}.key")
+    socket = folder / f"{name}.sock"
+    if len(os.fsencode(socket)) > _MAX_SOCKET_PATH:
+        socket = _own_folder(_SHORT_BASE / f"kam-{os.getuid()}") / f"{name}.sock"
+    return Endpoint(str(socket), folder / f"{name}.key")
+
+
+def _own_folder(folder: Path) -> Path:
+    """``folder``, created 0700 if missing, refused unless it belongs to this user alone."""
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = folder.stat()
     if info.st_uid != os.getuid() or info.st_mode & 0o077:
         raise PermissionError(f"{folder} must belong to you alone (mode 0700); remove it and try again")
     return folder
-
-
-def endpoint_for(name: str) -> Endpoint:
-    """The endpoint called ``name`` (a short hex string) in the user's private directory."""
-    folder = private_dir()
-    if _WINDOWS:
-        user = os.environ.get("USERNAME", "user")
-        return Endpoint(rf"\\.\pipe\{_DIRNAME}-{user}-{name}", folder / f"{name}.key")
-    return Endpoint(str(folder / f"{name}.sock"), folder / f"{name}.key")
 
 
 def write_new_key(endpoint: Endpoint) -> bytes:
