@@ -58,7 +58,11 @@ class CredentialsConfig(_Strict):
 
 
 class LongParamStrategy(str, Enum):
-    """What to do with a parameter value longer than MLflow accepts."""
+    """What to do with a parameter value longer than MLflow accepts.
+
+    ``tag`` keeps the value whole: in a ``kedro.param.<key>`` tag when it fits a tag, otherwise
+    in the run's ``kedro/params.json`` artifact.
+    """
 
     fail = "fail"
     truncate = "truncate"
@@ -86,6 +90,24 @@ class MetricsConfig(_Strict):
     """Shell-style patterns: a node output whose dataset name matches one is logged as metrics."""
 
 
+class ArtifactsConfig(_Strict):
+    """Which node outputs are logged as files (shell-style patterns on dataset names)."""
+
+    datasets: list[str] = Field(default_factory=lambda: ["*_plot*", "*_figure*", "*_chart*", "*confusion_matrix*"])
+    """Shell-style patterns: a node output whose dataset name matches one is logged as a file (figures by default)."""
+    dataframe_format: Literal["csv", "parquet"] = "csv"
+    """How a pandas DataFrame is written (parquet needs pyarrow)."""
+    max_mb: float = Field(default=10.0, gt=0)
+    """Outputs larger than this (a DataFrame's size in memory, JSON or text as written) are not logged, with a warning."""
+
+
+class ModelsConfig(_Strict):
+    """Model datasets: whether a ``registered_model_name`` in the catalog registers a version."""
+
+    registration: bool = True
+    """Register a new model version each run for model datasets that name a ``registered_model_name``."""
+
+
 class TrackingConfig(_Strict):
     """Where and how ``kedro run`` is tracked."""
 
@@ -103,6 +125,10 @@ class TrackingConfig(_Strict):
     """How parameters are logged."""
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     """Which node outputs are logged as metrics."""
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    """Which node outputs are logged as files (figures, JSON, tables, text)."""
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    """What model datasets do besides logging the model."""
     on_error: Literal["warn", "fail"] = "warn"
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)

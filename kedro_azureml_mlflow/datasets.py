@@ -1,4 +1,4 @@
-"""Catalog dataset types for users who prefer to declare metrics explicitly."""
+"""The plugin's catalog dataset types: metrics, artifacts and models declared explicitly."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+
+from kedro_azureml_mlflow.artifacts.dataset import MlflowArtifactDataset
+from kedro_azureml_mlflow.artifacts.model_dataset import MlflowModelDataset
+
+__all__ = ["MlflowArtifactDataset", "MlflowMetricsDataset", "MlflowModelDataset"]
 
 
 class MlflowMetricsDataset(AbstractDataset[Any, Any]):

@@ -17,6 +17,10 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
+from kedro_azureml_mlflow.artifacts import handoff
+from kedro_azureml_mlflow.artifacts.auto import ArtifactRules
+from kedro_azureml_mlflow.artifacts.model_dataset import capture_input_examples
+from kedro_azureml_mlflow.catalog_lookup import declared_dataset
 from kedro_azureml_mlflow.config import PluginConfig
 from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern, tracking_switched_off
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
@@ -24,7 +28,7 @@ from kedro_azureml_mlflow.redaction import Redactor, activate, scrub
 from kedro_azureml_mlflow.tracking.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, append_record, journal_directory
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
-from kedro_azureml_mlflow.tracking.params import prepare_params
+from kedro_azureml_mlflow.tracking.params import PreparedParams, max_params_for, prepare_params
 from kedro_azureml_mlflow.tracking.ranks import tracks_this_process
 from kedro_azureml_mlflow.tracking.run_info import is_parallel, pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.writer import TrackingWriter, WriterReport, now_ms
@@ -51,7 +55,7 @@ class MetricRules:
         batch = Batch()
         stamp = now_ms()
         for name, value in outputs.items():
-            declared = _declared_dataset(catalog, name)
+            declared = declared_dataset(catalog, name)
             is_declared = isinstance(declared, MlflowMetricsDataset)
             if not (is_declared or is_metrics_dataset(name, self.patterns)):
                 continue
@@ -74,6 +78,7 @@ class _TrackedRun:
     rules: MetricRules
     pid: int
     description: str
+    artifact_rules: ArtifactRules
 
 
 class AzureMLMlflowHooks:
@@ -96,18 +101,22 @@ class AzureMLMlflowHooks:
         self._project = ProjectInfo(Path(context.project_path), package, env, dirs)
         self._config = load_plugin_config(loader, list(dirs))
 
-    @hook_impl
+    @hook_impl(trylast=True)  # after kedro-mlflow's: its run, if it opened one, is the run
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: Any) -> None:
         """Open (or resume) the run and queue its params; fail fast on bad workspace/params."""
         self._run = None
         config, project = self._config, self._project
         if config is None or project is None or not self._tracking_wanted(config, run_params):
             return
+        from kedro_azureml_mlflow.tracking.coexist import active_run_target, kedro_mlflow_owns_it
         from kedro_azureml_mlflow.tracking.target import resolve_target
 
-        target = resolve_target(config, project)
+        target = active_run_target() or resolve_target(config, project)
+        handoff.set_target(lambda: target)
         redactor = activate(config.tracking.redact, target.tracking_uri)
-        params, long_tags = self._params(config, catalog, redactor)
+        prepared = self._params(config, catalog, redactor, max_params_for(target.tracking_uri))
+        if kedro_mlflow_owns_it() and target.resume_run_id:
+            prepared.params = []  # kedro-mlflow logs them itself, under its own names
         names = pipeline_names(run_params)
         header = RunHeader(
             tracking_uri=target.tracking_uri,
@@ -125,11 +134,17 @@ class AzureMLMlflowHooks:
             resume=target.resume_run_id is not None,
             connect=target.client,
         ).start()
-        writer.log(Batch(params=params, tags=long_tags))
+        handoff.install(handoff.Handoff(writer.upload, _staging(project), config.tracking.models.registration))
+        writer.log(Batch(params=prepared.params, tags=prepared.tags))
+        handoff.hand_over_params(prepared.kept)
         rules = MetricRules(tuple(config.tracking.metrics.datasets), config.tracking.params.separator)
-        self._run = _TrackedRun(writer, rules, os.getpid(), target.description)
+        self._run = _TrackedRun(writer, rules, os.getpid(), target.description, _artifact_rules(config))
         if is_parallel(run_params):
             self._share_with_workers(writer, rules, target, config)
+
+    @hook_impl
+    def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any]) -> None:
+        capture_input_examples(node, catalog, inputs)
 
     @hook_impl
     def after_node_run(self, node: Any, catalog: Any, outputs: dict[str, Any]) -> None:
@@ -137,6 +152,7 @@ class AzureMLMlflowHooks:
         run = self._run
         if run is not None and run.pid == os.getpid():
             run.writer.log(run.rules.records(outputs, catalog))
+            run.artifact_rules.log_outputs(outputs, catalog)
         elif os.environ.get(WORKER_ENV):
             _log_from_worker(json.loads(os.environ[WORKER_ENV]), outputs, catalog)
 
@@ -164,12 +180,10 @@ class AzureMLMlflowHooks:
         return not skipped
 
     @staticmethod
-    def _params(
-        config: PluginConfig, catalog: Any, redactor: Redactor
-    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    def _params(config: PluginConfig, catalog: Any, redactor: Redactor, max_params: int | None) -> PreparedParams:
         if not config.tracking.params.log or "parameters" not in catalog:
-            return [], []
-        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params)
+            return PreparedParams()
+        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params, max_params)
 
     def _share_with_workers(
         self, writer: TrackingWriter, rules: MetricRules, target: Any, config: PluginConfig
@@ -199,7 +213,9 @@ class AzureMLMlflowHooks:
         os.environ.pop(WORKER_ENV, None)
         if run is None or run.pid != os.getpid():
             return
+        handoff.finish()
         report = run.writer.close(status)
+        handoff.uninstall()
         _announce(report, run.description, status)
         if self._config and self._config.tracking.on_error == "fail" and report.journaled and not quiet_failure:
             from kedro_azureml_mlflow.errors import PluginError
@@ -210,12 +226,13 @@ class AzureMLMlflowHooks:
             )
 
 
-def _declared_dataset(catalog: Any, name: str) -> Any:
-    getter = getattr(catalog, "get", None)
-    try:
-        return getter(name) if getter is not None and name in catalog else None
-    except Exception:  # noqa: BLE001 - a catalog that cannot say is treated as "not declared"
-        return None
+def _artifact_rules(config: PluginConfig) -> ArtifactRules:
+    settings = config.tracking.artifacts
+    return ArtifactRules(tuple(settings.datasets), settings.dataframe_format, settings.max_mb)
+
+
+def _staging(project: ProjectInfo) -> Path:
+    return project.path / handoff.STAGING_DIRNAME / f"{os.getpid()}-{now_ms()}"
 
 
 def _log_from_worker(shared: dict[str, Any], outputs: dict[str, Any], catalog: Any) -> None:

@@ -17,6 +17,8 @@ from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking import client_ops
+from kedro_azureml_mlflow.tracking.artifact_ops import send_artifact
+from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, discard, keep_for_journal
 from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH, Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
 
@@ -71,6 +73,10 @@ class TrackingWriter:
         if batch:
             self._queue.put(batch)
 
+    def upload(self, record: ArtifactRecord) -> None:
+        """Queue a file or folder for the run; the pipeline does not wait for the upload."""
+        self._queue.put(record)
+
     def wait_for_run(self) -> str | None:
         """Block until the run exists (or could not be created); its id or ``None``."""
         self._run_ready.wait()
@@ -102,7 +108,11 @@ class TrackingWriter:
                 item = None
             if item is _CLOSE:
                 break
-            if item is not None:
+            if isinstance(item, ArtifactRecord):
+                self._send(pending)  # keep the order in which things were logged
+                pending = Batch()
+                self._send_artifact(item)
+            elif item is not None:
                 pending.extend(item)
             if pending.size() >= _SEND_WHEN_PENDING or time.monotonic() >= deadline:
                 self._send(pending)
@@ -147,6 +157,24 @@ class TrackingWriter:
             else:
                 self.report.dropped.append(f"{_summary(part)}: {first_line(exc)}")
                 logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
+
+    def _send_artifact(self, record: ArtifactRecord) -> None:
+        """Upload one file or folder; what cannot be sent is journaled with a kept copy of it."""
+        if not self._degraded and self.report.run_id is not None:
+            try:
+                send_artifact(self._client, self.report.run_id, record)
+            except FileNotFoundError as exc:
+                self.report.dropped.append(f"artifact {record.destination}: {exc}")
+                return
+            except Exception as exc:  # noqa: BLE001 - any failure to upload is journaled
+                self._fail(f"uploading {record.destination}", exc)
+            else:
+                discard(record)
+                return
+        try:
+            self.journal.write(keep_for_journal(record, self.journal).to_json())
+        except OSError as exc:
+            self.report.dropped.append(f"artifact {record.destination}: could not keep a copy ({first_line(exc)})")
 
     def _finish(self) -> None:
         status, end_time = self._end or ("FINISHED", now_ms())

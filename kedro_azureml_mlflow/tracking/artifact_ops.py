@@ -1,0 +1,45 @@
+"""The MLflow calls behind one ``{"artifact": …}`` record: upload, then register once if asked.
+
+Only calls that Azure ML's MLflow service answers: run artifacts (``log_artifact(s)``, which
+azureml-mlflow sends to the workspace's blob storage in parts, each retried by the storage
+client) and the model registry's create calls. Never MLflow 3's logged-models API, which Azure
+ML answers 404. Sending the same record twice is harmless: an upload overwrites the same
+files, and a model version already registered from this run and folder is not registered again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
+
+_ALREADY_EXISTS = {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"}
+
+
+def send_artifact(client: Any, run_id: str, record: ArtifactRecord) -> None:
+    path = Path(record.local_path)
+    if path.is_dir():
+        client.log_artifacts(run_id, str(path), record.artifact_path)
+    elif path.is_file():
+        client.log_artifact(run_id, str(path), record.artifact_path)
+    else:
+        raise FileNotFoundError(f"{path} no longer exists")
+    if record.register_as:
+        register_once(client, run_id, record.artifact_path or "", record.register_as)
+
+
+def register_once(client: Any, run_id: str, artifact_path: str, name: str) -> str:
+    """The version of ``name`` registered from the run's ``artifact_path``, creating it if needed."""
+    from mlflow.exceptions import MlflowException
+
+    source = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{artifact_path}".rstrip("/")
+    for version in client.search_model_versions(f"name='{name}'"):
+        if version.run_id == run_id and version.source.rstrip("/") == source:
+            return str(version.version)
+    try:
+        client.create_registered_model(name)
+    except MlflowException as exc:
+        if exc.error_code not in _ALREADY_EXISTS:
+            raise
+    return str(client.create_model_version(name, source, run_id=run_id).version)
