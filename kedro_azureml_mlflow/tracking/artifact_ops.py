@@ -9,8 +9,12 @@ files, and a model version already registered from this run and folder is not re
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
 
@@ -19,14 +23,36 @@ _ALREADY_EXISTS = {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"}
 
 def send_artifact(client: Any, run_id: str, record: ArtifactRecord) -> None:
     path = Path(record.local_path)
-    if path.is_dir():
-        client.log_artifacts(run_id, str(path), record.artifact_path)
-    elif path.is_file():
-        client.log_artifact(run_id, str(path), record.artifact_path)
-    else:
+    if not path.exists():
         raise FileNotFoundError(f"{path} no longer exists")
+    with workspace_artifacts_reachable(str(client.tracking_uri)):
+        if path.is_dir():
+            client.log_artifacts(run_id, str(path), record.artifact_path)
+        else:
+            client.log_artifact(run_id, str(path), record.artifact_path)
     if record.register_as:
         register_once(client, run_id, record.artifact_path or "", record.register_as)
+
+
+@contextmanager
+def workspace_artifacts_reachable(tracking_uri: str) -> Iterator[None]:
+    """Make an ``azureml://`` tracking URI the process's MLflow tracking URI for the duration.
+
+    azureml-mlflow's artifact repository signs in through the store of the *global* tracking URI
+    (it builds ``MlflowClient()`` without one), whichever client asked for the upload; any other
+    global URI makes it demand a token inside the artifact URI. Restored afterwards.
+    """
+    if urlparse(tracking_uri).scheme != "azureml":
+        yield
+        return
+    import mlflow
+
+    previous = os.environ.get("MLFLOW_TRACKING_URI")  # mlflow.set_tracking_uri keeps it in step
+    mlflow.set_tracking_uri(tracking_uri)
+    try:
+        yield
+    finally:
+        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it, as before
 
 
 def register_once(client: Any, run_id: str, artifact_path: str, name: str) -> str:

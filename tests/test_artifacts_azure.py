@@ -1,0 +1,76 @@
+"""Artifacts and models through an Azure ML workspace (the local double): blobs in Azurite, the
+model version in the workspace's registry, and nothing sent to the logged-models API."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from tests.artifact_project import EXPECTED_FILES, check_model, use_artifact_pipeline
+from tests.azureml_double import AzureMLDouble
+from tests.kedro_project import KedroProject
+from tests.test_tracking_azure import azure_env, workspace_yaml
+
+pytestmark = [pytest.mark.azure, pytest.mark.slow]
+
+
+def refused(calls: list[dict]) -> list[tuple[str, str, int]]:
+    """Requests the double refused, but for looking up an experiment before creating it (a 404 by design)."""
+    return [
+        (c["method"], c["path"], c["status"])
+        for c in calls
+        if c["status"] >= 400 and not c["path"].endswith("/experiments/get-by-name")
+    ]
+
+
+def blobs_of(double: AzureMLDouble, run_id: str) -> set[str]:
+    prefix = f"ExperimentRun/dcid.{run_id}/"
+    container = double.blob_service().get_container_client("azureml")
+    return {blob.name[len(prefix) :] for blob in container.list_blobs(name_starts_with=prefix)}
+
+
+def test_one_run_holds_figures_report_table_and_a_registered_model(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    use_artifact_pipeline(project, workspace_yaml(azureml_double), "  experiment: artifacts-e2e\n")
+    project.run(env=azure_env(azureml_double))
+    during_run = azureml_double.requests()
+
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment="artifacts-e2e")
+    run_id = run.info.run_id
+    blobs = blobs_of(azureml_double, run_id)
+    assert blobs >= EXPECTED_FILES
+    assert {"model/MLmodel", "model/input_example.json"} <= blobs
+    checked = check_model(azureml_double.tracking_uri, run_id, azure_env(azureml_double))
+    assert checked["predictions"] == [0, 0, 0] and checked["registered_predictions"] == [0, 0, 0]
+    assert checked["version_run_id"] == run_id
+    [version] = project.client(azureml_double.mlflow_url).search_model_versions("name='iris-clf'")
+    assert str(version.version) == "1"
+    assert not [c for c in during_run if "logged-models" in c["path"]]
+    assert refused(during_run) == []
+
+
+def test_mlflow_3_log_model_meets_azure_mls_404_on_logged_models(azureml_double: AzureMLDouble) -> None:
+    """What the plugin avoids: MLflow 3's log_model against a workspace fails as azure-sdk-for-python#44896 shows."""
+    script = textwrap.dedent("""
+        import sys
+        import mlflow
+        from sklearn.linear_model import LogisticRegression
+
+        mlflow.set_tracking_uri(sys.argv[1])
+        mlflow.set_experiment("logged-models-404")
+        with mlflow.start_run():
+            mlflow.sklearn.log_model(LogisticRegression().fit([[0], [1]], [0, 1]), name="model")
+    """)
+    result = subprocess.run(
+        [sys.executable, "-c", script, azureml_double.tracking_uri],
+        env=azureml_double.env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "/api/2.0/mlflow/logged-models failed with error code 404 != 200. Response body: ''" in result.stderr
