@@ -80,7 +80,8 @@ class ParamsConfig(_Strict):
     """What joins the parts of a flattened key (and of a metric from a nested dict)."""
     long_values: LongParamStrategy = LongParamStrategy.tag
     """Values over MLflow's 6000 characters: ``fail`` stops the run, ``truncate`` logs their first 6000,
-    ``tag`` logs them as a ``kedro.param.<key>`` tag (up to 8000 characters) instead of a param."""
+    ``tag`` keeps them whole: in a ``kedro.param.<key>`` tag up to 8000 characters, beyond that in the run's
+    ``kedro/params.json`` artifact."""
 
 
 class MetricsConfig(_Strict):
@@ -98,7 +99,7 @@ class ArtifactsConfig(_Strict):
     dataframe_format: Literal["csv", "parquet"] = "csv"
     """How a pandas DataFrame is written (parquet needs pyarrow)."""
     max_mb: float = Field(default=10.0, gt=0)
-    """Outputs larger than this (a DataFrame's size in memory, JSON or text as written) are not logged, with a warning."""
+    """Larger outputs (a DataFrame's size in memory, JSON or text as written) are not logged, with a warning."""
 
 
 class ModelsConfig(_Strict):

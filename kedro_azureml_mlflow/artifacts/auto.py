@@ -58,12 +58,12 @@ class ArtifactRules:
             return
         if file.size_bytes > self.max_mb * 1e6:
             logger.warning(
-                "Output '%s' (a %s of %.1f MB) is over tracking.artifacts.max_mb (%g MB); not logged. To log it "
+                "Output '%s' (a %s of %s MB) is over tracking.artifacts.max_mb (%s MB); not logged. To log it "
                 "anyway, raise tracking.artifacts.max_mb in azureml.yml, or %s",
                 name,
                 file.kind,
-                file.size_bytes / 1e6,
-                self.max_mb,
+                f"{file.size_bytes / 1e6:.1f}",
+                f"{self.max_mb:g}",
                 _DECLARE,
             )
             return
