@@ -3,6 +3,7 @@ model version in the workspace's registry, and nothing sent to the logged-models
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -74,3 +75,31 @@ def test_mlflow_3_log_model_meets_azure_mls_404_on_logged_models(azureml_double:
     )
     assert result.returncode != 0
     assert "/api/2.0/mlflow/logged-models failed with error code 404 != 200. Response body: ''" in result.stderr
+
+
+def test_params_past_azure_mls_200_go_whole_into_one_artifact_and_nothing_is_refused(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    long_value = "v" * 9000  # over a tag's 8000 characters: it used to be cut there
+    extra = "".join(f"extra_{i:03d}: {i}\n" for i in range(195)) + f"long_text: {long_value}\n"
+    project.write("conf/base/parameters_extra.yml", extra)  # 105 params already + 196 = 301
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + "tracking:\n  experiment: params-overflow\n"
+    )
+    result = project.run("--pipeline", "training", env=azure_env(azureml_double))
+
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment="params-overflow")
+    assert len(run.data.params) == 200
+    [blob] = [b for b in blobs_of(azureml_double, run.info.run_id) if b.startswith("kedro/")]
+    assert blob == "kedro/params.json"
+    container = azureml_double.blob_service().get_container_client("azureml")
+    kept = json.loads(container.download_blob(f"ExperimentRun/dcid.{run.info.run_id}/{blob}").readall())
+    assert len(kept) == 101 and kept["long_text"] == long_value
+    assert set(kept).isdisjoint(run.data.params) and "long_text" not in run.data.tags
+    every_param = {**run.data.params, **kept}
+    assert every_param["extra_194"] == "194" and every_param["model.optimizer.name"] == "adam"
+    assert len(every_param) == 301
+    assert refused(azureml_double.requests()) == []
+    output = result.stdout + result.stderr
+    assert output.count("kept whole in the run's artifact kedro/params.json") == 1
+    assert "100 past Azure ML's 200 params per run and 1 longer than a tag's 8000 characters" in output
