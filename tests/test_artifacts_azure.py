@@ -103,3 +103,74 @@ def test_params_past_azure_mls_200_go_whole_into_one_artifact_and_nothing_is_ref
     output = result.stdout + result.stderr
     assert output.count("kept whole in the run's artifact kedro/params.json") == 1
     assert "100 past Azure ML's 200 params per run and 1 longer than a tag's 8000 characters" in output
+
+
+SPARSE_DATASET = '''
+from pathlib import Path, PurePosixPath
+
+from kedro.io import AbstractDataset
+
+
+class SparseFileDataset(AbstractDataset):
+    """Saves a file of ``size`` zero bytes without ever holding them: a sparse file."""
+
+    def __init__(self, filepath):
+        self._filepath = PurePosixPath(filepath)
+
+    def _save(self, size):
+        path = Path(self._filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("wb") as handle:
+            handle.truncate(size)
+
+    def _load(self):
+        return Path(self._filepath).stat().st_size
+
+    def _describe(self):
+        return {"filepath": str(self._filepath)}
+'''
+
+GIB = 1 << 30
+
+
+def test_a_one_gib_artifact_reaches_azurite_and_a_failed_part_is_retried_alone(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    project.write("src/probe/sparse.py", SPARSE_DATASET)
+    project.write(
+        "src/probe/pipeline_registry.py",
+        f"""
+        from kedro.pipeline import Pipeline, node
+
+
+        def register_pipelines():
+            return {{"__default__": Pipeline([node(lambda: {GIB}, None, "big_file", name="big")])}}
+        """,
+    )
+    project.write(
+        "conf/base/catalog.yml",
+        """
+        big_file:
+          type: kedro_azureml_mlflow.datasets.MlflowArtifactDataset
+          dataset:
+            type: probe.sparse.SparseFileDataset
+            filepath: data/08_reporting/big.bin
+          artifact_path: large
+        """,
+    )
+    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + "tracking:\n  experiment: one-gib\n")
+    # One part of the upload fails once: the storage client sends that part again, not the file.
+    azureml_double.inject_http_fault(r"comp=block&", status=503, count=1, method="PUT")
+    project.run(env=azure_env(azureml_double))
+
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment="one-gib")
+    blob = f"ExperimentRun/dcid.{run.info.run_id}/large/big.bin"
+    container = azureml_double.blob_service().get_container_client("azureml")
+    assert container.get_blob_client(blob).get_blob_properties().size == GIB
+    parts = [c for c in azureml_double.requests(path_contains="large/big.bin") if c["query"].get("comp") == "block"]
+    answers: dict[str, list[int]] = {}
+    for part in parts:
+        answers.setdefault(part["query"]["blockid"], []).append(part["status"])
+    assert sorted(answers.values()).count([503, 201]) == 1  # the failed part, sent again
+    assert all(statuses == [201] for statuses in answers.values() if statuses != [503, 201])
+    assert len(answers) > 1  # sent in parts at all
