@@ -75,7 +75,7 @@ CATALOG = """
 classifier:
   type: kedro_azureml_mlflow.datasets.MlflowModelDataset
   flavor: sklearn
-  registered_model_name: iris-clf
+  registered_model_name: {model_name}
   input_example: features
 """
 
@@ -88,9 +88,11 @@ tracking:
 EXPECTED_FILES = {"scatter_plot.png", "histogram_plot.html", "summary_report.json", "coefficients_table.csv"}
 
 
-def use_artifact_pipeline(project: KedroProject, azureml_yml_head: str = "", tracking_extra: str = "") -> None:
+def use_artifact_pipeline(
+    project: KedroProject, azureml_yml_head: str = "", tracking_extra: str = "", model_name: str = "iris-clf"
+) -> None:
     project.write(f"src/{project.package}/pipeline_registry.py", PIPELINE)
-    project.write("conf/base/catalog.yml", CATALOG)
+    project.write("conf/base/catalog.yml", CATALOG.format(model_name=model_name))
     project.write("conf/base/azureml.yml", azureml_yml_head + TRACKING + tracking_extra)
 
 

@@ -30,6 +30,8 @@ def refused(calls: list[dict]) -> list[tuple[str, str, int]]:
 def blobs_of(double: AzureMLDouble, run_id: str) -> set[str]:
     prefix = f"ExperimentRun/dcid.{run_id}/"
     container = double.blob_service().get_container_client("azureml")
+    if not container.exists():  # made by the first upload of the session
+        return set()
     return {blob.name[len(prefix) :] for blob in container.list_blobs(name_starts_with=prefix)}
 
 
@@ -174,3 +176,29 @@ def test_a_one_gib_artifact_reaches_azurite_and_a_failed_part_is_retried_alone(
     assert sorted(answers.values()).count([503, 201]) == 1  # the failed part, sent again
     assert all(statuses == [201] for statuses in answers.values() if statuses != [503, 201])
     assert len(answers) > 1  # sent in parts at all
+
+
+def test_uploads_that_fail_are_journaled_with_their_files_and_sync_sends_them(
+    project: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    use_artifact_pipeline(project, workspace_yaml(azureml_double), "  experiment: artifacts-synced\n", "iris-synced")
+    # Run history refuses to create artifacts: every upload fails (after azureml-mlflow's own retries).
+    azureml_double.inject_http_fault(r"/artifacts/batch/metadata$", status=500, count=1000, method="POST")
+    result = project.run(env=azure_env(azureml_double))
+    assert "kedro azureml sync" in result.stdout + result.stderr
+
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment="artifacts-synced")
+    assert blobs_of(azureml_double, run.info.run_id) == set()
+    [journal] = (project.path / ".kedro_azureml_mlflow" / "journal").glob("*.jsonl")
+    kept = journal.with_suffix(".files")
+    assert {p.name for p in kept.rglob("*") if p.is_file()} >= EXPECTED_FILES | {"MLmodel"}
+
+    azureml_double.clear_faults()
+    synced = project.kedro("azureml", "sync", env=azure_env(azureml_double))
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    blobs = blobs_of(azureml_double, run.info.run_id)
+    assert blobs >= EXPECTED_FILES | {"model/MLmodel"}
+    assert not journal.exists() and not kept.exists()
+    [version] = project.client(azureml_double.mlflow_url).search_model_versions("name='iris-synced'")
+    assert version.run_id == run.info.run_id
+    assert project.runs(uri=azureml_double.mlflow_url, experiment="artifacts-synced")[0].info.status == "FINISHED"
