@@ -19,7 +19,13 @@ from kedro_azureml_mlflow.artifacts.formats import as_file
 from kedro_azureml_mlflow.datasets import MlflowArtifactDataset, MlflowModelDataset
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.artifact_ops import register_once
-from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, discard, keep_for_journal, kept_directory
+from kedro_azureml_mlflow.tracking.artifacts import (
+    ArtifactRecord,
+    discard,
+    keep_for_journal,
+    kept_directory,
+    with_kept_file,
+)
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
 from kedro_azureml_mlflow.tracking.replay import replay_journal
@@ -197,17 +203,22 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     users.parent.mkdir()
     users.write_text("{}")
     kept = keep_for_journal(ArtifactRecord(str(users)), journal)
-    assert users.exists() and Path(kept.local_path).read_text() == "{}" and kept.owned
-    assert Path(kept.local_path).is_relative_to(kept_directory(journal.path))
+    assert kept.owned and not Path(kept.local_path).is_absolute()  # the journal may move with its files
+    whole = ArtifactRecord.from_json(with_kept_file(kept.to_json(), journal.path))
+    assert users.exists() and Path(whole.local_path).read_text() == "{}"
+    assert Path(whole.local_path).is_relative_to(kept_directory(journal.path))
 
     staged_model = tmp_path / "staging" / "model"
     staged_model.mkdir(parents=True)
     (staged_model / "MLmodel").write_text("flavors: {}")
+    journal.records += 1  # the writer counts each record it keeps
     moved = keep_for_journal(ArtifactRecord(str(staged_model), "model", owned=True), journal)
+    moved = ArtifactRecord.from_json(with_kept_file(moved.to_json(), journal.path))
     assert not staged_model.exists() and (Path(moved.local_path) / "MLmodel").is_file()
     discard(moved)
+    discard(whole)
     discard(ArtifactRecord(str(users)))  # never the user's own file
-    assert not Path(moved.local_path).exists() and users.exists()
+    assert users.exists() and not kept_directory(journal.path).exists()  # emptied folders go too
 
 
 def sqlite_uri(tmp_path: Path) -> str:
@@ -237,8 +248,9 @@ def test_an_upload_the_server_cannot_take_is_journaled_with_its_file_and_synced_
     [path] = pending_journals(tmp_path / "journal")
     assert not model.exists() and kept_directory(path).is_dir()
     live = sqlite_uri(tmp_path)
-    run_id, sent = replay_journal(path, lambda _uri: client_ops.make_client(live))
-    assert sent == 4 and not kept_directory(path).exists()  # params, two uploads, end
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(live))
+    run_id = outcome.run_id
+    assert outcome.sent == 4 and not kept_directory(path).exists()  # params, two uploads, end
     client = client_ops.make_client(live)
     assert {a.path for a in client.list_artifacts(run_id, "reports")} == {"reports/report.json"}
     assert {a.path for a in client.list_artifacts(run_id, "model")} == {"model/MLmodel"}

@@ -16,15 +16,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
+from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, discard
 
 _ALREADY_EXISTS = {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"}
 
 
+class MissingFile(FileNotFoundError):
+    """The file to upload is gone: sending again cannot help (a refusal, not an outage)."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
 def send_artifact(client: Any, run_id: str, record: ArtifactRecord) -> None:
+    """Upload, register if asked, then delete the plugin's own copy (only once all of it went)."""
     path = Path(record.local_path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} no longer exists")
+        raise MissingFile(f"{path} no longer exists")
     with workspace_artifacts_reachable(str(client.tracking_uri)):
         if path.is_dir():
             client.log_artifacts(run_id, str(path), record.artifact_path)
@@ -32,6 +39,7 @@ def send_artifact(client: Any, run_id: str, record: ArtifactRecord) -> None:
             client.log_artifact(run_id, str(path), record.artifact_path)
     if record.register_as:
         register_once(client, run_id, record.artifact_path or "", record.register_as)
+    discard(record)
 
 
 @contextmanager

@@ -8,6 +8,7 @@ user's own files (a catalog dataset's), which are never moved or deleted.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -45,7 +46,10 @@ class ArtifactRecord:
 
 
 def kept_directory(journal_path: Path) -> Path:
-    """The folder beside a journal file that holds copies of the files its records upload."""
+    """The folder beside a journal file that holds copies of the files its records upload.
+
+    ``<journal>.files/<record number>/<name>``; a file is deleted once sent, the folders once empty.
+    """
     return journal_path.with_suffix(KEPT_SUFFIX)
 
 
@@ -56,16 +60,28 @@ def keep_for_journal(record: ArtifactRecord, journal: Journal) -> ArtifactRecord
     rewrite the same file in place, and the journal must keep what this run produced).
     """
     source = Path(record.local_path)
-    slot = kept_directory(journal.path) / f"{journal.records:05d}"
-    slot.mkdir(parents=True, exist_ok=True)
-    target = slot / source.name
+    kept = Path(f"{journal.records:05d}") / source.name
+    target = kept_directory(journal.path) / kept
+    target.parent.mkdir(parents=True, exist_ok=True)
     if record.owned:
         shutil.move(source, target)
     elif source.is_dir():
         shutil.copytree(source, target)
     else:
         shutil.copy2(source, target)
-    return replace(record, local_path=str(target), owned=True)
+    return replace(record, local_path=kept.as_posix(), owned=True)
+
+
+def with_kept_file(record: dict[str, Any], journal_path: Path) -> dict[str, Any]:
+    """A journal's record, its kept file's path made whole.
+
+    Journals name kept files relative to their kept folder, so a journal can move with it (a
+    job's journal is fetched from its outputs under another name).
+    """
+    artifact = record.get("artifact")
+    if artifact is None or Path(artifact["local_path"]).is_absolute():
+        return record
+    return {"artifact": {**artifact, "local_path": str(kept_directory(journal_path) / artifact["local_path"])}}
 
 
 def discard(record: ArtifactRecord) -> None:
@@ -77,3 +93,6 @@ def discard(record: ArtifactRecord) -> None:
         shutil.rmtree(path, ignore_errors=True)
     else:
         path.unlink(missing_ok=True)
+    for folder in (path.parent, path.parent.parent):  # its slot, then a journal's kept folder, once empty
+        with contextlib.suppress(OSError):
+            folder.rmdir()

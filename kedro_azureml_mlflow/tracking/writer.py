@@ -18,7 +18,7 @@ from typing import Any
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.artifact_ops import send_artifact
-from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, discard, keep_for_journal
+from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, keep_for_journal
 from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH, Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
 
@@ -169,7 +169,6 @@ class TrackingWriter:
             except Exception as exc:  # noqa: BLE001 - any failure to upload is journaled
                 self._fail(f"uploading {record.destination}", exc)
             else:
-                discard(record)
                 return
         try:
             self.journal.write(keep_for_journal(record, self.journal).to_json())
