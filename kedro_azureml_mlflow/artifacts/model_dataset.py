@@ -9,9 +9,13 @@ what works locally works on a workspace.
 from __future__ import annotations
 
 import importlib
+import multiprocessing
+import os
+import pickle
 import re
 import shutil
 import tempfile
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +79,8 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
         self.metadata = metadata
         self._model: Any = None
         self._example: Any = None
+        # Shared by the copies of this dataset that ParallelRunner's workers get (see _save).
+        self._handover_file = Path(tempfile.gettempdir()) / f"kedro-azureml-mlflow-model-{uuid.uuid4().hex}.pkl"
 
     def take_input_example(self, data: Any) -> None:
         """Keep the first rows of the data the model is fitted on (handed over before its node runs)."""
@@ -83,6 +89,8 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
 
     def _save(self, model: Any) -> None:
         self._model = model  # downstream nodes get it from memory, whatever happens to the upload
+        if multiprocessing.parent_process() is not None:
+            self._hand_over_between_processes(model)
         target = handoff.current()
         if target is None:
             if self._filepath is not None:
@@ -117,6 +125,9 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
             return self._module().load_model(str(local), **self._load_args)
         if self._model is not None:
             return self._model
+        if self._handover_file.exists():
+            with self._handover_file.open("rb") as handle:
+                return pickle.load(handle)  # written by this dataset in this run, readable only by the user
         if self._filepath is not None and self._filepath.exists():
             return self._module().load_model(str(self._filepath), **self._load_args)
         raise DatasetError(
@@ -135,8 +146,20 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
             raise DatasetError(f"MlflowModelDataset: mlflow.{self.flavor} has no save_model / load_model")
         return module
 
+    def _hand_over_between_processes(self, model: Any) -> None:
+        """In a ParallelRunner worker: the node that loads the model may run in another process."""
+        partial = self._handover_file.with_suffix(".tmp")
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as handle:
+            pickle.dump(model, handle)
+        os.replace(partial, self._handover_file)
+
+    def _release(self) -> None:
+        """Kedro is done with the model for this run: forget it (and its copy for other processes)."""
+        self._model = None
+        self._handover_file.unlink(missing_ok=True)
+
     def _exists(self) -> bool:
-        return self._model is not None or self._model_uri is not None
+        return self._model is not None or self._model_uri is not None or self._handover_file.exists()
 
     def _describe(self) -> dict[str, Any]:
         return {
