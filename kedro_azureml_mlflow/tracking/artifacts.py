@@ -9,12 +9,16 @@ user's own files (a catalog dataset's), which are never moved or deleted.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking.journal import Journal
+
+logger = logging.getLogger(__name__)
 
 KEPT_SUFFIX = ".files"
 
@@ -70,6 +74,22 @@ def keep_for_journal(record: ArtifactRecord, journal: Journal) -> ArtifactRecord
     else:
         shutil.copy2(source, target)
     return replace(record, local_path=kept.as_posix(), owned=True)
+
+
+def kept_in_journal(record: dict[str, Any], journal: Journal) -> dict[str, Any]:
+    """An artifact record as its journal keeps it: pointing at its own copy of the file.
+
+    Whoever journals it (the writer, the agent, the pipeline when the agent is gone) goes through
+    ``Journal.write``, which calls this; a record already kept (a relative path) is left as it is.
+    """
+    artifact = ArtifactRecord.from_json(record)
+    if not Path(artifact.local_path).is_absolute():
+        return record
+    try:
+        return keep_for_journal(artifact, journal).to_json()
+    except OSError as exc:  # journaled all the same: sync will say the file is missing
+        logger.warning("Could not keep a copy of %s for the journal (%s)", artifact.local_path, first_line(exc))
+        return record
 
 
 def with_kept_file(record: dict[str, Any], journal_path: Path) -> dict[str, Any]:

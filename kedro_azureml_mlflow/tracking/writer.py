@@ -18,7 +18,7 @@ from typing import Any
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.artifact_ops import send_artifact
-from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord, keep_for_journal
+from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
 from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH, Batch, chunk
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
 
@@ -170,10 +170,7 @@ class TrackingWriter:
                 self._fail(f"uploading {record.destination}", exc)
             else:
                 return
-        try:
-            self.journal.write(keep_for_journal(record, self.journal).to_json())
-        except OSError as exc:
-            self.report.dropped.append(f"artifact {record.destination}: could not keep a copy ({first_line(exc)})")
+        self.journal.write(record.to_json())  # the journal keeps a copy of the file
 
     def _finish(self) -> None:
         status, end_time = self._end or ("FINISHED", now_ms())
