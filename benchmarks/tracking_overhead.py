@@ -40,7 +40,7 @@ from benchmarks.harness.common import REPO, console, rel, write
 from benchmarks.harness.mlflow_server import MlflowServer
 from benchmarks.harness.projects import RUN_ARGS, make_base_project
 from benchmarks.harness.proxy import CountingProxy
-from benchmarks.harness.runner import HelpPair, Scenario, timed_rounds, warm_up
+from benchmarks.harness.runner import HelpPair, Scenario, stop_agents, timed_rounds, warm_up
 from benchmarks.harness.scenarios import BASELINES, BUILDERS, Setup, help_pairs
 from tests.kedro_project import PARAMETERS
 
@@ -121,6 +121,7 @@ def main() -> int:
     base = make_base_project(work, kedro_bin)
 
     server, proxy = start_server(args, mlflow_bin, work)
+    scenarios: list[Scenario] = []
     try:
         setup = Setup(base, sys.executable, kedro_bin, server, proxy, not args.no_direct, km_venv)
         scenarios = [scenario for build in BUILDERS for scenario in build(setup)]
@@ -133,6 +134,7 @@ def main() -> int:
         console.print(f"`kedro --help`: {help_repeat} rounds …")
         timed_rounds(help_scenarios, help_repeat, started)
     finally:
+        stop_agents(scenarios)
         if proxy:
             proxy.stop()
         if server:

@@ -109,6 +109,14 @@ class ModelsConfig(_Strict):
     """Register a new model version each run for model datasets that name a ``registered_model_name``."""
 
 
+class AgentConfig(_Strict):
+    """The tracking agent: the process that owns the MLflow run (see docs/tracking.md)."""
+
+    keep_alive_seconds: float = Field(default=600.0, ge=0)
+    """How long an idle agent waits for the next ``kedro run`` of the project; 0: one agent per run
+    (``KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE`` overrides it)."""
+
+
 class TrackingConfig(_Strict):
     """Where and how ``kedro run`` is tracked."""
 
@@ -133,10 +141,14 @@ class TrackingConfig(_Strict):
     on_error: Literal["warn", "fail"] = "warn"
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)
-    """How often the background writer sends what has queued up during a long run."""
+    """When the tracking agent first sends what has queued up during a long run; then every 10, 20, 40, 60 s."""
     redact: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
     """Parameter (and ``--params``) keys whose values are logged as ``<redacted>``: shell-style patterns,
     matched against each part of a key path; your list replaces the defaults (see docs/security.md)."""
+    max_wait_seconds: float = Field(default=30.0, ge=0, le=3600)
+    """The most tracking may add after the pipeline ends; what is not sent by then is journaled (docs/tracking.md)."""
+    agent: AgentConfig = Field(default_factory=AgentConfig)
+    """The tracking agent's reuse across runs."""
 
     @field_validator("experiment", "run_name", "tracking_uri")
     @classmethod

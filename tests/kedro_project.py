@@ -21,7 +21,12 @@ import pytest
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 PIPELINES = """
+import os
+import time
+from pathlib import Path
+
 from kedro.pipeline import Pipeline, node
+from kedro.runner import ParallelRunner
 
 
 def evaluate(model):
@@ -44,6 +49,41 @@ def wide(index):
     return {f"m{k}": index * 10 + k for k in range(5)}
 
 
+def hang(*metrics):
+    # Tell the test every metric before this node was produced, then wait to be interrupted.
+    Path(os.environ["PROBE_MARKER"]).write_text("reached")
+    time.sleep(120)
+
+
+def train_with_mlflow(index):
+    import mlflow
+    import mlflow.sklearn
+    from sklearn.linear_model import LogisticRegression
+
+    mlflow.sklearn.autolog()
+    LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
+    mlflow.log_metric(f"node_own_{index}", index)
+    return {"m": index}
+
+
+def mlflow_imported():
+    import sys
+
+    return {"mlflow": float("mlflow" in sys.modules), "sqlalchemy": float("sqlalchemy" in sys.modules)}
+
+
+def log_from_node():
+    import mlflow
+
+    mlflow.log_metric("node_own", 7.0)
+    return 1.0
+
+
+class FourWorkers(ParallelRunner):
+    def __init__(self, is_async=False):
+        super().__init__(max_workers=4, is_async=is_async)
+
+
 def register_pipelines():
     training = Pipeline([
         node(evaluate, "params:model", "model_metrics", name="evaluate"),
@@ -53,7 +93,25 @@ def register_pipelines():
     failing = Pipeline([node(score, None, "score_metrics", name="score"),
                         node(explode, ["params:model", "score_metrics"], "never", name="explode")])
     many = Pipeline([node(wide, f"params:index_{i}", f"node_{i}_metrics", name=f"n{i}") for i in range(100)])
-    return {"__default__": training, "training": training, "failing": failing, "many": many}
+    metrics = [f"node_{i}_metrics" for i in range(10)]
+    interrupted = Pipeline(
+        [node(wide, f"params:index_{i}", f"node_{i}_metrics", name=f"n{i}") for i in range(10)]
+        + [node(hang, metrics, "never", name="hang")]
+    )
+    node_mlflow = Pipeline(
+        [node(train_with_mlflow, f"params:index_{i}", f"train_{i}_metrics", name=f"t{i}") for i in range(4)]
+    )
+    return {
+        "__default__": training,
+        "training": training,
+        "failing": failing,
+        "many": many,
+        "interrupted": interrupted,
+        "node_mlflow": node_mlflow,
+        "imports": Pipeline([node(mlflow_imported, None, "imported_metrics", name="imported")]),
+        "node_log_metric": Pipeline([node(log_from_node, None, "own_metrics", name="own")]),
+        "node_mlflow_failing": node_mlflow + Pipeline([node(explode, ["params:model", "train_0_metrics"], "never")]),
+    }
 """
 
 PARAMETERS = """\
@@ -85,6 +143,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         DO_NOT_TRACK="true",
         PYTHONUNBUFFERED="1",
         COLUMNS="400",
+        # One tracking agent per run, gone with it: tests that want a warm agent ask for one.
+        KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="0",
     )
     env.update(extra)
     return env

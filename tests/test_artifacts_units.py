@@ -29,7 +29,7 @@ from kedro_azureml_mlflow.tracking.artifacts import (
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
 from kedro_azureml_mlflow.tracking.replay import replay_journal
-from kedro_azureml_mlflow.tracking.writer import TrackingWriter
+from tests.test_tracking_units import agent_session
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -228,24 +228,21 @@ def sqlite_uri(tmp_path: Path) -> str:
 def test_an_upload_the_server_cannot_take_is_journaled_with_its_file_and_synced_later(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-    dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    head = RunHeader(dead, "units", None, "unit-run", {}, 1_700_000_000_000)
-    journal = Journal(tmp_path / "journal", head)
-    writer = TrackingWriter(head, journal, 60.0, resume=False, connect=lambda: client_ops.make_client(dead)).start()
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the agent inherits it
+    link = agent_session(tmp_path, "http://127.0.0.1:9")  # discard port: nothing listens
     report_file = tmp_path / "data" / "report.json"
     report_file.parent.mkdir()
     report_file.write_text('{"f1": 0.5}')
     model = tmp_path / "staging" / "model"
     model.mkdir(parents=True)
     (model / "MLmodel").write_text("flavors: {}")
-    writer.log(Batch(params=[("alpha", "0.1")]))
-    writer.upload(ArtifactRecord(str(report_file), "reports"))
-    writer.upload(ArtifactRecord(str(model), "model", owned=True))
-    writer.close("FINISHED")
+    link.hand(Batch(params=[("alpha", "0.1")]).to_json())
+    link.hand(ArtifactRecord(str(report_file), "reports").to_json())
+    link.hand(ArtifactRecord(str(model), "model", owned=True).to_json())
+    link.close("FINISHED")
     report_file.write_text('{"f1": 0.9}')  # the next run rewrites the user's file: the journal kept its own copy
 
-    [path] = pending_journals(tmp_path / "journal")
+    [path] = pending_journals(tmp_path / "j")
     assert not model.exists() and kept_directory(path).is_dir()
     live = sqlite_uri(tmp_path)
     outcome = replay_journal(path, lambda _uri: client_ops.make_client(live))

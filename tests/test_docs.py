@@ -19,6 +19,8 @@ TROUBLESHOOTING = DOCS / "troubleshooting.md"
 # Messages whose text comes from another tool, and the documented entry that covers them.
 PASSED_THROUGH = {
     ("kedro_azureml_mlflow/cli/run_args.py", "exc.message"): "Error: Invalid format of `params` option: ",
+    # The tracking agent's answer about the workspace: AzureWorkspace.errors' own messages.
+    ("kedro_azureml_mlflow/tracking/tracked_run.py", "str(answer['error'])"): "Error: Could not sign in to Azure",
 }
 _HEADING = re.compile(r"^#{2,4} (`+) ?(.*?) ?\1$", re.MULTILINE)
 _TEST_REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
@@ -60,7 +62,7 @@ def test_the_message_reader_sees_what_it_should() -> None:
     messages, _ = package_messages()
     where = {(m.where.split(":")[0], m.kind) for m in messages}
     assert ("kedro_azureml_mlflow/init_config.py", "error") in where
-    assert ("kedro_azureml_mlflow/tracking/writer.py", "warning") in where
+    assert ("kedro_azureml_mlflow/tracking/sender.py", "warning") in where
     built_elsewhere = [m for m in messages if m.where.startswith("kedro_azureml_mlflow/config_loading.py")]
     assert any("unknown\\ key" in m.pattern for m in built_elsewhere)  # via validation.describe_error
     assert len(documented_messages()) > 40

@@ -13,8 +13,7 @@ import time
 import pytest
 
 from tests.azureml_double import AzureMLDouble, FakeTokenCredential
-from tests.fixtures_projects import run_kedro
-from tests.kedro_project import KedroProject
+from tests.kedro_project import KedroProject, run_kedro
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -120,8 +119,9 @@ def test_a_followed_job_keeps_streaming_past_its_tokens(project: KedroProject, s
     result = run_kedro(
         ["azureml", "submit", "--compute", "cpu-cluster", "--wait", "--stream"],
         cwd=project.path,
-        env=short_tokens.client_env(),
+        extra_env=short_tokens.client_env(),
         timeout=400,
+        check=True,
     )
     output = result.stdout + result.stderr
     assert "completed" in output and "Pipeline execution completed" in output, output[-3000:]

@@ -18,7 +18,7 @@ from kedro_azureml_mlflow.backend.job_states import (
     terminal_statuses,
 )
 from kedro_azureml_mlflow.compat import sdk_job_statuses
-from tests.fixtures_projects import kedro_env
+from tests.kedro_project import clean_env
 from tests.test_submit_azure import ship_raw_data
 
 MLFLOW_RUN_STATUSES = {"RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED"}
@@ -91,7 +91,7 @@ def test_wait_ends_with_exit_code_3_on_a_job_stuck_in(
     proc = subprocess.Popen(
         [sys.executable, "-m", "kedro", *args],
         cwd=project,
-        env=kedro_env(azureml_double.client_env()),
+        env=clean_env(**azureml_double.client_env()),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

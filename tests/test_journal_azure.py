@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.fixtures_projects import run_kedro
+from tests.kedro_project import run_kedro
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -31,8 +31,9 @@ def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_
     submitted = run_kedro(
         ["azureml", "submit", "--compute", "cpu-cluster", "--wait", "--no-stream"],
         cwd=starter_project,
-        env=azureml_double.client_env(),
+        extra_env=azureml_double.client_env(),
         timeout=400,
+        check=True,
     )
     job = re.search(r"Azure ML job (\S+) submitted", submitted.stdout + submitted.stderr)
     assert job, submitted.stdout + submitted.stderr
@@ -46,7 +47,9 @@ def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_
     assert len(journals) == 1, journals  # in the job's outputs, as Azure ML keeps them
 
     azureml_double.clear_faults()
-    synced = run_kedro(["azureml", "sync", "--job", name], cwd=starter_project, env=azureml_double.client_env())
+    synced = run_kedro(
+        ["azureml", "sync", "--job", name], cwd=starter_project, extra_env=azureml_double.client_env(), check=True
+    )
     assert f"to run {name}" in synced.stdout, synced.stdout + synced.stderr
 
     run = client.get_run(name)
@@ -55,7 +58,9 @@ def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_
     assert len(client.get_metric_history(name, "model_metrics.accuracy")) == 1
 
     before = azureml_double.last_seq()
-    again = run_kedro(["azureml", "sync", "--job", name], cwd=starter_project, env=azureml_double.client_env())
+    again = run_kedro(
+        ["azureml", "sync", "--job", name], cwd=starter_project, extra_env=azureml_double.client_env(), check=True
+    )
     assert "fetched from job" in again.stdout and "not sent again" in again.stdout
     assert azureml_double.mlflow_requests(before) == []  # fetched again, sent nothing again
 

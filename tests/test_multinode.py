@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from kedro_azureml_mlflow.tracking.ranks import process_rank, tracks_this_process
-from tests.fixtures_projects import run_kedro
+from tests.kedro_project import run_kedro
 from tests.test_submit_azure import job_name_from, mlflow_client, ship_raw_data
 
 
@@ -34,7 +34,7 @@ def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_proje
     project = ship_raw_data(starter_project)
     (project / "conf/local/azureml.yml").write_text("submit:\n  instance_count: 2\n  distribution: pytorch\n")
     args = ["azureml", "submit", "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream"]
-    result = run_kedro(args, cwd=project, env=azureml_double.client_env(), timeout=600)
+    result = run_kedro(args, cwd=project, extra_env=azureml_double.client_env(), timeout=600, check=True)
     name = job_name_from(result.stderr)
 
     info = azureml_double.job_info(name)

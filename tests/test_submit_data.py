@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_projects import run_kedro
+from tests.kedro_project import run_kedro
 from tests.test_snapshot_rules import SPACEFLIGHTS_EXTRA, gitignore
 
 pytestmark = pytest.mark.slow

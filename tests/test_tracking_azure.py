@@ -183,6 +183,20 @@ def test_tracking_server_down_journals_then_sync_sends_exactly_once(
     assert len(history) == 1  # sent exactly once
 
 
+def test_node_code_logs_into_the_plugins_run_signed_in_with_the_plugins_credential(
+    project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
+) -> None:
+    project.write(
+        "conf/base/azureml.yml", workspace_yaml(azureml_double) + f"tracking:\n  experiment: {experiment_name}\n"
+    )
+    project.run("--pipeline", "node_log_metric", env=azure_env(azureml_double))
+    [run] = project.runs(uri=azureml_double.mlflow_url, experiment=experiment_name)
+    assert run.data.metrics["node_own"] == 7.0  # logged by the node's own mlflow.log_metric
+    assert run.data.metrics["own_metrics"] == 1.0  # logged by the plugin
+    assert run.info.status == "FINISHED"
+    assert project.runs(uri=azureml_double.mlflow_url, experiment="Default") == []
+
+
 def test_ui_prints_the_experiments_studio_url(
     project: KedroProject, azureml_double: AzureMLDouble, experiment_name: str
 ) -> None:

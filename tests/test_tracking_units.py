@@ -1,12 +1,17 @@
-"""Pure logic of the tracking path: limits, params, metrics; the writer and replay on real SQLite."""
+"""Pure logic of the tracking path (limits, params, metrics); the agent and replay on real stores."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import signal
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.config import LongParamStrategy, ParamsConfig
 from kedro_azureml_mlflow.errors import PluginError
 from kedro_azureml_mlflow.tracking import client_ops
@@ -17,6 +22,8 @@ from kedro_azureml_mlflow.tracking.batching import (
     chunk,
 )
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
+from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, reach_agent
+from kedro_azureml_mlflow.tracking.link import AgentLink
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
 from kedro_azureml_mlflow.tracking.params import (
     AZUREML_MAX_PARAMS,
@@ -25,8 +32,10 @@ from kedro_azureml_mlflow.tracking.params import (
     max_params_for,
     prepare_params,
 )
+from kedro_azureml_mlflow.tracking.protocol import SessionSpec
 from kedro_azureml_mlflow.tracking.replay import replay_journal
-from kedro_azureml_mlflow.tracking.writer import TrackingWriter
+from kedro_azureml_mlflow.tracking.target import TargetSpec
+from tests.tracking_server import RecordingProxy
 
 
 def test_chunks_respect_every_per_request_limit_and_never_mix_params_with_metrics() -> None:
@@ -121,7 +130,7 @@ def test_dataset_name_patterns() -> None:
     assert not is_metrics_dataset("metrics_table", ["*metrics"])
 
 
-# --- the writer and replay, against a real SQLite tracking store ---------------------------------
+# --- the tracking agent and replay, against a real SQLite store or a real mlflow server -----------
 
 
 def sqlite_uri(tmp_path: Path) -> str:
@@ -132,46 +141,46 @@ def header(uri: str, run_id: str | None = None) -> RunHeader:
     return RunHeader(uri, "units", run_id, "unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
 
 
-def test_writer_batches_everything_into_one_run_with_few_requests(tmp_path: Path) -> None:
-    uri = sqlite_uri(tmp_path)
-    writer = TrackingWriter(
-        header(uri),
-        Journal(tmp_path / "j", header(uri)),
-        60.0,
-        resume=False,
-        connect=lambda: client_ops.make_client(uri),
-    ).start()
-    writer.log(Batch(params=[("alpha", "0.1")]))
-    for node in range(100):
-        writer.log(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]))
-    report = writer.close("FINISHED")
+def agent_session(tmp_path: Path, uri: str, resume: str | None = None, max_wait: float = 30.0) -> AgentLink:
+    """A session with a real agent process of its own (no reuse), as the hooks open one."""
+    target = TargetSpec(uri, "units", resume, uri)
+    spec = SessionSpec(secrets.token_hex(8), target.to_json(), str(tmp_path), str(tmp_path / "j"), 60.0, max_wait)
+    endpoint = agent_endpoint(tmp_path, 0)
+    link = AgentLink(spec, partial(reach_agent, endpoint, tmp_path, 0, ["mlflow.tracking"]))
+    link.open_run("unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
+    return link
 
-    run = client_ops.make_client(uri).get_run(report.run_id)
+
+def test_agent_batches_everything_into_one_run_with_few_requests_counted_on_the_wire(
+    tmp_path: Path, mlflow_server: MlflowServer, recording_proxy: RecordingProxy
+) -> None:
+    link = agent_session(tmp_path, recording_proxy.url)
+    link.hand(Batch(params=[("alpha", "0.1")]).to_json())
+    for node in range(100):
+        link.hand(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]).to_json())
+    report = link.close("FINISHED")
+
+    observed = len(recording_proxy.requests)
+    run = client_ops.make_client(mlflow_server.url).get_run(report.run_id)
     assert run.info.status == "FINISHED"
     assert len(run.data.metrics) == 500 and run.data.params == {"alpha": "0.1"}
     assert run.data.tags["kedro.pipeline"] == "p"
-    # create experiment + run, 1 params request, 2 metric requests, end: far from one per value.
-    assert report.requests <= 6
+    # look up + create the experiment, create the run, 1 params request, 2 metric requests, end run:
+    # far from one per value.
+    assert observed <= 7
     assert report.journaled == 0 and pending_journals(tmp_path / "j") == []
 
 
 def test_unreachable_server_is_journaled_and_replayed_exactly_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the agent inherits it
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
-    journal_dir = tmp_path / "journal"
-    writer = TrackingWriter(
-        header(dead),
-        Journal(journal_dir, header(dead)),
-        60.0,
-        resume=False,
-        connect=lambda: client_ops.make_client(dead),
-    ).start()
-    writer.log(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]))
-    report = writer.close("FINISHED")
-    assert report.run_id is None and report.journaled == 3  # params, metrics, end
-    [path] = pending_journals(journal_dir)
+    link = agent_session(tmp_path, dead)
+    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]).to_json())
+    report = link.close("FINISHED")
+    assert report.run_id is None and report.journaled == 3  # params, metrics (never in one request), the end
+    [path] = pending_journals(tmp_path / "j")
     assert json.loads(path.read_text().splitlines()[0])["header"]["tracking_uri"] == dead
 
     # The server is back (here: a SQLite store standing in for it, same records).
@@ -183,7 +192,26 @@ def test_unreachable_server_is_journaled_and_replayed_exactly_once(
     run = client.get_run(run_id)
     assert run.info.status == "FINISHED" and run.data.params == {"alpha": "0.1"}
     assert [m.value for m in client.get_metric_history(run_id, "loss")] == [0.5, 0.25]
-    assert pending_journals(journal_dir) == []  # a second sync finds nothing to send again
+    assert pending_journals(tmp_path / "j") == []  # a second sync finds nothing to send again
+
+
+def test_a_dead_agent_leaves_what_it_had_not_settled_to_the_pipelines_journal(tmp_path: Path) -> None:
+    uri = sqlite_uri(tmp_path)
+    link = agent_session(tmp_path, uri)  # flush interval 60 s: what is handed over stays pending in the agent
+    info = link.run_info(120)
+    assert info is not None  # the run exists
+    link.hand(Batch(metrics=[("loss", 0.5, 1, 0)]).to_json())
+    target = link.wait_for("target", 5)
+    assert target is not None
+    os.kill(int(target["agent_pid"]), signal.SIGKILL)
+    report = link.close("FINISHED")
+
+    assert report.journaled == 2
+    [path] = pending_journals(tmp_path / "j")
+    assert json.loads(path.read_text().splitlines()[0])["header"]["run_id"] == info["run_id"]
+    replay_journal(path, lambda _uri: client_ops.make_client(uri))
+    run = client_ops.make_client(uri).get_run(info["run_id"])  # the same run, not a second one
+    assert run.info.status == "FINISHED" and run.data.metrics == {"loss": 0.5}
 
 
 def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -221,12 +249,9 @@ def test_a_refused_param_on_a_resumed_run_does_not_take_the_others_down(tmp_path
     run_id = client_ops.create_run(client, header(uri))
     client.log_param(run_id, "pipeline", "__default__")  # as `mlflow run` logs its MLproject parameters
 
-    resumed = header(uri, run_id)
-    writer = TrackingWriter(
-        resumed, Journal(tmp_path / "j", resumed), 60.0, resume=True, connect=lambda: client_ops.make_client(uri)
-    ).start()
-    writer.log(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]))
-    report = writer.close("FINISHED")
+    link = agent_session(tmp_path, uri, resume=run_id)
+    link.hand(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]).to_json())
+    report = link.close("FINISHED")
 
     params = client.get_run(run_id).data.params
     assert params == {"alpha": "1", "beta": "2", "pipeline": "__default__"}

@@ -8,6 +8,8 @@ that group's baselines (:data:`BASELINES`), and in ``results.json`` under its ``
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,12 +18,25 @@ from benchmarks.harness import kedro_mlflow
 from benchmarks.harness.common import bench_env, console
 from benchmarks.harness.launcher import hiding, launcher_command
 from benchmarks.harness.mlflow_server import MlflowServer
-from benchmarks.harness.projects import PLUGIN_DIST, RUN_ARGS, azureml_yml, disable_hooks, project_copy, remover
+from benchmarks.harness.projects import (
+    PACKAGE,
+    PLUGIN_DIST,
+    RUN_ARGS,
+    azureml_yml,
+    disable_hooks,
+    project_copy,
+    remover,
+)
 from benchmarks.harness.proxy import CountingProxy
 from benchmarks.harness.runner import HelpPair, Scenario
 
 PLUGIN_HELP = "Project specific commands from azureml-mlflow"  # its section in `kedro --help`
 EMBEDDED = "embedded local store"  # the plugin's log line names its target
+
+# "Cold": no tracking agent alive when a run starts (the harness's default env turns reuse off);
+# "warm": an agent stays between runs (each warm scenario's untimed warm-up starts it).
+WARM = {"KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE": "600"}
+SILENT_MAX_WAIT = 5.0
 
 # Each group's ratios are against ("hooks off", "not installed"), by scenario key.
 BASELINES = {"plugin": ("hooks_off", "not_installed"), "kedro-mlflow": ("km_hooks_off", "km_not_installed")}
@@ -104,11 +119,21 @@ def embedded_sqlite(setup: Setup) -> list[Scenario]:
         ),
         Scenario(
             "sqlite",
-            "plugin → embedded SQLite (existing db)",
+            "plugin → embedded SQLite (existing db), cold: a new agent per run",
             "plugin",
             existing,
             setup.kedro_run,
             bench_env(),
+            tracked=True,
+            expect=EMBEDDED,
+        ),
+        Scenario(
+            "sqlite_warm",
+            "plugin → embedded SQLite (existing db), warm: the agent is alive",
+            "plugin",
+            project_copy(setup.base, "sqlite-warm"),
+            setup.kedro_run,
+            bench_env(**WARM),
             tracked=True,
             expect=EMBEDDED,
         ),
@@ -119,20 +144,31 @@ def mlflow_server(setup: Setup) -> list[Scenario]:
     """A real ``mlflow server``, behind the counting proxy (and, to see what the proxy costs, without it)."""
     if setup.server is None or setup.proxy is None:
         return []
-    project = project_copy(setup.base, "http")
-    azureml_yml(project, {"tracking_uri": f"http://127.0.0.1:{setup.proxy.port}"})
     found = [
         Scenario(
-            "http",
-            "plugin → mlflow server over HTTP (counting proxy)",
+            f"http{suffix}",
+            f"plugin → mlflow server over HTTP (counting proxy), {how}",
             "plugin",
-            project,
+            _tracking_to(setup, f"http{suffix}", f"http://127.0.0.1:{setup.proxy.port}"),
             setup.kedro_run,
-            bench_env(),
+            bench_env(**env),
             tracked=True,
             proxy=setup.proxy,
         )
+        for suffix, how, env in (("", "cold", {}), ("_warm", "warm", WARM))
     ]
+    found.append(
+        Scenario(
+            "parallel4",
+            "plugin → HTTP (counting proxy), ParallelRunner with 4 workers, warm",
+            "plugin",
+            _tracking_to(setup, "parallel4", f"http://127.0.0.1:{setup.proxy.port}"),
+            [*setup.kedro_run, "--runner", f"{PACKAGE}.pipeline_registry.FourWorkers"],
+            bench_env(**WARM),
+            tracked=True,
+            proxy=setup.proxy,
+        )
+    )
     if setup.direct:
         project = project_copy(setup.base, "http-direct")
         azureml_yml(project, {"tracking_uri": setup.server.url})
@@ -149,6 +185,31 @@ def mlflow_server(setup: Setup) -> list[Scenario]:
             )
         )
     return found
+
+
+def silent_server(setup: Setup) -> list[Scenario]:
+    """A tracking server that accepts connections and never answers; MLflow's retry settings untouched."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: _hold(listener, held), name="silent-server", daemon=True).start()
+    project = project_copy(setup.base, "silent")
+    port = listener.getsockname()[1]
+    azureml_yml(project, {"tracking_uri": f"http://127.0.0.1:{port}", "max_wait_seconds": SILENT_MAX_WAIT})
+    label = f"plugin → a server that never answers, max_wait_seconds {SILENT_MAX_WAIT:g} (journals), warm"
+    return [
+        Scenario("silent", label, "plugin", project, setup.kedro_run, bench_env(**WARM), journals=True, warmup=False)
+    ]
+
+
+def _hold(listener: socket.socket, held: list[socket.socket]) -> None:
+    while True:
+        held.append(listener.accept()[0])
+
+
+def _tracking_to(setup: Setup, name: str, uri: str) -> Path:
+    project = project_copy(setup.base, name.replace("_", "-"))
+    azureml_yml(project, {"tracking_uri": uri})
+    return project
 
 
 def kedro_mlflow_baselines(setup: Setup) -> list[Scenario]:
@@ -227,7 +288,14 @@ def kedro_mlflow_tracking(setup: Setup) -> list[Scenario]:
     return found
 
 
-BUILDERS: list[Builder] = [plain_kedro, embedded_sqlite, mlflow_server, kedro_mlflow_baselines, kedro_mlflow_tracking]
+BUILDERS: list[Builder] = [
+    plain_kedro,
+    embedded_sqlite,
+    mlflow_server,
+    silent_server,
+    kedro_mlflow_baselines,
+    kedro_mlflow_tracking,
+]
 
 
 def help_pairs(setup: Setup) -> list[HelpPair]:

@@ -51,11 +51,26 @@ def experiment_id_for(client: Any, name: str) -> str:
 
 
 def create_run(client: Any, header: RunHeader) -> str:
-    """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``)."""
+    return str(open_run(client, header)["run_id"])
+
+
+def open_run(client: Any, header: RunHeader) -> dict[str, Any]:
+    """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info."""
     experiment_id = experiment_id_for(client, header.experiment_name or "Default")
     tags = {**header.tags, RUN_KEY_TAG: header.run_key}
     run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=tags, run_name=header.run_name)
-    return str(run.info.run_id)
+    return info_of(run)
+
+
+def info_of(run: Any) -> dict[str, Any]:
+    """A run's info as JSON, enough for node code's fluent API to treat it as the active run."""
+    info = run.info
+    names = ("run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage")
+    return {
+        **{name: getattr(info, name) for name in names},
+        "artifact_uri": info.artifact_uri,
+        "run_name": info.run_name,
+    }
 
 
 def record_kind(record: dict[str, Any]) -> str:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import sys
 
-from kedro_azureml_mlflow.tracking.target import TrackingTarget
+from kedro_azureml_mlflow.redaction import mask_uri
+from kedro_azureml_mlflow.tracking.target import TargetSpec
 
 KEDRO_MLFLOW_MODULE = "kedro_mlflow"
 
 
-def active_run_target() -> TrackingTarget | None:
+def active_run_target() -> TargetSpec | None:
     """The run already active in this process, as a target to resume; ``None`` when there is none."""
     mlflow = sys.modules.get("mlflow")
     if mlflow is None:
@@ -26,7 +27,7 @@ def active_run_target() -> TrackingTarget | None:
     uri = str(mlflow.get_tracking_uri())
     run_id = str(run.info.run_id)
     owner = "kedro-mlflow's run" if kedro_mlflow_owns_it() else "the MLflow run already active in this process,"
-    return TrackingTarget(uri, None, run_id, f"{owner} {run_id} on {uri} (its owner ends it)")
+    return TargetSpec(uri, None, run_id, f"{owner} {run_id} on {mask_uri(uri)} (its owner ends it)")
 
 
 def kedro_mlflow_owns_it() -> bool:

@@ -6,10 +6,12 @@ import fnmatch
 import logging
 import math
 import numbers
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from kedro_azureml_mlflow.tracking.batching import MetricRecord
+from kedro_azureml_mlflow.tracking.batching import Batch, MetricRecord
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +67,41 @@ def _collect(name: str, value: Any, separator: str, timestamp_ms: int, out: list
             _collect(f"{name}{separator}{key}", item, separator, timestamp_ms, out) for key, item in value.items()
         )
     return False
+
+
+@dataclass(frozen=True)
+class MetricRules:
+    """Which node outputs are metrics and how their names are built (shared with workers)."""
+
+    patterns: tuple[str, ...]
+    separator: str
+
+    def records(self, outputs: dict[str, Any], catalog: Any) -> Batch:
+        from kedro_azureml_mlflow.datasets import MlflowMetricsDataset
+
+        batch = Batch()
+        stamp = int(time.time() * 1000)
+        for name, value in outputs.items():
+            declared = _declared_dataset(catalog, name)
+            is_declared = isinstance(declared, MlflowMetricsDataset)
+            if not (is_declared or is_metrics_dataset(name, self.patterns)):
+                continue
+            key = (declared.prefix if is_declared and declared.prefix else None) or name
+            records = to_metric_records(key, value, self.separator, stamp)
+            if records is None:
+                logger.warning(
+                    "Output '%s' matches tracking.metrics.datasets but is not a number, a dict of "
+                    "numbers or a list of numbers; not logged",
+                    name,
+                )
+                continue
+            batch.metrics.extend(records)
+        return batch
+
+
+def _declared_dataset(catalog: Any, name: str) -> Any:
+    getter = getattr(catalog, "get", None)
+    try:
+        return getter(name) if getter is not None and name in catalog else None
+    except Exception:  # noqa: BLE001 - a catalog that cannot say is treated as "not declared"
+        return None

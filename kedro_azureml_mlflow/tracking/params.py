@@ -53,9 +53,10 @@ class PreparedParams:
     kept: dict[str, str] = field(default_factory=dict)
 
 
-def max_params_for(tracking_uri: str) -> int | None:
-    """Azure ML keeps at most 200 params per run; other stores have no such limit."""
-    return AZUREML_MAX_PARAMS if urlparse(tracking_uri).scheme == "azureml" else None
+def max_params_for(tracking_uri: str | None, workspace: object = None) -> int | None:
+    """Azure ML keeps at most 200 params per run (a workspace, or an ``azureml://`` URI); other stores have no limit."""
+    on_azure = workspace is not None or urlparse(tracking_uri or "").scheme == "azureml"
+    return AZUREML_MAX_PARAMS if on_azure else None
 
 
 def prepare_params(params: Mapping[str, Any], config: ParamsConfig, max_params: int | None = None) -> PreparedParams:

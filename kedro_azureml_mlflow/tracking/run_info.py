@@ -28,10 +28,6 @@ def runner_name(run_params: dict[str, Any]) -> str:
     return match.group(1) if match else raw.rsplit(".", 1)[-1]
 
 
-def is_parallel(run_params: dict[str, Any]) -> bool:
-    return "Parallel" in runner_name(run_params)
-
-
 def command_line(redactor: Redactor) -> str:
     """How the run was started, with secret ``--params`` values and URI passwords masked."""
     args = redactor.command(sys.argv[1:])
@@ -53,7 +49,7 @@ def git_commit(project_path: Path) -> str | None:
 def run_tags(
     run_params: dict[str, Any], project_path: Path, env: str, redactor: Redactor | None = None
 ) -> dict[str, str]:
-    """The tags every tracked run carries, so a run in the UI says what produced it."""
+    """The tags every tracked run carries, so a run in the UI says what produced it (see ``source_tags``)."""
     tags = {
         "kedro.run_id": str(run_params.get("run_id") or ""),
         "kedro.pipeline": ",".join(pipeline_names(run_params)),
@@ -66,7 +62,10 @@ def run_tags(
     }
     if run_params.get("tags"):
         tags["kedro.node_tags"] = ",".join(run_params["tags"])
-    commit = git_commit(project_path)
-    if commit:
-        tags["mlflow.source.git.commit"] = commit
     return {key: value for key, value in tags.items() if value}
+
+
+def source_tags(project_path: Path) -> dict[str, str]:
+    """Tags that cost a subprocess (the git commit): added by the tracking agent, not the pipeline."""
+    commit = git_commit(project_path)
+    return {"mlflow.source.git.commit": commit} if commit else {}

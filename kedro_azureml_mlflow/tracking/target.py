@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -38,29 +38,69 @@ class TrackingTarget:
         return mlflow_client(self.tracking_uri, self.workspace)
 
 
+@dataclass(frozen=True)
+class TargetSpec:
+    """Where to track, decided without any network call; JSON-able, so the agent can realise it.
+
+    With a workspace, ``tracking_uri`` is ``None`` until the workspace is asked for it.
+    """
+
+    tracking_uri: str | None
+    experiment_name: str | None
+    resume_run_id: str | None
+    description: str
+    workspace: dict[str, str] | None = None
+    credentials: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TargetSpec:
+        return cls(**data)
+
+    def azure_workspace(self) -> AzureWorkspace | None:
+        if self.workspace is None:
+            return None
+        return AzureWorkspace(WorkspaceRef(**self.workspace), CredentialsConfig.model_validate(self.credentials or {}))
+
+    def realise(self, workspace: AzureWorkspace | None = None) -> TrackingTarget:
+        """The target, asking the workspace for its tracking URI if needed (``workspace``: a cached one)."""
+        workspace = workspace or self.azure_workspace()
+        uri = self.tracking_uri or (workspace.tracking_uri if workspace else None)
+        if uri is None:
+            raise ValueError("a target without a tracking URI needs a workspace")
+        return TrackingTarget(uri, self.experiment_name, self.resume_run_id, self.description, workspace)
+
+
 def local_store_uri(project: ProjectInfo) -> str:
     return f"sqlite:///{(project.path / 'mlflow.db').as_posix()}"
 
 
-def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget:
-    """Decide where to track; asks the workspace (one request) only when one is configured."""
+def plan_target(config: PluginConfig, project: ProjectInfo) -> TargetSpec:
+    """Decide where to track (first match wins); never touches the network."""
     experiment = config.tracking.experiment or project.package_name
     injected_run = os.environ.get("MLFLOW_RUN_ID")
     injected_uri = os.environ.get("MLFLOW_TRACKING_URI")
     if injected_uri:
         check_injected_uri(injected_uri)
     if injected_run and injected_uri:
-        return TrackingTarget(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
+        return TargetSpec(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
     if config.tracking.tracking_uri:
-        return TrackingTarget(config.tracking.tracking_uri, experiment, None, mask_uri(config.tracking.tracking_uri))
+        return TargetSpec(config.tracking.tracking_uri, experiment, None, mask_uri(config.tracking.tracking_uri))
     ref = resolve_workspace(config, project.path, project.config_file)
     if ref is not None:
-        workspace = AzureWorkspace(ref, config.credentials)
-        return TrackingTarget(workspace.tracking_uri, experiment, None, f"Azure ML {ref.describe()}", workspace)
+        credentials = config.credentials.model_dump(mode="json")
+        return TargetSpec(None, experiment, None, f"Azure ML {ref.describe()}", asdict(ref), credentials)
     if injected_uri:
-        return TrackingTarget(injected_uri, experiment, None, mask_uri(injected_uri))
+        return TargetSpec(injected_uri, experiment, None, mask_uri(injected_uri))
     uri = local_store_uri(project)
-    return TrackingTarget(uri, experiment, None, f"the embedded local store {uri}")
+    return TargetSpec(uri, experiment, None, f"the embedded local store {uri}")
+
+
+def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget:
+    """Decide where to track; asks the workspace (one request) only when one is configured."""
+    return plan_target(config, project).realise()
 
 
 def check_injected_uri(uri: str) -> None:
@@ -93,15 +133,6 @@ def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str],
         return mlflow_client(with_credentials(recorded_uri, known), workspace)
 
     return connect
-
-
-def worker_client(shared: dict[str, Any]) -> Any:
-    """A client in a ParallelRunner worker, from what the parent shared (no workspace lookup)."""
-    workspace = None
-    if shared.get("workspace"):
-        ref = WorkspaceRef(**shared["workspace"])
-        workspace = AzureWorkspace(ref, CredentialsConfig.model_validate(shared["credentials"]))
-    return mlflow_client(shared["tracking_uri"], workspace)
 
 
 def use_credential_for_tracking(tracking_uri: str, workspace: AzureWorkspace | None) -> None:

@@ -1,0 +1,126 @@
+"""The local channel between a ``kedro run`` and its tracking agent (standard library only).
+
+An agent listens on an address only its user can reach: an ``AF_UNIX`` socket in a 0700
+directory on POSIX, a named pipe on Windows; every connection must also prove it holds the
+agent's authkey (kept next to the socket, readable by the user alone). Messages are JSON,
+never pickles, so even a peer that somehow has the key cannot make the agent run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Client, Connection, Listener
+from pathlib import Path
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
+_DIRNAME = "kedro-azureml-mlflow"
+_WINDOWS = sys.platform == "win32"
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where an agent listens and the file holding its authkey."""
+
+    address: str
+    key_file: Path
+
+    @property
+    def family(self) -> str:
+        return "AF_PIPE" if _WINDOWS else "AF_UNIX"
+
+    def authkey(self) -> bytes:
+        return bytes.fromhex(self.key_file.read_text().strip())
+
+    def to_json(self) -> dict[str, str]:
+        return {"address": self.address, "key_file": str(self.key_file)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> Endpoint:
+        return cls(data["address"], Path(data["key_file"]))
+
+
+def private_dir() -> Path:
+    """The user's own directory for agent sockets, keys and logs (0700, owned by the user)."""
+    if _WINDOWS:
+        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
+        folder = base / _DIRNAME
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    folder = Path(runtime) / _DIRNAME if runtime else Path(tempfile.gettempdir()) / f"{_DIRNAME}-{os.getuid()}"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = folder.stat()
+    if info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{folder} must belong to you alone (mode 0700); remove it and try again")
+    return folder
+
+
+def endpoint_for(name: str) -> Endpoint:
+    """The endpoint called ``name`` (a short hex string) in the user's private directory."""
+    folder = private_dir()
+    if _WINDOWS:
+        user = os.environ.get("USERNAME", "user")
+        return Endpoint(rf"\\.\pipe\{_DIRNAME}-{user}-{name}", folder / f"{name}.key")
+    return Endpoint(str(folder / f"{name}.sock"), folder / f"{name}.key")
+
+
+def write_new_key(endpoint: Endpoint) -> bytes:
+    """A fresh random authkey, written so that only the user can read it."""
+    key = secrets.token_bytes(32)
+    endpoint.key_file.unlink(missing_ok=True)
+    fd = os.open(endpoint.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key.hex())
+    return key
+
+
+def listen(endpoint: Endpoint, authkey: bytes) -> Listener:
+    if not _WINDOWS:
+        Path(endpoint.address).unlink(missing_ok=True)  # a dead agent's socket; the caller holds the spawn lock
+    return Listener(endpoint.address, endpoint.family, authkey=authkey)
+
+
+def connect(endpoint: Endpoint, timeout: float) -> Connection:
+    """Connect and authenticate within ``timeout`` seconds (a hung agent cannot hang the caller)."""
+    authkey = endpoint.authkey()
+    return within(timeout, lambda: Client(endpoint.address, endpoint.family, authkey=authkey))
+
+
+def within(timeout: float, call: Callable[[], _T]) -> _T:
+    """``call()`` in a helper thread; ``TimeoutError`` if it has not returned after ``timeout``."""
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append((True, call()))
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller below
+            outcome.append((False, exc))
+
+    helper = threading.Thread(target=run, name="kedro-azureml-mlflow-connect", daemon=True)
+    helper.start()
+    helper.join(timeout)
+    if not outcome:
+        raise TimeoutError(f"no answer within {timeout:g} s")
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]  # the call's own return type
+
+
+def send(conn: Connection, message: dict[str, Any]) -> None:
+    conn.send_bytes(json.dumps(message).encode())
+
+
+def receive(conn: Connection) -> dict[str, Any]:
+    message = json.loads(conn.recv_bytes())
+    if not isinstance(message, dict):
+        raise ValueError("not a message")
+    return message

@@ -1,0 +1,101 @@
+"""A ParallelRunner worker's end of its parent's session: one connection per worker process.
+
+The parent shares the agent's endpoint and the session id in an environment variable (the
+authkey stays in its 0700 file). A worker sends its nodes' records straight to the agent, which
+batches them with everyone else's; if the agent cannot be reached the worker journals them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml_mlflow.tracking.channel import Endpoint, connect, receive, send
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
+from kedro_azureml_mlflow.tracking.metrics import MetricRules
+from kedro_azureml_mlflow.tracking.node_code import NodeCode
+from kedro_azureml_mlflow.tracking.protocol import ASK_RUN, JOIN, RECORD, RUN, WORKER_ENV, WorkerShare, now_ms
+from kedro_azureml_mlflow.tracking.target import TargetSpec
+
+_CONNECT_SECONDS = 5.0
+_RETRY_SECONDS = 0.05
+
+
+class WorkerLink:
+    """Sends records synchronously over a local socket (microseconds); journals if it cannot."""
+
+    def __init__(self, share: WorkerShare) -> None:
+        self.share = share
+        self.rules = MetricRules(share.patterns, share.separator)
+        self.node_code = NodeCode(self.run_info, TargetSpec.from_json(share.target), share.max_wait, armed=True)
+        self._lock = threading.Lock()
+        self._conn: Connection | None = None
+        self._unreachable = False
+        self._journal: Journal | None = None
+
+    def hand(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            conn = self._connection()
+            if conn is not None:
+                try:
+                    send(conn, {"op": RECORD, "record": record})
+                    return
+                except OSError:
+                    self._unreachable = True
+            self._journal_write(record)
+
+    def run_info(self, timeout: float) -> dict[str, Any] | None:
+        with self._lock:
+            conn = self._connection()
+            if conn is None:
+                return None
+            try:
+                send(conn, {"op": ASK_RUN})
+                answer = receive(conn) if conn.poll(timeout) else None
+            except (OSError, EOFError, ValueError):
+                return None
+        return answer.get("info") if answer and answer.get("op") == RUN else None
+
+    def _connection(self) -> Connection | None:
+        """Connected once; the agent may still be starting when the first worker needs it."""
+        deadline = time.monotonic() + max(self.share.max_wait, _CONNECT_SECONDS)
+        while self._conn is None and not self._unreachable:
+            try:
+                self._conn = connect(Endpoint.from_json(self.share.endpoint), _CONNECT_SECONDS)
+                send(self._conn, {"op": JOIN, "session": self.share.session_id})
+            except (FileNotFoundError, ConnectionRefusedError):
+                if time.monotonic() >= deadline:
+                    self._unreachable = True
+                time.sleep(_RETRY_SECONDS)  # the agent's socket is not there yet
+            except (OSError, EOFError, TimeoutError, ValueError):
+                self._conn, self._unreachable = None, True
+        return self._conn
+
+    def _journal_write(self, record: dict[str, Any]) -> None:
+        if self._journal is None:
+            target = self.share.target
+            header = RunHeader(
+                target.get("tracking_uri") or "", target.get("experiment_name"), None, None, {}, now_ms()
+            )
+            self._journal = Journal(Path(self.share.journal_dir), header)
+        self._journal.write(record)
+
+
+_workers: dict[int, WorkerLink] = {}
+
+
+def worker_link() -> WorkerLink | None:
+    """This worker process's link, if its parent shared a session (``None`` elsewhere)."""
+    raw = os.environ.get(WORKER_ENV)
+    if not raw:
+        return None
+    pid = os.getpid()
+    if pid not in _workers:
+        _workers.clear()  # a forked child must not use its parent's connection
+        _workers[pid] = WorkerLink(WorkerShare.from_json(json.loads(raw)))
+    return _workers[pid]

@@ -1,0 +1,177 @@
+"""The tracking agent end to end: interrupted runs, node code's own MLflow calls, workers, a dead server.
+
+Every ``kedro run`` here is a real subprocess tracking into a real SQLite store or a real
+``mlflow server`` (behind the recording proxy where requests are counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from benchmarks.harness.mlflow_server import MlflowServer
+from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
+from tests.kedro_project import KEDRO, KedroProject, clean_env
+from tests.tracking_server import RecordingProxy
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.slow
+
+FOUR_WORKERS = "probe.pipeline_registry.FourWorkers"
+
+
+def ended_run(project: KedroProject) -> Any:
+    runs = project.runs()
+    return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
+
+
+@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project: KedroProject, how: str) -> None:
+    marker = project.path / "reached"
+    process = subprocess.Popen(
+        [KEDRO, "run", "--pipeline", "interrupted"],
+        cwd=project.path,
+        env=clean_env(PROBE_MARKER=str(marker)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_until(marker.exists, 180, "the pipeline never reached its last node")
+        if how == "SIGINT":
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
+        else:
+            os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    run = wait_until(lambda: ended_run(project), 120, "the run was left RUNNING")
+    assert run.info.status in {"KILLED", "FAILED"}
+    expected = {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(10) for k in range(5)}
+    assert run.data.metrics == pytest.approx(expected)
+    assert pending_journals(project.path / JOURNAL_DIRNAME) == []  # the server was up: all in the store
+
+    synced = project.kedro("azureml", "sync")
+    assert "Nothing to send" in synced.stdout
+    history = project.client().get_metric_history(run.info.run_id, "node_3_metrics.m4")
+    assert [m.value for m in history] == [34]  # exactly once
+
+
+def test_the_pipeline_process_never_imports_mlflow(project: KedroProject) -> None:
+    project.run("--pipeline", "imports")
+    [run] = project.runs()  # tracked all the same, by the agent
+    assert run.data.metrics == {"imported_metrics.mlflow": 0.0, "imported_metrics.sqlalchemy": 0.0}
+
+
+@pytest.mark.parametrize("runner", ["SequentialRunner", "ThreadRunner", FOUR_WORKERS])
+def test_node_code_logs_into_the_plugins_run(project: KedroProject, runner: str) -> None:
+    project.run("--pipeline", "node_mlflow", "--runner", runner)
+
+    [run] = project.runs()  # exactly one run: no second one in the project's experiment…
+    default = project.client().get_experiment_by_name("Default")
+    assert default is None or project.client().search_runs([default.experiment_id]) == []  # …nor in "Default"
+    assert run.info.status == "FINISHED"
+    metrics = run.data.metrics
+    for i in range(4):
+        assert metrics[f"train_{i}_metrics.m"] == i  # the plugin's, from the node's output
+        assert metrics[f"node_own_{i}"] == i  # the node's own mlflow.log_metric
+    assert "training_score" in metrics  # mlflow.sklearn.autolog()
+    assert run.data.params["model.alpha"] == "0.25"
+
+
+def test_the_plugins_end_status_wins_over_node_code(project: KedroProject) -> None:
+    result = project.kedro("run", "--pipeline", "node_mlflow_failing")
+    assert result.returncode != 0
+    [run] = project.runs()
+    assert run.info.status == "FAILED"  # not FINISHED, as MLflow would end a run node code had started
+    assert run.data.metrics["node_own_0"] == 0
+
+
+def test_four_parallel_workers_share_one_run_in_few_requests(
+    project: KedroProject, mlflow_server: MlflowServer, recording_proxy: RecordingProxy, request: pytest.FixtureRequest
+) -> None:
+    experiment = f"four-workers-{os.getpid()}-{request.node.name}"
+    project.write(
+        "conf/base/azureml.yml", f"tracking:\n  tracking_uri: {recording_proxy.url}\n  experiment: {experiment}\n"
+    )
+    project.run("--pipeline", "many", "--runner", FOUR_WORKERS)
+    observed = len(recording_proxy.requests)
+
+    [run] = project.runs(uri=mlflow_server.url, experiment=experiment)
+    assert run.data.tags["kedro.runner"] == "FourWorkers"
+    assert run.data.metrics == pytest.approx(
+        {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(100) for k in range(5)}
+    )
+    assert observed <= 10
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A server that accepts connections and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    for conn in held:
+        conn.close()
+
+
+def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
+    project: KedroProject, silent_server: str
+) -> None:
+    # MLflow's retry settings are left at their defaults (minutes per request): only max_wait bounds the end.
+    project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
+    result = project.kedro("run", timeout=90)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "kedro azureml sync" in result.stdout + result.stderr
+
+    records = [
+        json.loads(line)
+        for path in pending_journals(project.path / JOURNAL_DIRNAME)
+        for line in path.read_text().splitlines()
+    ]
+    params = {key for record in records for key, _ in record.get("params", [])}
+    metrics = {key for record in records for key, *_ in record.get("metrics", [])}
+    assert {"model.alpha", "seed"} <= params
+    assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= metrics
+    assert [record["end"] for record in records if "end" in record] == ["FINISHED"]
+
+
+AGENT = re.compile(r"tracking requests; (warm )?tracking agent (\d+)\)")
+
+
+def test_a_warm_agent_serves_the_next_run_and_can_be_turned_off(project: KedroProject) -> None:
+    warm_env = clean_env(KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="120")
+    first = AGENT.search(project.run(env=warm_env).stdout)
+    second = AGENT.search(project.run(env=warm_env).stdout)
+    off = AGENT.search(project.run().stdout)  # the tests' default: KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE=0
+    assert first and second and off
+    try:
+        assert first.group(1) is None and second.group(1) == "warm "
+        assert second.group(2) == first.group(2)  # the same agent process served both runs
+        assert off.group(2) != first.group(2) and off.group(1) is None
+        runs = project.runs()
+        assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
+        assert all(run.data.metrics["score_metrics"] == pytest.approx(0.42) for run in runs)
+    finally:
+        os.kill(int(first.group(2)), signal.SIGTERM)  # do not leave it idling after the test
