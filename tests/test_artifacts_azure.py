@@ -160,7 +160,9 @@ def test_a_one_gib_artifact_reaches_azurite_and_a_failed_part_is_retried_alone(
           artifact_path: large
         """,
     )
-    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + "tracking:\n  experiment: one-gib\n")
+    # A gigabyte takes longer than the default 30 s that tracking may add after the pipeline.
+    tracking = "tracking:\n  experiment: one-gib\n  max_wait_seconds: 900\n"
+    project.write("conf/base/azureml.yml", workspace_yaml(azureml_double) + tracking)
     # One part of the upload fails once: the storage client sends that part again, not the file.
     azureml_double.inject_http_fault(r"comp=block&", status=503, count=1, method="PUT")
     project.run(env=azure_env(azureml_double))
