@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +94,19 @@ class AzureMLMlflowHooks:
             self._run = None
             run.discard()
             raise
-        handoff.install(handoff.Handoff(lambda record: run.hand(record.to_json()), _staging(run), _registers(config)))
+        staged = handoff.Handoff(lambda record: run.hand(record.to_json()), _staging(run), _registers(config))
+        handoff.install(staged)
         handoff.hand_over_params(prepared.kept)
         self._artifact_rules = _artifact_rules(config)
+        handoff.share_with_workers(staged, asdict(self._artifact_rules))
         run.share_with_workers()  # any runner may start worker processes (ParallelRunner, a custom one)
+
+    def _join_from_worker(self) -> None:
+        """In a ParallelRunner worker: datasets and node outputs hand their files to the parent's session."""
+        link = worker_link() if handoff.current() is None else None
+        settings = handoff.join_from_worker(lambda record: link.hand(record.to_json())) if link else None
+        if settings is not None:
+            self._artifact_rules = ArtifactRules(**settings)
 
     @staticmethod
     def _join_active_run(run: TrackedRun, config: PluginConfig) -> TrackedRun:
@@ -110,6 +120,7 @@ class AzureMLMlflowHooks:
     @hook_impl
     def before_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], inputs: dict[str, Any]) -> None:
         capture_input_examples(node, catalog, inputs)
+        self._join_from_worker()
         bridge = self._node_code()
         if bridge is not None:
             bridge.enter()

@@ -14,9 +14,10 @@ def artifact_names(project: KedroProject, run_id: str, uri: str | None = None, p
     return {item.path for item in project.client(uri).list_artifacts(run_id, path)}
 
 
-def test_one_run_holds_figures_report_table_and_a_registered_model(project: KedroProject) -> None:
+@pytest.mark.parametrize("runner", ["SequentialRunner", "ParallelRunner"])
+def test_one_run_holds_figures_report_table_and_a_registered_model(project: KedroProject, runner: str) -> None:
     use_artifact_pipeline(project)
-    project.run()
+    project.run("--runner", runner)
 
     [run] = project.runs()
     run_id = run.info.run_id

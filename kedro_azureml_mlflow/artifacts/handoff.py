@@ -26,6 +26,7 @@ from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
 logger = logging.getLogger(__name__)
 
 STAGING_DIRNAME = ".kedro_azureml_mlflow/staging"
+WORKER_ENV = "KEDRO_AZUREML_MLFLOW_ARTIFACTS"  # what worker processes need (see share_with_workers)
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Handoff:
     staging: Path
     register_models: bool = True
     pid: int = field(default_factory=os.getpid)
+    in_worker: bool = False  # a worker process may end before a background thread would: prepare inline
     _pending: list[Future[None]] = field(default_factory=list)
     _pool: ThreadPoolExecutor | None = None
 
@@ -52,6 +54,9 @@ class Handoff:
 
     def defer(self, prepare: Callable[[], ArtifactRecord | None], what: str) -> None:
         """Run ``prepare`` off the pipeline's thread; hand over the record it returns."""
+        if self.in_worker:
+            self._prepare(prepare, what)
+            return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kedro-azureml-mlflow-prepare")
         self._pending.append(self._pool.submit(self._prepare, prepare, what))
@@ -99,6 +104,7 @@ def finish() -> None:
 def uninstall() -> None:
     """After the tracking side closed: forget the run and its staging folder."""
     global _handoff
+    os.environ.pop(WORKER_ENV, None)
     handoff, _handoff = _handoff, None
     if handoff is not None and handoff.pid == os.getpid():
         handoff.close()
@@ -107,6 +113,23 @@ def uninstall() -> None:
 def current() -> Handoff | None:
     """The run's handoff, only in the process that owns the run (a forked worker has a stale copy)."""
     return _handoff if _handoff is not None and _handoff.pid == os.getpid() else None
+
+
+def share_with_workers(handoff: Handoff, settings: dict[str, Any]) -> None:
+    """Worker processes start after this: tell them the staging folder and the artifact settings."""
+    shared = {"staging": str(handoff.staging), "register_models": handoff.register_models, "settings": settings}
+    os.environ[WORKER_ENV] = json.dumps(shared)
+
+
+def join_from_worker(submit: Callable[[ArtifactRecord], None]) -> dict[str, Any] | None:
+    """In a worker process: install a handoff to the parent's session; the artifact settings shared."""
+    raw = os.environ.get(WORKER_ENV)
+    if not raw:
+        return None
+    shared = json.loads(raw)
+    staging = Path(shared["staging"]) / f"worker-{os.getpid()}"
+    install(Handoff(submit, staging, shared["register_models"], in_worker=True))
+    return dict(shared["settings"])
 
 
 def set_target(resolve: Callable[[], Any]) -> None:
