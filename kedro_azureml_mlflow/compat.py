@@ -94,7 +94,7 @@ _RUN_INFO_FIELDS = (
 )
 
 
-def activate_run(info: dict[str, Any]) -> None:
+def activate_run(info: dict[str, Any]) -> Any:
     """Make the plugin's run the active MLflow run of every thread of this process, without a request.
 
     ``mlflow.start_run(run_id=…)`` would send two requests from the pipeline process, is
@@ -114,13 +114,18 @@ def activate_run(info: dict[str, Any]) -> None:
     for stack in stacks.get_all_thread_values().values():
         if not stack:
             stack.append(run)  # threads that have, and have no run of their own
+    return run
 
 
-def deactivate_run(run_id: str) -> None:
-    """Take the plugin's run off every thread's stack again (never ends it: see above)."""
+def deactivate_run(activated: Any) -> None:
+    """Take what ``activate_run`` put on every thread's stack off again (never ends the run: see above).
+
+    Only that object: the same run may also be active as its owner's (kedro-mlflow's run, which the
+    plugin joined), and its owner must still find it there to end it.
+    """
     from mlflow.tracking import fluent
 
     stacks = fluent._active_run_stack
     stacks.default_factory = list
     for stack in stacks.get_all_thread_values().values():
-        stack[:] = [run for run in stack if run.info.run_id != run_id]
+        stack[:] = [run for run in stack if run is not activated]

@@ -58,7 +58,11 @@ class CredentialsConfig(_Strict):
 
 
 class LongParamStrategy(str, Enum):
-    """What to do with a parameter value longer than MLflow accepts."""
+    """What to do with a parameter value longer than MLflow accepts.
+
+    ``tag`` keeps the value whole: in a ``kedro.param.<key>`` tag when it fits a tag, otherwise
+    in the run's ``kedro/params.json`` artifact.
+    """
 
     fail = "fail"
     truncate = "truncate"
@@ -76,7 +80,8 @@ class ParamsConfig(_Strict):
     """What joins the parts of a flattened key (and of a metric from a nested dict)."""
     long_values: LongParamStrategy = LongParamStrategy.tag
     """Values over MLflow's 6000 characters: ``fail`` stops the run, ``truncate`` logs their first 6000,
-    ``tag`` logs them as a ``kedro.param.<key>`` tag (up to 8000 characters) instead of a param."""
+    ``tag`` keeps them whole: in a ``kedro.param.<key>`` tag up to 8000 characters, beyond that in the run's
+    ``kedro/params.json`` artifact."""
 
 
 class MetricsConfig(_Strict):
@@ -84,6 +89,24 @@ class MetricsConfig(_Strict):
 
     datasets: list[str] = Field(default_factory=lambda: ["*metrics"])
     """Shell-style patterns: a node output whose dataset name matches one is logged as metrics."""
+
+
+class ArtifactsConfig(_Strict):
+    """Which node outputs are logged as files (shell-style patterns on dataset names)."""
+
+    datasets: list[str] = Field(default_factory=lambda: ["*_plot*", "*_figure*", "*_chart*", "*confusion_matrix*"])
+    """Shell-style patterns: a node output whose dataset name matches one is logged as a file (figures by default)."""
+    dataframe_format: Literal["csv", "parquet"] = "csv"
+    """How a pandas DataFrame is written (parquet needs pyarrow)."""
+    max_mb: float = Field(default=10.0, gt=0)
+    """Larger outputs (a DataFrame's size in memory, JSON or text as written) are not logged, with a warning."""
+
+
+class ModelsConfig(_Strict):
+    """Model datasets: whether a ``registered_model_name`` in the catalog registers a version."""
+
+    registration: bool = True
+    """Register a new model version each run for model datasets that name a ``registered_model_name``."""
 
 
 class AgentConfig(_Strict):
@@ -111,6 +134,10 @@ class TrackingConfig(_Strict):
     """How parameters are logged."""
     metrics: MetricsConfig = Field(default_factory=MetricsConfig)
     """Which node outputs are logged as metrics."""
+    artifacts: ArtifactsConfig = Field(default_factory=ArtifactsConfig)
+    """Which node outputs are logged as files (figures, JSON, tables, text)."""
+    models: ModelsConfig = Field(default_factory=ModelsConfig)
+    """What model datasets do besides logging the model."""
     on_error: Literal["warn", "fail"] = "warn"
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
     flush_interval_seconds: float = Field(default=5.0, gt=0)

@@ -1,4 +1,5 @@
-"""The plugin's catalog dataset types: metrics declared explicitly, data kept in the workspace."""
+"""The plugin's catalog dataset types: metrics, artifacts and models declared explicitly, data kept in the
+workspace."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
+from kedro_azureml_mlflow.artifacts.dataset import MlflowArtifactDataset
+from kedro_azureml_mlflow.artifacts.model_dataset import MlflowModelDataset
 from kedro_azureml_mlflow.workspace_data.dataset import AzureMLDataset
 
-__all__ = ["AzureMLDataset", "MlflowMetricsDataset"]
+__all__ = ["AzureMLDataset", "MlflowArtifactDataset", "MlflowMetricsDataset", "MlflowModelDataset"]
 
 
 class MlflowMetricsDataset(AbstractDataset[Any, Any]):

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import logging
 import os
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro.framework.hooks import hook_impl
 
+from kedro_azureml_mlflow.artifacts import handoff
+from kedro_azureml_mlflow.artifacts.auto import ArtifactRules
+from kedro_azureml_mlflow.artifacts.model_dataset import capture_input_examples
 from kedro_azureml_mlflow.config_loading import load_plugin_config, register_config_pattern, tracking_switched_off
 from kedro_azureml_mlflow.project import ProjectInfo, conf_dirs_of
 from kedro_azureml_mlflow.redaction import Redactor, activate, scrub
 from kedro_azureml_mlflow.tracking.batching import Batch
-from kedro_azureml_mlflow.tracking.params import prepare_params
+from kedro_azureml_mlflow.tracking.coexist import active_run_target, kedro_mlflow_owns_it
+from kedro_azureml_mlflow.tracking.params import PreparedParams, max_params_for, prepare_params
 from kedro_azureml_mlflow.tracking.protocol import Report
 from kedro_azureml_mlflow.tracking.ranks import tracks_this_process
 from kedro_azureml_mlflow.tracking.run_info import pipeline_names
+from kedro_azureml_mlflow.tracking.target import plan_target
 from kedro_azureml_mlflow.tracking.tracked_run import Handover, TrackedRun
 from kedro_azureml_mlflow.tracking.worker import worker_link
 
@@ -47,6 +54,7 @@ class AzureMLMlflowHooks:
     def __init__(self) -> None:
         self._config: PluginConfig | None = None
         self._run: TrackedRun | None = None
+        self._artifact_rules: ArtifactRules | None = None
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -61,8 +69,9 @@ class AzureMLMlflowHooks:
         self._config = config = load_plugin_config(loader, list(dirs))
         on = config.tracking.enabled and not tracking_switched_off() and tracks_this_process()
         self._run = TrackedRun(config, project) if on else None
+        handoff.set_target(lambda: plan_target(config, project).realise())  # datasets that load from a run
 
-    @hook_impl
+    @hook_impl(trylast=True)  # after kedro-mlflow's: its run, if it opened one, is the run
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol[Any, Any]) -> None:
         """Ask for the run and hand over its params; fail fast on a bad workspace or params."""
         run, config = self._run, self._config
@@ -72,18 +81,46 @@ class AzureMLMlflowHooks:
             self._run = None
             run.discard()
             return
+        run = self._run = self._join_active_run(run, config)
         try:
             redactor = activate(config.tracking.redact, *filter(None, [run.target.tracking_uri]))
-            params, long_tags = self._params(config, catalog, redactor)
-            run.open(run_params, Batch(params=params, tags=long_tags), redactor)
+            prepared = self._params(
+                config, catalog, redactor, max_params_for(run.target.tracking_uri, run.target.workspace)
+            )
+            if kedro_mlflow_owns_it() and run.target.resume_run_id:
+                prepared.params = []  # kedro-mlflow logs them itself, under its own names
+            run.open(run_params, Batch(params=prepared.params, tags=prepared.tags), redactor)
         except Exception:
             self._run = None
             run.discard()
             raise
+        staged = handoff.Handoff(lambda record: run.hand(record.to_json()), _staging(run), _registers(config))
+        handoff.install(staged)
+        handoff.hand_over_params(prepared.kept)
+        self._artifact_rules = _artifact_rules(config)
+        handoff.share_with_workers(staged, asdict(self._artifact_rules))
         run.share_with_workers()  # any runner may start worker processes (ParallelRunner, a custom one)
 
+    def _join_from_worker(self) -> None:
+        """In a ParallelRunner worker: datasets and node outputs hand their files to the parent's session."""
+        link = worker_link() if handoff.current() is None else None
+        settings = handoff.join_from_worker(lambda record: link.hand(record.to_json())) if link else None
+        if settings is not None:
+            self._artifact_rules = ArtifactRules(**settings)
+
+    @staticmethod
+    def _join_active_run(run: TrackedRun, config: PluginConfig) -> TrackedRun:
+        """An MLflow run already active in this process (kedro-mlflow's) is the run: log into it."""
+        joined = active_run_target()
+        if joined is None:
+            return run
+        run.discard()
+        return TrackedRun(config, run.project, target=joined)
+
     @hook_impl
-    def before_node_run(self) -> None:
+    def before_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], inputs: dict[str, Any]) -> None:
+        capture_input_examples(node, catalog, inputs)
+        self._join_from_worker()
         bridge = self._node_code()
         if bridge is not None:
             bridge.enter()
@@ -96,6 +133,8 @@ class AzureMLMlflowHooks:
             batch = target.rules.records(outputs, catalog)
             if batch:
                 target.hand(batch.to_json())
+        if self._artifact_rules is not None:
+            self._artifact_rules.log_outputs(outputs, catalog)
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any]) -> None:
@@ -134,18 +173,20 @@ class AzureMLMlflowHooks:
 
     @staticmethod
     def _params(
-        config: PluginConfig, catalog: CatalogProtocol[Any, Any], redactor: Redactor
-    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        config: PluginConfig, catalog: CatalogProtocol[Any, Any], redactor: Redactor, max_params: int | None
+    ) -> PreparedParams:
         if not config.tracking.params.log or "parameters" not in catalog:
-            return [], []
-        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params)
+            return PreparedParams()
+        return prepare_params(redactor.params(catalog.load("parameters") or {}), config.tracking.params, max_params)
 
     def _close(self, status: str, quiet_failure: bool = False) -> None:
         run = self._local_run()
         if run is None:
             return
         self._run = None
+        handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
+        handoff.uninstall()
         _announce(report, run.target.description, status)
         if self._config and self._config.tracking.on_error == "fail" and report.journaled and not quiet_failure:
             from kedro_azureml_mlflow.errors import PluginError
@@ -154,6 +195,19 @@ class AzureMLMlflowHooks:
                 f"Tracking failed and tracking.on_error is 'fail': {report.journaled} requests were kept in "
                 f"{report.journal_path}; send them with `kedro azureml sync`"
             )
+
+
+def _artifact_rules(config: PluginConfig) -> ArtifactRules:
+    settings = config.tracking.artifacts
+    return ArtifactRules(tuple(settings.datasets), settings.dataframe_format, settings.max_mb)
+
+
+def _staging(run: TrackedRun) -> Path:
+    return run.project.path / handoff.STAGING_DIRNAME / f"{os.getpid()}-{time.time_ns()}"
+
+
+def _registers(config: PluginConfig) -> bool:
+    return config.tracking.models.registration
 
 
 def _announce(report: Report, description: str, status: str) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from kedro_azureml_mlflow.errors import PluginError
 
 _EXCLUDE_DATA = re.compile(r"^(  exclude_data: )true\b.*$", re.MULTILINE)
+_REGISTRATION = re.compile(r"^(    registration: )true\b.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -26,19 +27,32 @@ LOCAL_STATE = (
 )
 
 
-def default_config_text(upload_data: bool = False) -> str:
+def default_config_text(upload_data: bool = False, register_models: bool = True) -> str:
     """The commented default ``azureml.yml`` (also what the starter template ships).
 
     ``upload_data`` is for projects whose code needs files under ``data/`` on the compute (the
     starter's example reads ``data/01_raw/iris.csv``); the plugin's own default never uploads data.
+    ``register_models=False`` makes registering the example's model a choice the user makes here.
     """
     text = (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text()
     if upload_data:
-        text, replaced = _EXCLUDE_DATA.subn(
+        text = _switch(
+            _EXCLUDE_DATA,
             r"\1false                # upload data/ (minus .amlignore's entries): the example reads data/01_raw",
             text,
         )
-        assert replaced == 1, "azureml.default.yml lost its submit.exclude_data line"
+    if not register_models:
+        text = _switch(
+            _REGISTRATION,
+            r"\1false         # true: each kedro run registers the catalog's classifier as a new model version",
+            text,
+        )
+    return text
+
+
+def _switch(line: re.Pattern[str], replacement: str, text: str) -> str:
+    text, replaced = line.subn(replacement, text)
+    assert replaced == 1, f"azureml.default.yml lost its line {line.pattern!r}"
     return text
 
 

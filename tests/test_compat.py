@@ -84,7 +84,7 @@ def test_activate_run_is_every_threads_active_run_until_deactivated() -> None:
 
     info = {"run_id": "r" * 32, "experiment_id": "1", "user_id": "u", "status": "RUNNING", "start_time": 1}
     seen: list[object] = []
-    compat.activate_run(info)
+    activated = compat.activate_run(info)
     try:
         worker = threading.Thread(target=lambda: seen.append(mlflow.active_run()))
         worker.start()
@@ -92,5 +92,20 @@ def test_activate_run_is_every_threads_active_run_until_deactivated() -> None:
         assert mlflow.active_run().info.run_id == "r" * 32  # this thread
         assert [run.info.run_id for run in seen] == ["r" * 32]  # a thread that had never used MLflow
     finally:
-        compat.deactivate_run("r" * 32)
+        compat.deactivate_run(activated)
     assert mlflow.active_run() is None
+
+
+def test_deactivating_leaves_the_same_run_active_as_its_owners() -> None:
+    """kedro-mlflow's run, joined by the plugin: taking the plugin's bridge off must not take the owner's run."""
+    from mlflow.entities import Run, RunData, RunInfo
+    from mlflow.tracking import fluent
+
+    info = {"run_id": "o" * 32, "experiment_id": "1", "user_id": "u", "status": "RUNNING", "start_time": 1}
+    owners = fluent.ActiveRun(Run(RunInfo(**info, end_time=None, lifecycle_stage="active"), RunData()))
+    fluent._active_run_stack.get().append(owners)
+    try:
+        compat.deactivate_run(compat.activate_run(info))
+        assert fluent._active_run_stack.get() == [owners]
+    finally:
+        fluent._active_run_stack.get().remove(owners)

@@ -81,7 +81,8 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
         assert (project / relative).is_file(), relative
 
     # azureml.yml is the commented default that ships with the plugin, except that a submitted
-    # job uploads data/ (the example reads data/01_raw/iris.csv on the compute).
+    # job uploads data/ (the example reads data/01_raw/iris.csv on the compute) and registering
+    # the example's model is left for the user to switch on.
     written = (project / "conf/base/azureml.yml").read_text(encoding="utf-8")
     changed = [
         (ours, theirs)
@@ -89,7 +90,7 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
         if ours != theirs
     ]
     assert len(written.splitlines()) == len(_packaged_default_config().splitlines())
-    assert [ours.split("#")[0].strip() for ours, _ in changed] == ["exclude_data: false"]
+    assert [ours.split("#")[0].strip() for ours, _ in changed] == ["registration: false", "exclude_data: false"]
     # The raw data is copied byte for byte.
     assert (project / "data/01_raw/iris.csv").read_bytes() == (TEMPLATE_PROJECT / "data/01_raw/iris.csv").read_bytes()
 
@@ -216,3 +217,21 @@ def test_kedro_run_tracks_the_example(starter_project: Path, extra_args: list[st
     }
     curve = client.get_metric_history(run.info.run_id, "training_curve_metrics")
     assert [m.step for m in curve] == list(range(7))  # one step per checkpoint in parameters_training.yml
+
+
+@pytest.mark.slow
+def test_the_first_run_shows_an_image_and_a_model_and_registering_it_is_opt_in(starter_project: Path) -> None:
+    from mlflow.tracking import MlflowClient
+
+    run_kedro(["run"], starter_project, check=True)
+    client = MlflowClient(f"sqlite:///{(starter_project / 'mlflow.db').as_posix()}")
+    [first] = client.search_runs([client.get_experiment_by_name("demo").experiment_id])
+    names = {item.path for item in client.list_artifacts(first.info.run_id)}
+    assert {"confusion_matrix_plot.png", "model"} <= names
+    assert "model/MLmodel" in {item.path for item in client.list_artifacts(first.info.run_id, "model")}
+    assert client.search_registered_models() == []  # registration is opt-in
+
+    (starter_project / "conf" / "local" / "azureml.yml").write_text("tracking:\n  models:\n    registration: true\n")
+    run_kedro(["run"], starter_project, check=True)
+    [version] = client.search_model_versions("name='demo-classifier'")
+    assert str(version.version) == "1" and version.run_id != first.info.run_id

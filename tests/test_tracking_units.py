@@ -25,7 +25,13 @@ from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_jo
 from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, reach_agent
 from kedro_azureml_mlflow.tracking.link import AgentLink
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
-from kedro_azureml_mlflow.tracking.params import MAX_PARAM_VALUE, flatten, prepare_params
+from kedro_azureml_mlflow.tracking.params import (
+    AZUREML_MAX_PARAMS,
+    MAX_PARAM_VALUE,
+    flatten,
+    max_params_for,
+    prepare_params,
+)
 from kedro_azureml_mlflow.tracking.protocol import SessionSpec
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.target import TargetSpec
@@ -61,16 +67,41 @@ def test_flatten_nested_parameters() -> None:
 
 
 @pytest.mark.parametrize(
-    ("strategy", "params", "tags"),
+    ("strategy", "params", "tags", "kept"),
     [
-        (LongParamStrategy.truncate, [("long", "y" * MAX_PARAM_VALUE), ("short", "1")], []),
-        (LongParamStrategy.tag, [("short", "1")], [("kedro.param.long", "y" * 7000)]),
+        (
+            LongParamStrategy.truncate,
+            [("long", "y" * MAX_PARAM_VALUE), ("longer", "z" * MAX_PARAM_VALUE), ("short", "1")],
+            [],
+            {},
+        ),
+        # "tag" keeps every value whole: in a tag while it fits one, else in kedro/params.json.
+        (LongParamStrategy.tag, [("short", "1")], [("kedro.param.long", "y" * 7000)], {"longer": "z" * 9000}),
     ],
 )
-def test_long_parameter_values(strategy: LongParamStrategy, params: list, tags: list) -> None:
-    logged, tagged = prepare_params({"long": "y" * 7000, "short": 1}, ParamsConfig(long_values=strategy))
-    assert logged == params
-    assert tagged == tags
+def test_long_parameter_values(strategy: LongParamStrategy, params: list, tags: list, kept: dict) -> None:
+    prepared = prepare_params(
+        {"long": "y" * 7000, "longer": "z" * 9000, "short": 1}, ParamsConfig(long_values=strategy)
+    )
+    assert prepared.params == params
+    assert prepared.tags == tags
+    assert prepared.kept == kept
+
+
+def test_params_past_the_stores_limit_are_kept_whole_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    values = {f"p{i:03d}": i for i in range(300)}
+    prepared = prepare_params(values, ParamsConfig(), max_params=AZUREML_MAX_PARAMS)
+    assert prepared.params == [(f"p{i:03d}", str(i)) for i in range(200)]
+    assert prepared.kept == {f"p{i:03d}": str(i) for i in range(200, 300)}
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert "100 parameters are kept whole in the run's artifact kedro/params.json" in warning
+    assert "100 past Azure ML's 200 params per run" in warning
+
+
+def test_only_azure_ml_limits_params_per_run() -> None:
+    assert max_params_for("azureml://eastus.api.azureml.ms/mlflow/v2.0/subscriptions/s") == AZUREML_MAX_PARAMS
+    assert max_params_for("sqlite:///mlflow.db") is None
+    assert max_params_for("http://127.0.0.1:5000") is None
 
 
 def test_long_parameter_value_fails_when_asked_naming_the_key_and_the_setting() -> None:

@@ -17,7 +17,9 @@ from tests.ports import free_port
 class MlflowServer:
     """``mlflow server --workers 1`` on 127.0.0.1, its db and artifacts under ``workdir``."""
 
-    def __init__(self, mlflow_bin: Path, workdir: Path) -> None:
+    def __init__(self, mlflow_bin: Path, workdir: Path, serve_artifacts: bool = False) -> None:
+        """``serve_artifacts``: clients upload artifacts to the server over HTTP (``--artifacts-destination``)
+        instead of writing them into its folder themselves (``--default-artifact-root``)."""
         self.port = free_port()
         self.workdir = workdir
         shutil.rmtree(workdir, ignore_errors=True)
@@ -28,7 +30,7 @@ class MlflowServer:
             "server",
             "--backend-store-uri",
             f"sqlite:///{(workdir / 'server.db').as_posix()}",
-            "--default-artifact-root",
+            "--artifacts-destination" if serve_artifacts else "--default-artifact-root",
             (workdir / "artifacts").as_uri(),
             "--host",
             "127.0.0.1",

@@ -92,6 +92,11 @@ def send_record(client: Any, run_id: str, record: dict[str, Any]) -> None:
     elif kind == "batch":
         for part in chunk(Batch.from_json(record)):
             log_request(client, run_id, part)
+    elif kind == "artifact":
+        from kedro_azureml_mlflow.tracking.artifact_ops import send_artifact
+        from kedro_azureml_mlflow.tracking.artifacts import ArtifactRecord
+
+        send_artifact(client, run_id, ArtifactRecord.from_json(record))
     else:
         raise UnknownRecord(f"this version of the plugin cannot send {kind!r} records")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.tracking import client_ops
@@ -25,7 +26,10 @@ def unsent_part(client: Any, run_id: str, record: dict[str, Any]) -> dict[str, A
         return _unsent_batch(client, run_id, Batch.from_json(record))
     if kind == "end":
         return record  # ending a run again with the same status and time changes nothing
-    # A new kind adds its check here (for an artifact: is the file at its path already?).
+    if kind == "artifact":
+        # Uploading again overwrites the same files and a version is registered once; the kept copy
+        # is deleted only after a whole send, so a copy already gone was delivered.
+        return record if Path(record["artifact"]["local_path"]).exists() else None
     raise client_ops.UnknownRecord(f"no idempotency check for {kind!r} records")
 
 

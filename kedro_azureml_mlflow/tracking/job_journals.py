@@ -14,6 +14,7 @@ from pathlib import Path
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
 from kedro_azureml_mlflow.errors import PluginError, first_line
+from kedro_azureml_mlflow.tracking.artifacts import kept_directory
 from kedro_azureml_mlflow.tracking.journal import JOB_JOURNAL_DIRNAME
 
 LEDGER = "fetched-from-jobs.txt"
@@ -36,6 +37,8 @@ def fetch_job_journals(workspace: AzureWorkspace, job: str, journal_dir: Path) -
                 before.append(path.name)
                 continue
             journal_dir.mkdir(parents=True, exist_ok=True)
+            if kept_directory(path).is_dir():  # the files its artifact records upload travel with it
+                shutil.move(kept_directory(path), kept_directory(target))
             shutil.move(path, target)  # queued, then noted: after a crash in between, the queued file says so
             with ledger.open("a", encoding="utf-8") as handle:
                 handle.write(f"{job}/{path.name}\n")

@@ -106,8 +106,13 @@ class Journal:
         return self.path
 
     def write(self, record: dict[str, Any]) -> None:
+        """Append ``record``; an artifact record's file is kept beside the journal (see ``artifacts``)."""
         with self._lock:
             self._ensure_header()
+            if "artifact" in record:
+                from kedro_azureml_mlflow.tracking.artifacts import kept_in_journal
+
+                record = kept_in_journal(record, self)
             _append(self.path, record)
             self.records += 1
 

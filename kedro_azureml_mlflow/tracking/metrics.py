@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from kedro_azureml_mlflow.catalog_lookup import declared_dataset
 from kedro_azureml_mlflow.tracking.batching import Batch, MetricRecord
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ class MetricRules:
         batch = Batch()
         stamp = int(time.time() * 1000)
         for name, value in outputs.items():
-            declared = _declared_dataset(catalog, name)
+            declared = declared_dataset(catalog, name)
             is_declared = isinstance(declared, MlflowMetricsDataset)
             if not (is_declared or is_metrics_dataset(name, self.patterns)):
                 continue
@@ -97,11 +98,3 @@ class MetricRules:
                 continue
             batch.metrics.extend(records)
         return batch
-
-
-def _declared_dataset(catalog: Any, name: str) -> Any:
-    getter = getattr(catalog, "get", None)
-    try:
-        return getter(name) if getter is not None and name in catalog else None
-    except Exception:  # noqa: BLE001 - a catalog that cannot say is treated as "not declared"
-        return None

@@ -39,7 +39,7 @@ class NodeCode:
         self._lock = threading.Lock()
         self._armed = armed
         self._asked = False
-        self._run_id: str | None = None
+        self._activated: Any = None  # what compat.activate_run put on the threads' stacks
         _current[:] = [self]
         watch_mlflow_import()
 
@@ -70,17 +70,16 @@ class NodeCode:
             self._sign_in(info["tracking_uri"])
             from kedro_azureml_mlflow.compat import activate_run
 
-            activate_run(info)
-            self._run_id = info["run_id"]
+            self._activated = activate_run(info)
         atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
 
     def deactivate(self) -> None:
         """Before the run ends: MLflow must not end it (FINISHED) at this process's exit."""
-        run_id, self._run_id = self._run_id, None
-        if run_id is not None and os.getpid() == self._pid:
+        activated, self._activated = self._activated, None
+        if activated is not None and os.getpid() == self._pid:
             from kedro_azureml_mlflow.compat import deactivate_run
 
-            deactivate_run(run_id)
+            deactivate_run(activated)
 
     def _sign_in(self, tracking_uri: str) -> None:
         """Point this process's MLflow at the run's server, signed in as the plugin is."""

@@ -19,6 +19,7 @@ from typing import Any
 from kedro_azureml_mlflow.errors import first_line
 from kedro_azureml_mlflow.redaction import scrub
 from kedro_azureml_mlflow.tracking import client_ops
+from kedro_azureml_mlflow.tracking.artifacts import with_kept_file
 from kedro_azureml_mlflow.tracking.idempotency import find_created_run, unsent_part
 from kedro_azureml_mlflow.tracking.journal import (
     JournalContents,
@@ -101,6 +102,7 @@ class _Replay:
 
     def _deliver(self, client: Any, number: int, record: dict[str, Any]) -> None:
         run_id = self.run_id or self._open_run(client)
+        record = with_kept_file(record, self.path)
         if self.progress.in_flight(number):
             unsent = unsent_part(client, run_id, record)
             if unsent is None:

@@ -45,9 +45,10 @@ class Handover(Protocol):
 class TrackedRun:
     """One session with the agent, opened at ``after_context_created``."""
 
-    def __init__(self, config: PluginConfig, project: ProjectInfo) -> None:
+    def __init__(self, config: PluginConfig, project: ProjectInfo, target: TargetSpec | None = None) -> None:
+        """``target``: where to track, when something else decided it (a run already active: coexist)."""
         tracking = config.tracking
-        self.target = plan_target(config, project)
+        self.target = target or plan_target(config, project)
         self.config = config
         self.project = project
         self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)

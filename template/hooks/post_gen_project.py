@@ -2,7 +2,8 @@
 
 The file is not kept in the template: it is the commented default that ships inside the
 installed ``kedro_azureml_mlflow`` package (as ``kedro azureml init`` writes it), with data
-upload switched on because the example reads its raw data on the compute. Cookiecutter runs this hook with the
+upload switched on because the example reads its raw data on the compute, and model registration
+off until the user opts in. Cookiecutter runs this hook with the
 interpreter that runs ``kedro new``, which is the one the plugin is installed in.
 Cookiecutter runs it from the root of the generated project.
 """
@@ -16,8 +17,9 @@ from pathlib import Path
 def _default_config_text() -> str:
     from kedro_azureml_mlflow.init_config import default_config_text
 
-    # The example pipeline reads data/01_raw/iris.csv, so a submitted job needs data/ uploaded.
-    return default_config_text(upload_data=True)
+    # The example pipeline reads data/01_raw/iris.csv, so a submitted job needs data/ uploaded;
+    # registering its model in the workspace's registry is the user's choice (models.registration).
+    return default_config_text(upload_data=True, register_models=False)
 
 
 def main() -> None:

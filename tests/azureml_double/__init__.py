@@ -42,6 +42,11 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
                                                       ORDER BY metrics/params/tags, no OR, no experiment rename;
                                                       switch off with settings(azure_limits=False)) and artifact
                                                       URIs rewritten to azureml://.../experiments/<e>/runs/<r>/artifacts
+    *      /mlflow/v2.0/{ws}/api/2.0/mlflow/logged-models[/...]   404 with an empty body, as Azure ML answers MLflow 3's
+                                                      logged-models API (routes_models.py)
+    *      .../registered-models/*, .../model-versions/*       the real mlflow server's registry (what ``azureml://``
+                                                      clients register lands there), minus renaming a model and
+                                                      deleting a whole model, which Azure ML does not support
     POST   /history/v1.0/{ws}/experiments/{e}/runs/{r}/artifacts/batch/metadata, GET .../artifacts[/path],
            .../artifacts/contentinfo|metadata|artifacturi, .../prefix/contentinfo
                                                       run artifacts (azureml-mlflow's artifact repository): SAS
@@ -68,7 +73,9 @@ with ``data.get`` instead), data asset archiving, ``MLTable`` validation, data a
 as sent; the SDK sends the short ``azureml://datastores/...`` form and the plugin reads both), datastores other than
 the two every workspace has (no create/delete), storage host names (a datastore's account is named
 ``127.0.0.1:<port>/_blob/devstoreaccount1`` so the SDK's ``https://{account}.blob.core.windows.net`` lands on the
-double's blob front), the model registry through ``azureml://``, online/batch endpoints, named job outputs
+double's blob front), the model registry's MFE side (``ml_client.models``: models registered through MLflow are
+only visible through MLflow's API here) and the exact error bodies of its unsupported calls, online/batch
+endpoints, named job outputs
 (``${{outputs.x}}`` resolve to a local scratch folder; only ``default`` is in the artifact store), RBAC and
 token signatures (any non-empty bearer token is accepted unless its ``exp`` has passed by more than
 ``token_clock_skew_seconds``; the ``aud`` and ``exp`` claims are recorded; see ``token_expiry.py``), image builds:

@@ -69,12 +69,18 @@ class Router:
     def __init__(self) -> None:
         self.routes: list[tuple[str, re.Pattern, Handler, dict]] = []
 
-    def add(self, method: str, pattern: str, handler: Handler, **options: Any) -> None:
-        self.routes.append((method.upper(), re.compile(pattern, re.IGNORECASE), handler, options))
+    def add(self, method: str, pattern: str, handler: Handler, first: bool = False, **options: Any) -> None:
+        """Add a route; ``first`` puts it before every route added so far (to carve an exception out of a
+        catch-all such as the MLflow proxy: the first match wins)."""
+        route = (method.upper(), re.compile(pattern, re.IGNORECASE), handler, options)
+        if first:
+            self.routes.insert(0, route)
+        else:
+            self.routes.append(route)
 
-    def route(self, method: str, pattern: str, **options: Any) -> Callable[[Handler], Handler]:
+    def route(self, method: str, pattern: str, first: bool = False, **options: Any) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.add(method, pattern, fn, **options)
+            self.add(method, pattern, fn, first=first, **options)
             return fn
 
         return deco

@@ -42,7 +42,8 @@ def azureml_double_session(
     cache_dir = cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
     double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
     try:
-        double.start()
+        # A loaded machine (CI shares 2 cores) may need longer: AZUREML_DOUBLE_START_TIMEOUT seconds.
+        double.start(timeout=float(os.environ.get("AZUREML_DOUBLE_START_TIMEOUT", "60")))
     except DoubleStartError as e:
         pytest.fail(str(e), pytrace=False)
     try:

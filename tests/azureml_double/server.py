@@ -1158,4 +1158,9 @@ def main(argv: list[str]) -> None:
 
 
 # Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
-from tests.azureml_double import routes_data, routes_datastores, routes_job_control  # noqa: E402, F401
+from tests.azureml_double import (  # noqa: E402, F401
+    routes_data,
+    routes_datastores,
+    routes_job_control,
+    routes_models,
+)

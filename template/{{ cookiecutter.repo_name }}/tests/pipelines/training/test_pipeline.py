@@ -56,7 +56,7 @@ def test_training_curve_has_one_step_per_checkpoint(iris):
     assert curve[-1] >= curve[0]  # more solver iterations do not make it worse
 
 
-def test_pipeline_gives_the_metrics_the_plugin_logs(iris):
+def test_pipeline_gives_the_metrics_and_the_figure_the_plugin_logs(iris):
     catalog = DataCatalog(
         {
             "iris": MemoryDataset(iris),
@@ -66,7 +66,13 @@ def test_pipeline_gives_the_metrics_the_plugin_logs(iris):
     )
     outputs = SequentialRunner().run(create_pipeline(), catalog)
 
-    assert set(outputs) == {"model_metrics", "training_curve_metrics"}
+    assert set(outputs) == {
+        "model_metrics",
+        "training_curve_metrics",
+        "confusion_matrix_plot",
+    }
+    figure = outputs["confusion_matrix_plot"].load()
+    assert [axes.get_xlabel() for axes in figure.axes] == ["Predicted label"]
     assert outputs["model_metrics"].load()["accuracy"] > GOOD_ACCURACY
     curve = outputs["training_curve_metrics"].load()
     assert len(curve) == len(MODEL["curve_checkpoints"])

@@ -1,8 +1,10 @@
 """Nodes of the ``training`` pipeline.
 
-Nothing here talks to MLflow: kedro-azureml-mlflow logs the run's parameters, and the
-outputs whose dataset name ends in ``metrics`` (``model_metrics``: a dict of numbers, one
-metric each; ``training_curve_metrics``: a list of numbers, one metric with one step each).
+Nothing here talks to MLflow: kedro-azureml-mlflow logs the run's parameters, the outputs
+whose dataset name ends in ``metrics`` (``model_metrics``: a dict of numbers, one metric each;
+``training_curve_metrics``: a list of numbers, one metric with one step each), the
+``confusion_matrix_plot`` figure (as a PNG), and the ``classifier`` (an MLflow model, declared in
+the catalog).
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ import warnings
 from typing import Any
 
 import pandas as pd
+from matplotlib.figure import Figure
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score, log_loss, precision_score
+from sklearn.metrics import (
+    ConfusionMatrixDisplay,
+    accuracy_score,
+    f1_score,
+    log_loss,
+    precision_score,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -84,3 +93,15 @@ def compute_training_curve(
             classifier.fit(X_train, y_train)
         curve.append(float(accuracy_score(y_test, classifier.predict(X_test))))
     return curve
+
+
+def plot_confusion_matrix(
+    classifier: Pipeline, X_test: pd.DataFrame, y_test: pd.Series
+) -> Figure:
+    """Test-set predictions against the true classes, as a figure."""
+    # A Figure, not pyplot: no window to open, no global state to clean up.
+    figure = Figure(figsize=(5, 4), layout="constrained")
+    ConfusionMatrixDisplay.from_estimator(
+        classifier, X_test, y_test, ax=figure.subplots(), colorbar=False
+    )
+    return figure

@@ -1,8 +1,14 @@
-"""The ``training`` pipeline: split, train, evaluate."""
+"""The ``training`` pipeline: split, train, evaluate, plot."""
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import compute_training_curve, evaluate_model, split_data, train_model
+from .nodes import (
+    compute_training_curve,
+    evaluate_model,
+    plot_confusion_matrix,
+    split_data,
+    train_model,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -31,6 +37,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["X_train", "y_train", "X_test", "y_test", "params:model"],
                 outputs="training_curve_metrics",
                 name="compute_training_curve",
+            ),
+            node(
+                func=plot_confusion_matrix,
+                inputs=["classifier", "X_test", "y_test"],
+                outputs="confusion_matrix_plot",
+                name="plot_confusion_matrix",
             ),
         ]
     )
