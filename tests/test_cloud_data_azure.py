@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.azureml_double import AzureMLDouble
 from tests.fixtures_projects import run_kedro
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
@@ -15,16 +16,26 @@ pytestmark = [pytest.mark.azure, pytest.mark.slow]
 STARTER_BLOB = "demo/iris.csv"  # conf/azureml/catalog.yml of a starter project named demo
 
 
-def upload_iris(project: Path, double, blob: str) -> None:  # type: ignore[no-untyped-def]
+def upload_iris(project: Path, double: AzureMLDouble, blob: str) -> None:
     store = double.ml_client().datastores.get("workspaceblobstore")
     container = double.blob_service().get_container_client(store.container_name)
     container.upload_blob(blob, (project / "data/01_raw/iris.csv").read_bytes(), overwrite=True)
 
 
-def test_a_submitted_starter_job_reads_its_input_from_the_datastore(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("form", ["short, as the starter ships it", "long"])
+def test_a_submitted_starter_job_reads_its_input_from_the_datastore(
+    starter_project: Path, azureml_double: AzureMLDouble, form: str
+) -> None:
     from mlflow.tracking import MlflowClient
 
     upload_iris(starter_project, azureml_double, STARTER_BLOB)
+    if form == "long":
+        catalog = starter_project / "conf/azureml/catalog.yml"
+        workspace = (
+            f"azureml://subscriptions/{azureml_double.subscription_id}/resourcegroups/"
+            f"{azureml_double.resource_group}/workspaces/{azureml_double.workspace_name}/"
+        )
+        catalog.write_text(catalog.read_text().replace("azureml://datastores/", f"{workspace}datastores/"))
     since = azureml_double.last_seq()
     result = run_kedro(
         [
@@ -57,7 +68,9 @@ def test_a_submitted_starter_job_reads_its_input_from_the_datastore(starter_proj
     assert metrics["model_metrics.accuracy"] > 0.8, metrics
 
 
-def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     from azure.ai.ml.entities import Data
 
     upload_iris(starter_project, azureml_double, "assets/iris-v1.csv")
