@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.azureml_double import AzureMLDouble
-from tests.fixtures_projects import run_kedro
+from tests.kedro_project import run_kedro
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -50,8 +50,9 @@ def test_a_submitted_starter_job_reads_its_input_from_the_datastore(
             "--no-stream",
         ],
         cwd=starter_project,
-        env=azureml_double.client_env(),
+        extra_env=azureml_double.client_env(),
         timeout=600,
+        check=True,
     )
     found = re.search(r"Azure ML job (\S+) submitted", result.stderr)
     assert found, result.stderr[-3000:]
@@ -92,7 +93,7 @@ def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(
         "KEDRO_AZUREML_MLFLOW_TRACKING": "off",  # only the data is read from the workspace
     }
     since = azureml_double.last_seq()
-    result = run_kedro(["run", "--env", "azureml"], cwd=starter_project, env=env, timeout=600)
+    result = run_kedro(["run", "--env", "azureml"], cwd=starter_project, extra_env=env, timeout=600, check=True)
 
     assert "Pipeline execution completed" in result.stdout + result.stderr
     paths = [r["path"] for r in azureml_double.requests(since)]
