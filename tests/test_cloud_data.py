@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_projects import run_kedro
+from tests.kedro_project import run_kedro
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def test_without_the_data_extra_a_run_stops_with_one_line_naming_it(starter_proj
     result = run_kedro(
         ["run", "--env", "azureml"],
         cwd=starter_project,
-        env={"PYTHONPATH": str(blocker), "KEDRO_AZUREML_MLFLOW_TRACKING": "off"},
+        extra_env={"PYTHONPATH": str(blocker), "KEDRO_AZUREML_MLFLOW_TRACKING": "off"},
         check=False,
     )
     output = result.stdout + result.stderr

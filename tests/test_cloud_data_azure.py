@@ -8,23 +8,34 @@ from pathlib import Path
 
 import pytest
 
-from tests.fixtures_projects import run_kedro
+from tests.azureml_double import AzureMLDouble
+from tests.kedro_project import run_kedro
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
 STARTER_BLOB = "demo/iris.csv"  # conf/azureml/catalog.yml of a starter project named demo
 
 
-def upload_iris(project: Path, double, blob: str) -> None:  # type: ignore[no-untyped-def]
+def upload_iris(project: Path, double: AzureMLDouble, blob: str) -> None:
     store = double.ml_client().datastores.get("workspaceblobstore")
     container = double.blob_service().get_container_client(store.container_name)
     container.upload_blob(blob, (project / "data/01_raw/iris.csv").read_bytes(), overwrite=True)
 
 
-def test_a_submitted_starter_job_reads_its_input_from_the_datastore(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("form", ["short, as the starter ships it", "long"])
+def test_a_submitted_starter_job_reads_its_input_from_the_datastore(
+    starter_project: Path, azureml_double: AzureMLDouble, form: str
+) -> None:
     from mlflow.tracking import MlflowClient
 
     upload_iris(starter_project, azureml_double, STARTER_BLOB)
+    if form == "long":
+        catalog = starter_project / "conf/azureml/catalog.yml"
+        workspace = (
+            f"azureml://subscriptions/{azureml_double.subscription_id}/resourcegroups/"
+            f"{azureml_double.resource_group}/workspaces/{azureml_double.workspace_name}/"
+        )
+        catalog.write_text(catalog.read_text().replace("azureml://datastores/", f"{workspace}datastores/"))
     since = azureml_double.last_seq()
     result = run_kedro(
         [
@@ -39,8 +50,9 @@ def test_a_submitted_starter_job_reads_its_input_from_the_datastore(starter_proj
             "--no-stream",
         ],
         cwd=starter_project,
-        env=azureml_double.client_env(),
+        extra_env=azureml_double.client_env(),
         timeout=600,
+        check=True,
     )
     found = re.search(r"Azure ML job (\S+) submitted", result.stderr)
     assert found, result.stderr[-3000:]
@@ -57,7 +69,9 @@ def test_a_submitted_starter_job_reads_its_input_from_the_datastore(starter_proj
     assert metrics["model_metrics.accuracy"] > 0.8, metrics
 
 
-def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     from azure.ai.ml.entities import Data
 
     upload_iris(starter_project, azureml_double, "assets/iris-v1.csv")
@@ -79,7 +93,7 @@ def test_a_run_reads_a_data_asset_signed_in_as_azureml_yml_says(starter_project:
         "KEDRO_AZUREML_MLFLOW_TRACKING": "off",  # only the data is read from the workspace
     }
     since = azureml_double.last_seq()
-    result = run_kedro(["run", "--env", "azureml"], cwd=starter_project, env=env, timeout=600)
+    result = run_kedro(["run", "--env", "azureml"], cwd=starter_project, extra_env=env, timeout=600, check=True)
 
     assert "Pipeline execution completed" in result.stdout + result.stderr
     paths = [r["path"] for r in azureml_double.requests(since)]

@@ -9,6 +9,9 @@ azure-ai-ml's ``data.get``. Both are imported on first use only.
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,7 +83,9 @@ class _Clients:
 
 
 _CLIENTS: dict[tuple[WorkspaceRef, str], _Clients] = {}
-_PROJECT_ACCESS: list[WorkspaceAccess] = []
+# The hand-over, also for worker processes that start fresh (ParallelRunner under ``spawn``) and create
+# their datasets there: no secret in it (a workspace's coordinates and the credential's type and ids).
+ACCESS_ENV = "KEDRO_AZUREML_MLFLOW_DATA_ACCESS"
 
 
 def _clients(ref: WorkspaceRef, credentials: CredentialsConfig) -> _Clients:
@@ -92,12 +97,20 @@ def _clients(ref: WorkspaceRef, credentials: CredentialsConfig) -> _Clients:
 
 def use_project(project: ProjectInfo, config: PluginConfig) -> None:
     """Called by the hooks: the workspace and credentials the project's datasets use from now on."""
-    access = WorkspaceAccess(resolve_workspace(config, project.path, project.config_file), config.credentials)
-    _PROJECT_ACCESS[:] = [access]
+    ref = resolve_workspace(config, project.path, project.config_file)
+    os.environ[ACCESS_ENV] = json.dumps(
+        {
+            "workspace": dataclasses.asdict(ref) if ref else None,
+            "credentials": config.credentials.model_dump(mode="json"),
+        }
+    )
 
 
 def project_access() -> WorkspaceAccess:
     """The access the hooks handed over; outside a Kedro session, what the working folder says."""
-    if _PROJECT_ACCESS:
-        return _PROJECT_ACCESS[0]
-    return WorkspaceAccess(resolve_workspace(PluginConfig(), Path.cwd()))
+    handed = os.environ.get(ACCESS_ENV)
+    if not handed:
+        return WorkspaceAccess(resolve_workspace(PluginConfig(), Path.cwd()))
+    data = json.loads(handed)
+    ref = WorkspaceRef(**data["workspace"]) if data["workspace"] else None
+    return WorkspaceAccess(ref, CredentialsConfig.model_validate(data["credentials"]))
