@@ -41,7 +41,12 @@ class MlflowServer:
         ]
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                cmd, cwd=workdir, env=bench_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                cmd,
+                cwd=workdir,
+                env=bench_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
 
     @property

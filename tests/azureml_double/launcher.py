@@ -161,6 +161,9 @@ class AzureMLDouble:
                 "KEDRO_DISABLE_TELEMETRY": "true",
                 "DO_NOT_TRACK": "1",
                 "PYTHONUNBUFFERED": "1",
+                # MLflow 3's server otherwise forks a job runner and eight huey consumers (~2 GB) that
+                # serve its GenAI jobs, which no Azure ML tracking call uses.
+                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
             }
         )
         for key in SDK_TOUCHED_ENV:
