@@ -150,6 +150,19 @@ def test_a_run_the_live_writer_created_without_hearing_back_is_found(tmp_path: P
     assert run.data.params == {"p": "1"} and run.info.status == "FINISHED"
 
 
+def test_a_resumed_run_gets_the_journal_header_tags_and_keeps_its_owners(tmp_path: Path, store: str) -> None:
+    client = client_ops.make_client(store)
+    run_id = client_ops.create_run(client, RunHeader(store, EXPERIMENT, None, "job", {"mlflow.source.type": "JOB"}, 1))
+    head = RunHeader(store, None, run_id, "p", {"kedro.pipeline": "p", "mlflow.source.type": "PROJECT"}, 1)
+    path = journal_with(tmp_path / "j", head, Batch(metrics=metrics("a", 2)).to_json())  # no tags record
+
+    replay_journal(path, lambda _uri: client_ops.make_client(store))
+
+    tags = client.get_run(run_id).data.tags
+    assert tags["kedro.pipeline"] == "p" and tags["mlflow.source.type"] == "JOB"
+    assert client.get_run(run_id).info.status == "RUNNING"  # its owner ends it
+
+
 # --- bad journals don't block good data -----------------------------------------------------------
 
 

@@ -223,14 +223,14 @@ def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: 
     journal.write(Batch(metrics=[("b", 2.0, 1, 0)]).to_json())
 
     class FlakyClient:
-        """Takes the first request, then the server 'goes away'."""
+        """Takes the first two requests (the run's tags from the header, then record "a"), then 'goes away'."""
 
         def __init__(self) -> None:
             self.real, self.calls = client_ops.make_client(live), 0
 
         def log_batch(self, *args, **kwargs):
             self.calls += 1
-            if self.calls > 1:
+            if self.calls > 2:
                 raise ConnectionError("server went away")
             return self.real.log_batch(*args, **kwargs)
 

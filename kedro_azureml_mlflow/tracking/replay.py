@@ -33,6 +33,7 @@ from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.uri_credentials import without_credentials
 
 Connect = Callable[[str], Any]
+_HEADER_LINE = 1
 
 
 @dataclass
@@ -83,7 +84,8 @@ class _Replay:
                 self.refused.append(
                     (number, line, f"line {number} is not a whole record (its writer stopped mid-line)")
                 )
-        pending = [(number, record) for number, record in contents.records if number not in self.progress.done]
+        records = [*self._run_tags(), *contents.records]
+        pending = [(number, record) for number, record in records if number not in self.progress.done]
         try:
             client = connect(self.uri)
             for number, record in pending:
@@ -99,6 +101,16 @@ class _Replay:
         self._set_aside()
         if self.outcome.stopped is None:
             remove_journal(self.path)
+
+    def _run_tags(self) -> list[tuple[int, dict[str, Any]]]:
+        """The header's tags, as a record of their own (line 1, the header's) for a run replay did not open.
+
+        A run replay opens gets them when it is created; a run resumed from a job or ``mlflow run``
+        gets them here, its owner's ``mlflow.*`` tags left as they are, whether or not the writer
+        also journaled them (sending a tag again changes nothing).
+        """
+        tags = [[key, value] for key, value in self.header.tags.items() if not key.startswith("mlflow.")]
+        return [] if self.opens_run or not tags else [(_HEADER_LINE, {"tags": tags})]
 
     def _deliver(self, client: Any, number: int, record: dict[str, Any]) -> None:
         run_id = self.run_id or self._open_run(client)
@@ -124,7 +136,8 @@ class _Replay:
 
     def _delivered(self, number: int) -> None:
         self.progress.finished(number)
-        self.outcome.sent += 1
+        if number != _HEADER_LINE:  # count the journal's records, not its header's tags
+            self.outcome.sent += 1
 
     def _open_run(self, client: Any) -> str:
         """Create the run, unless an earlier attempt did and never heard back (found by its key)."""
@@ -170,7 +183,8 @@ class _Replay:
             return
         header = self.header if self.to_uri else replace(self.header, run_id=self.run_id)
         reasons = list(dict.fromkeys(reason for _, _, reason in self.refused))
-        self.outcome.failed_path = set_aside(self.path, header, [line for _, line, _ in self.refused], reasons)
+        lines = [line for number, line, _ in self.refused if number != _HEADER_LINE]  # the header keeps those
+        self.outcome.failed_path = set_aside(self.path, header, lines, reasons)
         self.outcome.set_aside = reasons
         for number in dict.fromkeys(number for number, _, _ in self.refused):
             self.progress.finished(number)

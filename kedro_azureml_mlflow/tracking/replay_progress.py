@@ -31,6 +31,8 @@ class ReplayProgress:
     runs: dict[str, str] = field(default_factory=dict)  # target -> run id
     creating: dict[str, str] = field(default_factory=dict)  # target -> run key, no answer seen
 
+    uncertain: int | None = None  # the record in flight when the last replay stopped (fixed at load)
+
     @classmethod
     def load(cls, journal: Path) -> ReplayProgress:
         progress = cls(journal.with_name(journal.name + PROGRESS_SUFFIX))
@@ -40,11 +42,13 @@ class ReplayProgress:
                     progress._apply(json.loads(line))
                 except (ValueError, TypeError, KeyError):
                     continue  # the last mark, cut short by a crash
+        if progress.last_sending not in progress.done:
+            progress.uncertain = progress.last_sending
         return progress
 
     def in_flight(self, number: int) -> bool:
         """``number`` was being sent when an earlier replay stopped without hearing back."""
-        return number == self.last_sending and number not in self.done
+        return number == self.uncertain and number not in self.done
 
     def sending(self, number: int) -> None:
         self._mark({"sending": number})
