@@ -54,11 +54,19 @@ def mlflow_client(double: AzureMLDouble) -> Any:
     return MlflowClient(double.mlflow_url)
 
 
+def run_ids(client: Any) -> set[str]:
+    """Every run of every experiment in the store (the double's store is shared by the whole test session)."""
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return {run.info.run_id for run in client.search_runs(experiments, max_results=50000)}
+
+
 def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(
     starter_project: Path, azureml_double: AzureMLDouble
 ) -> None:
     project = starter_project  # as `kedro new --starter=azureml-mlflow` made it: no workaround
     (project / "conf/local/credentials.yml").write_text("secret: do-not-upload\n")
+    client = mlflow_client(azureml_double)
+    runs_before = run_ids(client)
     result = submit(project, azureml_double, "--compute", "cpu-cluster", "--wait", "--params", "model.C=0.5")
     output = result.stdout + result.stderr
     name = job_name_from(output)
@@ -74,12 +82,10 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(
     job_log = azureml_double.job_log(name)
     assert re.search(r"Completed (\d+) out of \1 tasks", job_log) and "Pipeline execution completed" in job_log
 
-    client = mlflow_client(azureml_double)
     run = client.get_run(name)  # Azure ML's run id is the job name: the hooks resumed it
     assert run.data.params["model.C"] == "0.5"
     assert run.data.metrics["model_metrics.accuracy"] > 0.8
-    same_experiment = client.search_runs([run.info.experiment_id])
-    assert [r.info.run_id for r in same_experiment] == [name], "a second run was opened"
+    assert run_ids(client) - runs_before == {name}, "a second run was opened"
 
     status = run_kedro(["azureml", "status", name], project, extra_env=azureml_double.client_env(), check=True)
     assert f"{name}: Completed" in status.stdout
