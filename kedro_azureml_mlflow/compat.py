@@ -18,13 +18,20 @@ def register_tracking_credential(
     """Make azureml-mlflow's ``azureml://`` store for ``tracking_uri`` sign in with ``auth``.
 
     azureml-mlflow has no public hook for a credential; left alone it builds its own chain ending in
-    interactive sign-in. Its service-context cache is the one place to hand it ours.
+    interactive sign-in. Its service-context cache is the one place to hand it ours. MLflow keeps the store
+    it built for a URI for the whole process, with the sign-in it was built with: when a credential is
+    registered that is not the one already in use (a warm agent serving another project, a client made before),
+    the stores are built afresh so that the next client signs in with it.
     """
     from azureml.mlflow._internal.service_context_loader import (
         _AzureMLServiceContextLoader,
     )
     from azureml.mlflow._internal.utils import ServiceContext
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
+    key = tracking_uri.split("?", maxsplit=1)[0]  # azureml-mlflow's own cache key
+    if _registered.get(key) is auth:
+        return
     context = ServiceContext(
         host_url=host_url,
         subscription_id=subscription_id,
@@ -33,6 +40,11 @@ def register_tracking_credential(
         auth=auth,
     )
     _AzureMLServiceContextLoader.add_service_context(tracking_uri, context)
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()  # a store built before used another sign-in
+    _registered[key] = auth
+
+
+_registered: dict[str, Any] = {}  # tracking URI (azureml-mlflow's cache key) -> the credential registered for it
 
 
 def run_history_details(ml_client: Any, job_name: str) -> Any:

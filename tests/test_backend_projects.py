@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.azureml_double import AzureMLDouble
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -53,23 +56,33 @@ def wine_project(folder: Path, env_line: str, files: dict[str, str]) -> Path:
     return folder
 
 
-def run_project(folder: Path, double, monkeypatch) -> Any:  # type: ignore[no-untyped-def]
+def run_project(
+    folder: Path, double: AzureMLDouble, monkeypatch: pytest.MonkeyPatch, tracking_uri: Callable[[str], None]
+) -> Any:
+    """``mlflow.projects.run`` on the double, in an experiment of its own (the double's store is the session's)."""
     import mlflow
 
     monkeypatch.chdir(folder)
-    mlflow.set_tracking_uri(double.tracking_uri)
-    return mlflow.projects.run(uri=".", backend="azureml-v2", backend_config={"COMPUTE": "cpu-cluster"})
+    tracking_uri(double.tracking_uri)
+    config = {"COMPUTE": "cpu-cluster", "EXPERIMENT_NAME": "wine-layouts"}
+    run_project_: Any = mlflow.projects.run  # untyped in MLflow
+    return run_project_(uri=".", backend="azureml-v2", backend_config=config)
 
 
-def environment_of(double, job_name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def environment_of(double: AzureMLDouble, job_name: str) -> dict[str, Any]:
     env = double.ml_client().environments.get(*double.job_info(job_name)["environment_id"].split("/")[-3::2])
     return {"image": env.image, "conda": env.conda_file}
 
 
-def test_conda_only_project_runs_with_its_own_conda_file(tmp_path: Path, azureml_double, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    submitted = run_project(
-        wine_project(tmp_path, "conda_env: conda.yaml", {"conda.yaml": CONDA}), azureml_double, monkeypatch
-    )
+def test_conda_only_project_runs_with_its_own_conda_file(
+    tmp_path: Path,
+    azureml_double: AzureMLDouble,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_tracking_uri: Callable[[str], None],
+) -> None:
+    project = wine_project(tmp_path, "conda_env: conda.yaml", {"conda.yaml": CONDA})
+
+    submitted = run_project(project, azureml_double, monkeypatch, mlflow_tracking_uri)
 
     assert submitted.get_status() == "FINISHED"
     env = environment_of(azureml_double, submitted.run_id)
@@ -77,25 +90,36 @@ def test_conda_only_project_runs_with_its_own_conda_file(tmp_path: Path, azureml
     assert env["conda"]["channels"] == project_conda["channels"]
     assert env["conda"]["dependencies"][:3] == ["python=3.11", "numpy", "pip"]
     assert env["conda"]["dependencies"][3]["pip"] == ["scikit-learn", "mlflow>=1.0", "azureml-mlflow"]
+    assert azureml_double.job_info(submitted.run_id)["python_bin"], "the job ran on its conda file's interpreter"
     from mlflow.tracking import MlflowClient
 
     run = MlflowClient(azureml_double.mlflow_url).get_run(submitted.run_id)
     assert run.data.params == {"alpha": "0.5", "l1_ratio": "0.1"} and "r2" in run.data.metrics
 
 
-def test_docker_project_runs_on_its_image(tmp_path: Path, azureml_double, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_docker_project_runs_on_its_image(
+    tmp_path: Path,
+    azureml_double: AzureMLDouble,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_tracking_uri: Callable[[str], None],
+) -> None:
     project = wine_project(tmp_path, "docker_env:\n          image: myregistry.azurecr.io/wine:1", {})
 
-    submitted = run_project(project, azureml_double, monkeypatch)
+    submitted = run_project(project, azureml_double, monkeypatch, mlflow_tracking_uri)
 
     assert submitted.get_status() == "FINISHED"
     assert environment_of(azureml_double, submitted.run_id) == {"image": "myregistry.azurecr.io/wine:1", "conda": None}
 
 
-def test_project_without_environment_spec_is_refused_before_upload(tmp_path: Path, azureml_double, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_project_without_environment_spec_is_refused_before_upload(
+    tmp_path: Path,
+    azureml_double: AzureMLDouble,
+    monkeypatch: pytest.MonkeyPatch,
+    mlflow_tracking_uri: Callable[[str], None],
+) -> None:
     from kedro_azureml_mlflow.errors import PluginError
 
     since = azureml_double.last_seq()
     with pytest.raises(PluginError, match="no environment to run in; set one of: conda_env or python_env"):
-        run_project(wine_project(tmp_path, "", {}), azureml_double, monkeypatch)
+        run_project(wine_project(tmp_path, "", {}), azureml_double, monkeypatch, mlflow_tracking_uri)
     assert not azureml_double.requests(since, path_contains="startPendingUpload")

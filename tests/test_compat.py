@@ -64,15 +64,7 @@ def test_run_history_details_and_tracking_credential(azureml_double, tmp_path: P
     assert details.status == "Completed" and "user_logs/std_log.txt" in details.log_files
 
     since = azureml_double.last_seq()
-    host = azureml_double.base_url
-    compat.register_tracking_credential(
-        azureml_double.tracking_uri,
-        host,
-        azureml_double.subscription_id,
-        azureml_double.resource_group,
-        azureml_double.workspace_name,
-        azureml_double.credential(),
-    )
+    _register(azureml_double, azureml_double.credential())
     assert MlflowClient(azureml_double.tracking_uri).get_run(job.name).info.run_id == job.name
     assert azureml_double.mlflow_requests(since), "the store signed in with the registered credential"
 
@@ -109,3 +101,40 @@ def test_deactivating_leaves_the_same_run_active_as_its_owners() -> None:
         assert fluent._active_run_stack.get() == [owners]
     finally:
         fluent._active_run_stack.get().remove(owners)
+
+
+def _register(double, credential: object) -> None:  # type: ignore[no-untyped-def]
+    compat.register_tracking_credential(
+        double.tracking_uri,
+        double.base_url,
+        double.subscription_id,
+        double.resource_group,
+        double.workspace_name,
+        credential,
+    )
+
+
+def _token_lifetimes(double, since: int) -> set[int]:  # type: ignore[no-untyped-def]
+    """How far ahead of each MLflow request's time its bearer token expired (rounded to 100 s)."""
+    return {round((r["token_exp"] - r["time"]) / 100) * 100 for r in double.mlflow_requests(since)}
+
+
+@pytest.mark.azure
+def test_a_newly_registered_credential_signs_the_next_client_in(azureml_double) -> None:  # type: ignore[no-untyped-def]
+    """MLflow keeps one store per URI for the process: registering another credential must still take effect."""
+    from mlflow.tracking import MlflowClient
+
+    from tests.azureml_double import FakeTokenCredential
+
+    first, second = FakeTokenCredential(lifetime=1000), FakeTokenCredential(lifetime=5000)
+    _register(azureml_double, first)
+    since = azureml_double.last_seq()
+    MlflowClient(azureml_double.tracking_uri).search_experiments()
+    signed_by_first = _token_lifetimes(azureml_double, since)
+
+    _register(azureml_double, second)
+    since = azureml_double.last_seq()
+    MlflowClient(azureml_double.tracking_uri).search_experiments()
+
+    assert signed_by_first == {1000}
+    assert _token_lifetimes(azureml_double, since) == {5000}

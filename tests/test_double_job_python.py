@@ -128,3 +128,20 @@ def test_an_environment_the_double_cannot_build_fails_the_job_before_it_runs(azu
     assert info["status"] == "Failed" and info["pid"] is None
     assert "Environment image build failed" in info["error"]["error"]["message"]
     assert "never runs" not in azureml_double.job_log(job.name)
+
+
+@pytest.mark.azure
+def test_a_jobs_temporary_folder_takes_a_unix_socket_as_in_a_container(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A container's TMPDIR is /tmp; the tracking agent binds its socket there (AF_UNIX paths: 108 bytes at most)."""
+    script = """
+        import os, socket, tempfile
+        folder = os.path.join(tempfile.gettempdir(), "kedro-azureml-mlflow-0")
+        os.makedirs(folder)
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(os.path.join(folder, "x" * 32 + ".sock"))
+        print("bound in", folder)
+    """
+    job = _job(azureml_double, tmp_path, script, ["requests"])
+
+    assert azureml_double.wait_for_job(job.name)["status"] == "Completed", azureml_double.job_log(job.name)
+    assert "bound in /tmp/" in azureml_double.job_log(job.name)

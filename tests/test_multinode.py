@@ -9,7 +9,7 @@ import pytest
 
 from kedro_azureml_mlflow.tracking.ranks import process_rank, tracks_this_process
 from tests.kedro_project import run_kedro
-from tests.test_submit_azure import job_name_from, mlflow_client, ship_raw_data
+from tests.test_submit_azure import job_name_from, mlflow_client, run_ids, ship_raw_data
 
 
 @pytest.mark.parametrize(
@@ -28,12 +28,6 @@ def test_rank_of_each_distribution(environ: dict[str, str], rank: int | None) ->
     assert tracks_this_process(environ) == (rank in (None, 0))
 
 
-def _run_ids(client) -> set[str]:  # type: ignore[no-untyped-def]
-    """Every run of every experiment in the store (the double's store is shared by the test session)."""
-    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
-    return {run.info.run_id for run in client.search_runs(experiments, max_results=50000)}
-
-
 @pytest.mark.azure
 @pytest.mark.slow
 def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +35,7 @@ def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_proje
     (project / "conf/local/azureml.yml").write_text("submit:\n  instance_count: 2\n  distribution: pytorch\n")
     args = ["azureml", "submit", "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream"]
     client = mlflow_client(azureml_double)
-    runs_before = _run_ids(client)
+    runs_before = run_ids(client)
     result = run_kedro(args, cwd=project, extra_env=azureml_double.client_env(), timeout=600, check=True)
     name = job_name_from(result.stderr)
 
@@ -49,7 +43,7 @@ def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_proje
     logs = [(Path(info["scratch_dir"]) / f"user_logs/std_log_process_{rank}.txt").read_text() for rank in (0, 1)]
     assert all("Pipeline execution completed" in text for text in logs), logs  # both nodes ran the pipeline
     run = client.get_run(name)
-    assert _run_ids(client) - runs_before == {name}, "one run for the job"
+    assert run_ids(client) - runs_before == {name}, "one run for the job"
     assert run.data.metrics, "rank 0 logged the pipeline's metrics"
     for key in run.data.metrics:  # a list is a curve (steps 0, 1, ...): each step once
         steps = [metric.step for metric in client.get_metric_history(name, key)]

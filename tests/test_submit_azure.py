@@ -54,9 +54,19 @@ def mlflow_client(double: AzureMLDouble) -> Any:
     return MlflowClient(double.mlflow_url)
 
 
-def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_project: Path, azureml_double) -> None:
+def run_ids(client: Any) -> set[str]:
+    """Every run of every experiment in the store (the double's store is shared by the whole test session)."""
+    experiments = [experiment.experiment_id for experiment in client.search_experiments()]
+    return {run.info.run_id for run in client.search_runs(experiments, max_results=50000)}
+
+
+def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     project = starter_project  # as `kedro new --starter=azureml-mlflow` made it: no workaround
     (project / "conf/local/credentials.yml").write_text("secret: do-not-upload\n")
+    client = mlflow_client(azureml_double)
+    runs_before = run_ids(client)
     result = submit(project, azureml_double, "--compute", "cpu-cluster", "--wait", "--params", "model.C=0.5")
     output = result.stdout + result.stderr
     name = job_name_from(output)
@@ -72,12 +82,10 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
     job_log = azureml_double.job_log(name)
     assert re.search(r"Completed (\d+) out of \1 tasks", job_log) and "Pipeline execution completed" in job_log
 
-    client = mlflow_client(azureml_double)
     run = client.get_run(name)  # Azure ML's run id is the job name: the hooks resumed it
     assert run.data.params["model.C"] == "0.5"
     assert run.data.metrics["model_metrics.accuracy"] > 0.8
-    same_experiment = client.search_runs([run.info.experiment_id])
-    assert [r.info.run_id for r in same_experiment] == [name], "a second run was opened"
+    assert run_ids(client) - runs_before == {name}, "a second run was opened"
 
     status = run_kedro(["azureml", "status", name], project, extra_env=azureml_double.client_env(), check=True)
     assert f"{name}: Completed" in status.stdout
@@ -85,7 +93,7 @@ def test_submit_wait_runs_kedro_from_the_snapshot_into_the_jobs_run(starter_proj
     assert "── user_logs/std_log.txt" in logs.stdout and "MLflow: tracked run" in logs.stdout
 
 
-def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double) -> None:
+def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azureml_double: AzureMLDouble) -> None:
     azureml_double.fail_next_job(message="the node ran out of memory")
     result = submit(
         ship_raw_data(starter_project),
@@ -101,7 +109,9 @@ def test_failed_job_exits_non_zero_with_its_reason(starter_project: Path, azurem
     assert "ended Failed: the node ran out of memory" in result.stderr
 
 
-def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(starter_project: Path, azureml_double) -> None:
+def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     result = submit(
         ship_raw_data(starter_project),
         azureml_double,
@@ -120,28 +130,33 @@ def test_job_failing_in_the_pipeline_shows_the_end_of_its_log(starter_project: P
     assert "User process '/bin/bash' exited with status code 1" in result.stderr
 
 
-def test_job_importing_what_the_requirements_do_not_list_fails_of_it(starter_project: Path, azureml_double) -> None:
+def test_job_importing_what_the_requirements_do_not_list_fails_of_it(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     """It runs here (the test venv has hypothesis); the job's interpreter has only what requirements.txt brings."""
     project = ship_raw_data(starter_project)
     nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
-    nodes.write_text("import hypothesis  # not in requirements.txt\n" + nodes.read_text())
+    nodes.write_text(nodes.read_text() + "\nimport hypothesis  # noqa: E402, F401  (not in requirements.txt)\n")
 
     result = submit(
         project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream", check=False
     )
 
-    assert result.returncode == 1
-    assert "ModuleNotFoundError: No module named 'hypothesis'" in result.stderr.split("── last 30 lines")[1]
+    assert result.returncode == 1, result.stderr
+    assert "ImportError: An error occurred while importing the 'demo.pipelines.training'" in result.stderr
+    assert "ModuleNotFoundError: No module named 'hypothesis'" in azureml_double.job_log(job_name_from(result.stderr))
 
 
-def test_dry_run_uploads_nothing(starter_project: Path, azureml_double) -> None:
+def test_dry_run_uploads_nothing(starter_project: Path, azureml_double: AzureMLDouble) -> None:
     since = azureml_double.last_seq()
     result = submit(starter_project, azureml_double, "--compute", "cpu-cluster", "--dry-run")
     assert "── MLproject" in result.stdout and "Dry run: nothing was uploaded" in result.stdout
     assert upload_requests(azureml_double, since) == []
 
 
-def test_unknown_compute_suggests_the_close_match_before_uploading(starter_project: Path, azureml_double) -> None:
+def test_unknown_compute_suggests_the_close_match_before_uploading(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     since = azureml_double.last_seq()
     result = submit(starter_project, azureml_double, "--compute", "cpu-clustr", check=False)
     assert result.returncode == 1
@@ -149,7 +164,7 @@ def test_unknown_compute_suggests_the_close_match_before_uploading(starter_proje
     assert upload_requests(azureml_double, since) == []
 
 
-def test_unknown_environment_is_an_error_before_uploading(starter_project: Path, azureml_double) -> None:
+def test_unknown_environment_is_an_error_before_uploading(starter_project: Path, azureml_double: AzureMLDouble) -> None:
     since = azureml_double.last_seq()
     result = submit(
         starter_project, azureml_double, "--compute", "cpu-cluster", "--environment", "azureml:nope:1", check=False
@@ -158,7 +173,9 @@ def test_unknown_environment_is_an_error_before_uploading(starter_project: Path,
     assert upload_requests(azureml_double, since) == []
 
 
-def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Path, azureml_double) -> None:
+def test_cancel_leaves_the_job_canceled_and_its_process_gone(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
     project = ship_raw_data(starter_project)
     nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
     # Only inside the job (the double injects AZUREML_RUN_ID): the submitting process imports it too.
@@ -169,7 +186,7 @@ def test_cancel_leaves_the_job_canceled_and_its_process_gone(starter_project: Pa
         submit(project, azureml_double, "--compute", "cpu-cluster", "--include-data", "--no-wait").stderr
     )
     azureml_double.wait_for_job(name, statuses=("Running",), timeout=120)
-    pid = wait_until(lambda: azureml_double.job_info(name).get("pid"), timeout=60, what=f"job {name}'s process")
+    pid = int(wait_until(lambda: azureml_double.job_info(name)["pid"], timeout=60, what=f"job {name}'s process"))
 
     result = run_kedro(["azureml", "cancel", name], project, extra_env=azureml_double.client_env(), check=True)
     assert f"{name}: Canceled" in result.stdout

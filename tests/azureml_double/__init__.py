@@ -87,7 +87,8 @@ job as a failed image build: nothing is installed from an index, conda's own non
 A job whose environment is an image alone, a Docker build context or a registry's runs on the test venv's
 interpreter: the double cannot see into an image. ``job_info(name)`` has ``environment_id`` and ``python_bin``
 (None: the test venv's). A job's environment is otherwise a clean one (HOME, LANG, PATH of the job's interpreter
-and the system's, the test CA, the compute's managed identity) plus what Azure ML
+and the system's, TMPDIR a short folder under /tmp as in a container, the test CA, the compute's managed
+identity) plus what Azure ML
 injects (``MLFLOW_*``, ``AZUREML_*`` incl. ``MLFLOW_TRACKING_TOKEN``, ``AZUREML_RUN_TOKEN``,
 ``AZUREML_WORKSPACE_SCOPE``/``AZUREML_EXPERIMENT_SCOPE``): nothing of the test process leaks in. Job statuses:
 Starting -> Preparing -> Queued -> Running -> Finalizing -> Completed/Failed/Canceled; any other status

@@ -29,9 +29,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -316,6 +318,7 @@ class Job:
         self.log_sig = log_sig
         self.command_resolved: str | None = None
         self.python_bin: Path | None = None  # the job's own interpreter (None: the test venv's)
+        self.tmp: Path | None = None  # the job's TMPDIR, removed when it ends
         self.lock = threading.Lock()
 
     @property
@@ -534,7 +537,10 @@ class EmulatedCompute:
         # PATH, venv or credentials): a home, a locale, the system PATH, then what Azure ML injects.
         home = job.scratch / "home" if job.scratch else Path("/tmp")
         home.mkdir(parents=True, exist_ok=True)
-        env = {"HOME": str(home), "TMPDIR": str(home), "LANG": "C.UTF-8", "PATH": SYSTEM_PATH}
+        # A container's temporary folder is /tmp: short enough for AF_UNIX socket paths (108 bytes), which a
+        # folder inside the test's scratch directory is not.
+        job.tmp = job.tmp or Path(tempfile.mkdtemp(prefix="aml-", dir="/tmp"))
+        env = {"HOME": str(home), "TMPDIR": str(job.tmp), "LANG": "C.UTF-8", "PATH": SYSTEM_PATH}
         env.update(d.config.get("job_base_env") or {})
         if job.python_bin is not None:  # the job's own interpreter instead of the test venv's
             env["PATH"] = os.pathsep.join([str(job.python_bin), SYSTEM_PATH])
@@ -718,6 +724,8 @@ class EmulatedCompute:
                 if job.start_time is None:
                     job.start_time = job.end_time
                 job.status = end_status
+            if job.tmp is not None:
+                shutil.rmtree(job.tmp, ignore_errors=True)
             job.finished.set()
 
     def _job_python(self, job: Job) -> Path | None:

@@ -47,7 +47,6 @@ class JobPython:
 
     links: tuple[tuple[str, str], ...]  # (path inside site-packages, the test venv's real path)
     scripts: tuple[tuple[str, str, str], ...]  # (name, module, attribute) of each console script
-    distributions: tuple[str, ...]
 
     def create(self, dest: Path) -> Path:
         """A venv at ``dest`` holding exactly this environment; its ``bin`` folder."""
@@ -60,14 +59,15 @@ class JobPython:
         python = dest / "bin" / "python"
         for name, module, attribute in self.scripts:
             script = dest / "bin" / name
-            script.write_text(_SCRIPT.format(python=python, module=module, attribute=attribute))
+            first = attribute.split(".")[0]  # ``module:Class.method`` imports Class, as pip's scripts do
+            script.write_text(_SCRIPT.format(python=python, module=module, first=first, attribute=attribute))
             script.chmod(0o755)
         return dest / "bin"
 
 
 _SCRIPT = """#!{python}
 import sys
-from {module} import {attribute}
+from {module} import {first}
 if __name__ == "__main__":
     sys.exit({attribute}())
 """
@@ -136,7 +136,7 @@ def _plan(requirements: list[Requirement]) -> JobPython:
         for ep in _installed()[name].entry_points
         if ep.group == "console_scripts" and ep.attr
     ]
-    return JobPython(tuple(links), tuple(scripts), tuple(sorted(chosen)))
+    return JobPython(tuple(links), tuple(scripts))
 
 
 def _closure(requirements: list[Requirement]) -> dict[str, metadata.Distribution]:
@@ -186,14 +186,17 @@ def _recorded() -> dict[str, list[tuple[str, ...]]]:
 def _collect_links(
     files: list[tuple[str, tuple[str, ...]]], depth: int, chosen: set[str], links: list[tuple[str, str]]
 ) -> None:
-    """Link each entry owned only by chosen distributions whole; go into those shared with others (namespaces)."""
+    """Link each entry owned only by chosen distributions whole; go into folders shared with others (namespace
+    packages); a file several distributions install alike (a pkgutil namespace ``__init__.py``) is linked."""
     by_entry: dict[tuple[str, ...], list[tuple[str, tuple[str, ...]]]] = {}
     for name, parts in files:
         if len(parts) > depth:
             by_entry.setdefault(parts[: depth + 1], []).append((name, parts))
     for entry, entry_files in sorted(by_entry.items()):
         owners = {name for name, _ in entry_files}
-        if owners <= chosen:
-            links.append(("/".join(entry), str(_installed()[min(owners)].locate_file("/".join(entry)))))
+        deeper = [(name, parts) for name, parts in entry_files if len(parts) > depth + 1]
+        if owners <= chosen or (owners & chosen and not deeper):
+            owner = min(owners & chosen)
+            links.append(("/".join(entry), str(_installed()[owner].locate_file("/".join(entry)))))
         elif owners & chosen:
-            _collect_links([(n, p) for n, p in entry_files if len(p) > depth + 1], depth + 1, chosen, links)
+            _collect_links(deeper, depth + 1, chosen, links)
