@@ -14,6 +14,7 @@ import pytest
 
 from kedro_azureml_mlflow.backend.environment import (
     LocalWheel,
+    command_env_file,
     install_wheels_command,
     job_command,
     job_environment,
@@ -135,10 +136,10 @@ def test_environment_from_python_env_with_local_wheel(tmp_path: Path) -> None:
     # The wheel cannot be resolved by an image build: its own requirements go there instead, with tracking.
     assert env.conda_file["dependencies"][2] == {"pip": ["pandas>=2", "requests>=2", "azureml-mlflow"]}
     # ...and the job installs it first.
-    command = job_command(tmp_path, project, "python train.py")
+    command = job_command(tmp_path, command_env_file(project), "python train.py")
     assert command.endswith("--no-deps wheels/mypkg-1.2.3-py3-none-any.whl; } && python train.py")
     (tmp_path / "plain.yaml").write_text("python: '3.11'\ndependencies: [pandas]\n")
-    assert job_command(tmp_path, project_with(tmp_path, "python_env: plain.yaml"), "python t.py") == "python t.py"
+    assert job_command(tmp_path, tmp_path / "plain.yaml", "python t.py") == "python t.py"
 
 
 def test_conda_yaml_is_the_conda_file_with_only_tracking_added(tmp_path: Path) -> None:
@@ -158,8 +159,10 @@ def test_conda_yaml_is_the_conda_file_with_only_tracking_added(tmp_path: Path) -
 
 
 def test_docker_project_runs_on_its_image(tmp_path: Path) -> None:
-    env = job_environment(tmp_path, project_with(tmp_path, "docker_env:\n  image: my/wine:1"), JobOptions())
+    project = project_with(tmp_path, "docker_env:\n  image: my/wine:1")
+    env = job_environment(tmp_path, project, JobOptions())
     assert env.image == "my/wine:1" and env.conda_file is None
+    assert command_env_file(project) is None  # no wheels to install first on its own image
 
 
 def test_project_without_environment_spec_is_a_clear_error(tmp_path: Path) -> None:
@@ -179,7 +182,7 @@ def test_registered_and_registry_environments(tmp_path: Path) -> None:
 def test_missing_local_wheel_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "python_env.yaml").write_text("python: '3.11'\ndependencies: [./wheels/gone-1.0-py3-none-any.whl]\n")
     with pytest.raises(PluginError, match="no such wheel"):
-        job_command(tmp_path, project_with(tmp_path, "python_env: python_env.yaml"), "python train.py")
+        job_command(tmp_path, tmp_path / "python_env.yaml", "python train.py")
 
 
 def test_wheel_install_is_skipped_when_that_version_is_installed(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kedro_project import run_kedro
+from tests.kedro_project import clean_env, run_kedro
 
 
 def submit(
@@ -120,3 +121,19 @@ def test_loading_the_commands_imports_neither_mlflow_nor_azure() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.slow
+def test_the_dry_run_imports_no_mlflow(starter_project: Path) -> None:
+    """MLflow's import is seconds: the dry run computes the job's command without it (the starter's nodes
+    import sklearn and matplotlib, not MLflow, so any MLflow module seen here is the plugin's doing)."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "kedro", "azureml", "submit", "--dry-run"],
+        cwd=starter_project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "Dry run: nothing was uploaded or submitted." in result.stdout, result.stdout + result.stderr[-3000:]
+    assert re.findall(r"\|\s+(mlflow(?:\.\S+)?)\s*$", result.stderr, flags=re.MULTILINE) == []

@@ -78,10 +78,13 @@ def job_conda_file(project_dir: Path, env_file: Path) -> dict[str, Any]:
     return conda
 
 
-def job_command(project_dir: Path, project: Any, command: str) -> str:
-    """The command the job runs: installing shipped wheels first (when there are any), then ``command``."""
-    env_file = _env_file(project)
-    if env_file is None or project.docker_env:
+def job_command(project_dir: Path, env_file: Path | None, command: str) -> str:
+    """The command the job runs: installing shipped wheels first (when there are any), then ``command``.
+
+    ``env_file`` is the project's conda or python_env file (:func:`command_env_file`); it is taken as a
+    path so that the dry run, which knows the file it generated, need not import MLflow to read MLproject.
+    """
+    if env_file is None:
         return command
     wheels = local_wheels(project_dir, expand_requirements(_pip_list(_conda_of(env_file)), project_dir, env_file))
     return f"{install_wheels_command(wheels)} && {command}" if wheels else command
@@ -135,6 +138,11 @@ def install_wheels_command(wheels: list[LocalWheel]) -> str:
 
 def _env_file(project: Any) -> Path | None:
     return Path(project.env_config_path) if getattr(project, "env_config_path", None) else None
+
+
+def command_env_file(project: Any) -> Path | None:
+    """The environment file whose shipped wheels the job installs first: none on a ``docker_env`` image."""
+    return None if project.docker_env else _env_file(project)
 
 
 def _conda_of(env_file: Path) -> dict[str, Any]:

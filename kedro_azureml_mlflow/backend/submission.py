@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.azure_client import AzureWorkspace
-from kedro_azureml_mlflow.backend.environment import job_command, job_environment
+from kedro_azureml_mlflow.backend.environment import command_env_file, job_command, job_environment
 from kedro_azureml_mlflow.backend.job import JobRequest, check_compute, check_environment, create_job
 from kedro_azureml_mlflow.backend.options import JobOptions
 from kedro_azureml_mlflow.errors import PluginError
@@ -34,7 +34,7 @@ def prepare_job(
         )
     check_compute(workspace, options.compute)
     project = load_mlproject(project_dir)
-    command = job_command(project_dir, project, entry_point_command(project, entry_point, parameters))
+    command = job_command(project_dir, command_env_file(project), entry_point_command(project, entry_point, parameters))
     environment = job_environment(project_dir, project, options)
     if options.environment and not environment.startswith("azureml://registries/"):
         check_environment(workspace, environment)

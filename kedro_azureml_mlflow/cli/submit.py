@@ -110,9 +110,8 @@ def submit(metadata: Any, /, **cli: Any) -> None:
         missing = check_inputs(project_path, request.run, catalog, package.files, request.exclude_data, console)
         if cli["dry_run"]:
             from kedro_azureml_mlflow.backend.environment import job_command
-            from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
 
-            command = job_command(package.staging, load_mlproject(package.staging), package.command)
+            command = job_command(package.staging, package.staging / package.env_file, package.command)
             show_package(package, command, Console())
             return
         confirm_missing_inputs(missing, cli["strict"])
