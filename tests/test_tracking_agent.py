@@ -34,7 +34,7 @@ def ended_run(project: KedroProject) -> Any:
     return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGKILL"])
+@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
 def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project: KedroProject, how: str) -> None:
     marker = project.path / "reached"
     process = subprocess.Popen(
@@ -50,14 +50,14 @@ def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project
         if how == "SIGINT":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
         else:
-            os.kill(process.pid, signal.SIGKILL)
+            os.kill(process.pid, getattr(signal, how))
         process.wait(timeout=120)
     finally:
         if process.poll() is None:
             process.kill()
 
     run = wait_until(lambda: ended_run(project), 120, "the run was left RUNNING")
-    assert run.info.status in {"KILLED", "FAILED"}
+    assert run.info.status == "KILLED"
     expected = {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(10) for k in range(5)}
     assert run.data.metrics == pytest.approx(expected)
     assert pending_journals(project.path / JOURNAL_DIRNAME) == []  # the server was up: all in the store
