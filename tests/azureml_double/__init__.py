@@ -13,7 +13,7 @@ Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_do
 - **real ``mlflow server``** (SQLite, ``--workers 1``) behind the proxy: ``azureml://127.0.0.1:P/mlflow/v2.0/
   <workspace scope>`` is what ``workspaces.get(ws).mlflow_tracking_uri`` returns; azureml-mlflow turns it into
   ``https://127.0.0.1:P/mlflow/v2.0/<scope>/api/2.0/mlflow/...`` and the proxy strips the prefix.
-- **Azurite** (``node_modules/azurite``, pinned in ``package.json``; run ``npm ci``) for blob storage: code
+- **Azurite** (``node_modules/azurite``, pinned in ``package-lock.json``; ``npm ci`` installs it) for blob storage: code
   uploads go to SAS URIs the double hands out (``startPendingUpload``).
 - **emulated compute** (``compute.py``): command jobs on a known compute (``cpu-cluster``, ``gpu-cluster``)
   really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML. The job's
