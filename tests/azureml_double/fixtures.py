@@ -42,8 +42,9 @@ def azureml_double_session(
     cache_dir = cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
     double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
     try:
-        # A loaded machine (CI shares 2 cores) may need longer: AZUREML_DOUBLE_START_TIMEOUT seconds.
-        double.start(timeout=float(os.environ.get("AZUREML_DOUBLE_START_TIMEOUT", "60")))
+        # A loaded machine (CI shares 2 cores) may need longer than start()'s default: AZUREML_DOUBLE_START_TIMEOUT.
+        timeout = os.environ.get("AZUREML_DOUBLE_START_TIMEOUT")
+        double.start(**({"timeout": float(timeout)} if timeout else {}))
     except DoubleStartError as e:
         pytest.fail(str(e), pytrace=False)
     try:
