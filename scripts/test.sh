@@ -28,4 +28,6 @@ if [ -z "${SKIP_GATES:-}" ]; then
 fi
 step "pytest, with coverage (the floor is fail_under in pyproject.toml)"
 rm -f .coverage .coverage.*
-.venv/bin/python -m pytest --cov --cov-report=term "$@"
+# Two workers (pytest-xdist), each with its own Azure ML double: most end-to-end tests wait on
+# subprocesses and jobs rather than on a core. Work stealing evens out the long tests. `-n 0` runs serially.
+.venv/bin/python -m pytest --cov --cov-report=term -n 2 --dist worksteal "$@"
