@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 
 Reply = Callable[[dict[str, Any]], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
-_SEND_WHEN_PENDING = 4 * MAX_METRICS_PER_BATCH
+# Send as soon as a full request's worth of entities is pending: a warm agent then sends while the
+# pipeline runs, and its end waits only for the rest (the request count stays that of full chunks).
+_SEND_WHEN_PENDING = MAX_METRICS_PER_BATCH
 _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
 
@@ -53,6 +55,7 @@ class AgentSession:
         self._realise = realise
         self._cond = threading.Condition()
         self._pending: list[tuple[int | None, dict[str, Any]]] = []
+        self._pending_entities = 0  # metrics, params and tags in _pending (an artifact or the end counts 1)
         self._in_flight: list[tuple[int | None, dict[str, Any]]] = []
         self._header: dict[str, Any] | None = None
         self._end: tuple[str | None, int] | None = None
@@ -81,7 +84,8 @@ class AgentSession:
     def add(self, seq: int | None, record: dict[str, Any]) -> None:
         with self._cond:
             self._pending.append((seq, record))
-            if len(self._pending) >= _SEND_WHEN_PENDING:
+            self._pending_entities += _entities(record)
+            if self._full():
                 self._cond.notify_all()
 
     def ask_run(self, reply: Reply) -> None:
@@ -205,11 +209,11 @@ class AgentSession:
                 self._flush_at = time.monotonic() + self._interval
             if self._end is not None and self._sender is not None and self._sender.deadline is None:
                 self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
-            self._in_flight, self._pending = self._pending, []
+            self._in_flight, self._pending, self._pending_entities = self._pending, [], 0
             return list(self._in_flight), self._end
 
     def _full(self) -> bool:
-        return len(self._pending) >= _SEND_WHEN_PENDING
+        return self._pending_entities >= _SEND_WHEN_PENDING
 
     def _settled(self, batch: list[tuple[int | None, dict[str, Any]]]) -> None:
         with self._cond:
@@ -226,7 +230,7 @@ class AgentSession:
                 return
             self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
-            self._pending, self._in_flight = [], []
+            self._pending, self._in_flight, self._pending_entities = [], [], 0
             sender, end, header = self._sender, self._end, self._header
         if sender is None:  # still starting (importing MLflow, asking the workspace): no run yet
             provisional = provisional_header(self.spec.target, header, None)
@@ -274,3 +278,7 @@ class AgentSession:
 
 def _no_client() -> Any:
     raise RuntimeError("a session given up before its run has no client")
+
+
+def _entities(record: dict[str, Any]) -> int:
+    return sum(len(record.get(kind) or ()) for kind in ("metrics", "params", "tags")) or 1
