@@ -201,9 +201,14 @@ class KedroProject:
         return f"sqlite:///{(self.path / 'mlflow.db').as_posix()}"
 
     def client(self, uri: str | None = None) -> Any:
+        """A client on the project's store. Its first use may create the store's tables, so it takes the
+        plugin's store lock: a test polling while a run's agent still creates ``mlflow.db`` must not race it."""
         from mlflow.tracking import MlflowClient
 
-        return MlflowClient(tracking_uri=uri or self.store_uri)
+        from kedro_azureml_mlflow.tracking.store_lock import store_creation_lock
+
+        with store_creation_lock(uri or self.store_uri):
+            return MlflowClient(tracking_uri=uri or self.store_uri)
 
     def runs(self, uri: str | None = None, experiment: str | None = None) -> list[Any]:
         client = self.client(uri)
