@@ -134,7 +134,7 @@ def join_from_worker(submit: Callable[[ArtifactRecord], None]) -> dict[str, Any]
 
 def set_target(resolve: Callable[[], Any]) -> None:
     """Tell readers how to find the tracking target (a ``TrackingTarget``), resolved on first use."""
-    global _target  # noqa: PLW0603
+    global _target  # noqa: PLW0603 - datasets created by Kedro's catalog have no other way to the run's target
     cache: list[Any] = []
 
     def once() -> Any:

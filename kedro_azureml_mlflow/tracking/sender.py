@@ -64,7 +64,7 @@ class RunSender:
             return self._info
         try:
             run = self._client.get_run(self.run_id)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any failure of the store: node code logs without the run
             self._fail("reading the MLflow run", exc)
             return None
         self.requests += 1
@@ -102,7 +102,7 @@ class RunSender:
         try:
             client_ops.log_request(self._client, str(self.run_id), part)
             self.requests += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
             if not client_ops.is_permanent(exc):
                 self._fail("logging to the MLflow run", exc)
                 self.journal.write(part.to_json())
@@ -122,7 +122,7 @@ class RunSender:
         try:
             client_ops.send_record(self._client, str(self.run_id), record)
             self.requests += 1
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - whatever the store raises, the record is journaled, not lost
             self._fail("sending to the MLflow run", exc)
             self.journal.write(record)
 
