@@ -52,11 +52,10 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
         raw = config_loader[CONFIG_KEY]
     except MissingConfigException:
         raw = {}
-    except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException) as exc:
-        # Kedro's loader cannot merge a file whose top level is not a mapping: say which one.
-        odd = _not_a_mapping(conf_dirs)
-        if odd is not None:
-            raise ConfigError(_expected_mapping(str(odd[0]), odd[1])) from None
+    except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException, AttributeError, TypeError) as exc:
+        # Kedro's loader cannot merge a file whose top level is not a mapping, nor one with a key that
+        # is not text (``0:`` raises AttributeError inside Kedro): say which file.
+        _raise_for_malformed_file(conf_dirs)
         raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)
 
@@ -82,15 +81,35 @@ def _expected_mapping(where: str, raw: Any) -> str:
     return f"{where}: (top level): expected a mapping of sections ({sections}), got {type(raw).__name__}"
 
 
-def _not_a_mapping(conf_dirs: list[Path]) -> tuple[Path, Any] | None:
-    """The first config file whose top level is not a mapping, and what it holds instead."""
+def _raise_for_malformed_file(conf_dirs: list[Path]) -> None:
+    """Name the first config file Kedro cannot merge: not a mapping, or a key that is not text."""
     for file in _config_files(conf_dirs):
         try:
             node = yaml.safe_load(file.read_text())
         except (OSError, yaml.YAMLError):
             continue
         if node is not None and not isinstance(node, dict):
-            return file, node
+            raise ConfigError(_expected_mapping(str(file), node))
+        found = _key_not_text(node, [])
+        if found is not None:
+            path, key = found
+            where = ".".join([*path, str(key)])
+            raise ConfigError(f"{file}: {where}: expected a name (text) as key, got {type(key).__name__} {key!r}")
+
+
+def _key_not_text(node: Any, path: list[str]) -> tuple[list[str], Any] | None:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not isinstance(key, str):
+                return path, key
+            found = _key_not_text(value, [*path, key])
+            if found is not None:
+                return found
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            found = _key_not_text(item, [*path, f"[{index}]"])
+            if found is not None:
+                return found
     return None
 
 

@@ -112,6 +112,23 @@ def test_a_top_level_list_is_one_line_naming_the_file(tmp_path: Path) -> None:
     )
 
 
+def test_a_top_level_key_that_is_not_text_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    """Found by the hypothesis suite (base ``{}``, local ``0:``): Kedro's merge raised AttributeError.
+    (A nested one reaches validation, which names it too.)"""
+    from kedro.config import OmegaConfigLoader
+
+    conf = tmp_path / "conf"
+    (conf / "base").mkdir(parents=True)
+    (conf / "local").mkdir()
+    (conf / "base" / "azureml.yml").write_text("{}\n")
+    bad = conf / "local" / "azureml.yml"
+    bad.write_text("0:\n")
+    loader = OmegaConfigLoader(str(conf), base_env="base", default_run_env="local")
+    with pytest.raises(ConfigError) as caught:
+        load_plugin_config(loader, [conf / "base", conf / "local"])
+    assert caught.value.message == f"{bad}: 0: expected a name (text) as key, got int 0"
+
+
 @pytest.mark.parametrize("value", [math.inf, -math.inf])
 def test_infinite_metrics_are_logged_with_a_warning_naming_them(value: float, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="kedro_azureml_mlflow"):
