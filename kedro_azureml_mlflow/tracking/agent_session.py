@@ -13,12 +13,13 @@ import logging
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.errors import first_line
-from kedro_azureml_mlflow.tracking.batching import MAX_METRICS_PER_BATCH
+from kedro_azureml_mlflow.tracking.batching import REQUEST_LIMITS
 from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, new_run_key
 from kedro_azureml_mlflow.tracking.protocol import (
     KILLED,
@@ -38,9 +39,7 @@ logger = logging.getLogger(__name__)
 
 Reply = Callable[[dict[str, Any]], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
-# Send as soon as a full request's worth of entities is pending: a warm agent then sends while the
-# pipeline runs, and its end waits only for the rest (the request count stays that of full chunks).
-_SEND_WHEN_PENDING = MAX_METRICS_PER_BATCH
+Pending = list[tuple[int | None, dict[str, Any]]]
 _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
 
@@ -54,9 +53,9 @@ class AgentSession:
         self._reply = reply
         self._realise = realise
         self._cond = threading.Condition()
-        self._pending: list[tuple[int | None, dict[str, Any]]] = []
-        self._pending_entities = 0  # metrics, params and tags in _pending (an artifact or the end counts 1)
-        self._in_flight: list[tuple[int | None, dict[str, Any]]] = []
+        self._pending: Pending = []
+        self._pending_counts: Counter[str] = Counter()  # metrics, params and tags in _pending
+        self._in_flight: Pending = []
         self._header: dict[str, Any] | None = None
         self._end: tuple[str | None, int] | None = None
         self._run_askers: list[Reply] = []
@@ -84,7 +83,7 @@ class AgentSession:
     def add(self, seq: int | None, record: dict[str, Any]) -> None:
         with self._cond:
             self._pending.append((seq, record))
-            self._pending_entities += _entities(record)
+            self._pending_counts.update(_entities(record))
             if self._full():
                 self._cond.notify_all()
 
@@ -188,11 +187,14 @@ class AgentSession:
                 sender.finish(end[0] or KILLED, end[1])
                 return
 
-    def _next_batch(self) -> tuple[list[tuple[int | None, dict[str, Any]]] | None, tuple[str | None, int] | None]:
-        """Wait for a flush (the end, a full request's worth, or the interval); take what is pending.
+    def _next_batch(self) -> tuple[Pending | None, tuple[str | None, int] | None]:
+        """Wait for a flush (the end, a full request's worth, or the interval); take what it sends.
 
-        The interval doubles after each timed flush, up to a minute: a long run still shows its
-        metrics as it goes, without a request every few seconds (Azure ML throttles).
+        A full request's worth (of metrics, params or tags) is sent as soon as it is pending, and
+        only that much: a warm agent sends while the pipeline runs, in full requests, and the end
+        waits only for the rest. The interval doubles after each timed flush, up to a minute: a
+        long run still shows its metrics as it goes, without a request every few seconds (Azure ML
+        throttles).
         """
         with self._cond:
             self._cond.wait_for(
@@ -209,13 +211,16 @@ class AgentSession:
                 self._flush_at = time.monotonic() + self._interval
             if self._end is not None and self._sender is not None and self._sender.deadline is None:
                 self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
-            self._in_flight, self._pending, self._pending_entities = self._pending, [], 0
-            return list(self._in_flight), self._end
+            everything = self._end is not None or timed
+            taken = len(self._pending) if everything else _one_request(self._pending)
+            self._in_flight, self._pending = self._pending[:taken], self._pending[taken:]
+            self._pending_counts = _counts(self._pending)
+            return list(self._in_flight), self._end if everything else None
 
     def _full(self) -> bool:
-        return self._pending_entities >= _SEND_WHEN_PENDING
+        return any(self._pending_counts[kind] >= limit for kind, limit in REQUEST_LIMITS.items())
 
-    def _settled(self, batch: list[tuple[int | None, dict[str, Any]]]) -> None:
+    def _settled(self, batch: Pending) -> None:
         with self._cond:
             self._in_flight = []
         seqs = [seq for seq, _ in batch if seq is not None]
@@ -230,7 +235,7 @@ class AgentSession:
                 return
             self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
-            self._pending, self._in_flight, self._pending_entities = [], [], 0
+            self._pending, self._in_flight, self._pending_counts = [], [], Counter()
             sender, end, header = self._sender, self._end, self._header
         if sender is None:  # still starting (importing MLflow, asking the workspace): no run yet
             provisional = provisional_header(self.spec.target, header, None)
@@ -280,5 +285,22 @@ def _no_client() -> Any:
     raise RuntimeError("a session given up before its run has no client")
 
 
-def _entities(record: dict[str, Any]) -> int:
-    return sum(len(record.get(kind) or ()) for kind in ("metrics", "params", "tags")) or 1
+def _entities(record: dict[str, Any]) -> Counter[str]:
+    return Counter({kind: len(record.get(kind) or ()) for kind in REQUEST_LIMITS})
+
+
+def _counts(pending: Pending) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for _, record in pending:
+        total.update(_entities(record))
+    return total
+
+
+def _one_request(pending: Pending) -> int:
+    """How many of the first records fit one request of each kind (at least one record)."""
+    total: Counter[str] = Counter()
+    for taken, (_, record) in enumerate(pending):
+        total.update(_entities(record))
+        if taken and any(total[kind] > limit for kind, limit in REQUEST_LIMITS.items()):
+            return taken
+    return len(pending)
