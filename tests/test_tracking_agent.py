@@ -21,7 +21,7 @@ import pytest
 from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
 from tests.kedro_project import KEDRO, KedroProject, clean_env
-from tests.tracking_server import RecordingProxy
+from tests.tracking_server import Hold, RecordingProxy
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -167,6 +167,38 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
     assert {"model.alpha", "seed"} <= params
     assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= metrics
     assert [record["end"] for record in records if "end" in record] == ["FINISHED"]
+
+
+def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(
+    project: KedroProject, mlflow_server: MlflowServer, recording_proxy: RecordingProxy, request: pytest.FixtureRequest
+) -> None:
+    experiment = f"late-{os.getpid()}-{request.node.name}"
+    project.write(
+        "conf/base/azureml.yml",
+        f"tracking:\n  tracking_uri: {recording_proxy.url}\n  experiment: {experiment}\n  max_wait_seconds: 5\n",
+    )
+    # The server creates the run at once but answers only after `kedro run` has given up and journaled.
+    hold = recording_proxy.hold = Hold(lambda r: r.path.split("?")[0].endswith("/runs/create"))
+    try:
+        result = project.kedro("run", timeout=120)
+    finally:
+        hold.released.set()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert hold.held.is_set() and "kedro azureml sync" in result.stdout + result.stderr
+
+    def late_run_ended() -> Any:
+        runs = project.runs(uri=mlflow_server.url, experiment=experiment)
+        return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
+
+    late = wait_until(late_run_ended, 120, "the run created late was left RUNNING")
+    assert late.info.status == "KILLED" and late.data.metrics == {}  # the agent ended it, empty
+
+    synced = project.kedro("azureml", "sync")
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    [run] = project.runs(uri=mlflow_server.url, experiment=experiment)  # the late run, not a second one
+    assert run.info.run_id == late.info.run_id and run.info.status == "FINISHED"
+    assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= set(run.data.metrics)
+    assert {"model.alpha", "seed"} <= set(run.data.params)
 
 
 AGENT = re.compile(r"tracking requests; (warm )?tracking agent (\d+)\)")

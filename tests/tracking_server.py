@@ -3,7 +3,8 @@
 The proxy keeps every request (method, path, JSON body, headers) so tests count what was really
 sent. Given a trigger, it forwards the matching request, waits for the server's answer, and then
 kills the client process with SIGKILL *before* handing the answer back: a real crash exactly
-between "the server took it" and "the client knew".
+between "the server took it" and "the client knew". Given a hold, it keeps the server's answer to
+the first matching request until the test releases it: a server that answers late.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ class Crash:
     done: threading.Event = field(default_factory=threading.Event)
 
 
+@dataclass
+class Hold:
+    """Keep the server's answer to the first request matching ``matches`` until ``released`` is set."""
+
+    matches: Callable[[Recorded], bool]
+    released: threading.Event = field(default_factory=threading.Event)
+    held: threading.Event = field(default_factory=threading.Event)
+
+
 class RecordingProxy:
     """An HTTP proxy to ``upstream`` that records requests and can crash the client (see module doc)."""
 
@@ -53,6 +63,7 @@ class RecordingProxy:
         self.upstream_port = upstream_port
         self.requests: list[Recorded] = []
         self.crash: Crash | None = None
+        self.hold: Hold | None = None
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler())
         self._server.daemon_threads = True
@@ -90,6 +101,7 @@ class RecordingProxy:
                 payload = answer.read()
                 if proxy._crash_now(record):
                     return  # the client is dead; it never hears the answer
+                proxy._hold_answer(record)
                 self.send_response(answer.status)
                 for key, value in answer.getheaders():
                     if key.lower() not in {"transfer-encoding", "connection", "content-length"}:
@@ -104,6 +116,14 @@ class RecordingProxy:
                 pass
 
         return Handler
+
+    def _hold_answer(self, record: Recorded) -> None:
+        hold = self.hold
+        with self._lock:
+            if hold is None or hold.held.is_set() or not hold.matches(record):
+                return
+            hold.held.set()
+        hold.released.wait(timeout=120)
 
     def _crash_now(self, record: Recorded) -> bool:
         crash = self.crash
