@@ -204,8 +204,8 @@ def _med(values: list[float]) -> float | None:
 
 
 def verdicts(dry: Row, registry: Row, pack: Row, tar: Row) -> list[str]:
-    over = {kind: _med(getattr(dry, kind)) - _med(getattr(registry, kind)) for kind in ("wall", "cpu")}  # type: ignore[operator]
-    times = {kind: _med(getattr(pack, kind)) / _med(getattr(tar, kind)) for kind in ("wall", "cpu")}  # type: ignore[operator]
+    over = {kind: _med(getattr(dry, kind)) - _med(getattr(registry, kind)) for kind in ("wall", "cpu")}
+    times = {kind: _med(getattr(pack, kind)) / _med(getattr(tar, kind)) for kind in ("wall", "cpu")}
     return [
         f"Target 1, repeated dry run ≤ {DRY_RUN_TARGET_S:.0f} s over `kedro registry list`: "
         + ", ".join(

@@ -37,4 +37,4 @@ def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[s
 
     yield use
     # Not set again, as MLflow's own temporary-URI helper leaves it: the environment decides from here on.
-    mlflow.set_tracking_uri(None)  # type: ignore[arg-type]  # MLflow accepts None ("unset") though it annotates str
+    mlflow.set_tracking_uri(None)  # MLflow accepts None ("unset") though it annotates str

@@ -91,7 +91,7 @@ class _ModuleReader(ast.NodeVisitor):
         self.generic_visit(node)
         self.scope.pop()
 
-    visit_AsyncFunctionDef = visit_FunctionDef  # type: ignore[assignment]  # same walk for async functions
+    visit_AsyncFunctionDef = visit_FunctionDef  # same walk for async functions
 
     def visit_Call(self, node: ast.Call) -> None:
         kind = self._kind(node)

@@ -35,7 +35,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def written(value: Any, tmp_path: Path, dataframe_format: str = "csv") -> tuple[str, bytes]:
-    file = as_file(value, dataframe_format)  # type: ignore[arg-type]
+    file = as_file(value, dataframe_format)
     assert file is not None, f"{type(value)} should be loggable"
     path = tmp_path / f"out{file.suffix}"
     file.write(path)
@@ -185,7 +185,7 @@ def test_model_dataset_takes_the_first_rows_of_its_named_input_as_example(staged
     assert dataset._example.equals(features.head(5))
 
 
-class _Catalog(dict):  # type: ignore[type-arg]
+class _Catalog(dict):
     """The two catalog calls the plugin makes: ``name in catalog`` and ``catalog.get(name)``."""
 
 

@@ -15,7 +15,7 @@ WRAPPED = "kedro_azureml_mlflow.datasets.AzureMLDataset"
 STARTER_PATH = "azureml://datastores/workspaceblobstore/paths/demo/iris.csv"
 
 
-def submit(project: Path, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+def submit(project: Path, *args: str, check: bool = True):
     return run_kedro(["azureml", "submit", *args], cwd=project, check=check, timeout=300)
 
 

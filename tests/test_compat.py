@@ -47,7 +47,7 @@ def test_parse_kedro_params() -> None:
 
 
 @pytest.mark.azure
-def test_run_history_details_and_tracking_credential(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_run_history_details_and_tracking_credential(azureml_double, tmp_path: Path) -> None:
     from azure.ai.ml import command
     from azure.ai.ml.entities import Environment
     from mlflow.tracking import MlflowClient
@@ -103,7 +103,7 @@ def test_deactivating_leaves_the_same_run_active_as_its_owners() -> None:
         fluent._active_run_stack.get().remove(owners)
 
 
-def _register(double, credential: object) -> None:  # type: ignore[no-untyped-def]
+def _register(double, credential: object) -> None:
     compat.register_tracking_credential(
         double.tracking_uri,
         double.base_url,
@@ -114,13 +114,13 @@ def _register(double, credential: object) -> None:  # type: ignore[no-untyped-de
     )
 
 
-def _token_lifetimes(double, since: int) -> set[int]:  # type: ignore[no-untyped-def]
+def _token_lifetimes(double, since: int) -> set[int]:
     """How far ahead of each MLflow request's time its bearer token expired (rounded to 100 s)."""
     return {round((r["token_exp"] - r["time"]) / 100) * 100 for r in double.mlflow_requests(since)}
 
 
 @pytest.mark.azure
-def test_a_newly_registered_credential_signs_the_next_client_in(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_newly_registered_credential_signs_the_next_client_in(azureml_double) -> None:
     """MLflow keeps one store per URI for the process: registering another credential must still take effect."""
     from mlflow.tracking import MlflowClient
 

@@ -48,7 +48,7 @@ def listing(*paths: str) -> list[SnapshotFile]:
     return [SnapshotFile(PurePosixPath(p), 1) for p in paths]
 
 
-def missing(project: Path, files: list[SnapshotFile], catalog: dict | None = None) -> dict[str, str]:  # type: ignore[type-arg]
+def missing(project: Path, files: list[SnapshotFile], catalog: dict | None = None) -> dict[str, str]:
     found = missing_inputs(project, catalog or CATALOG, PIPELINE, files, "use `--include-data`")
     return {m.dataset: m.message for m in found}
 

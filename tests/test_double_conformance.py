@@ -90,7 +90,7 @@ RECORDED_DEFAULT_OUTPUT = {
 }
 
 
-def call(double, method: str, path: str, body: Any = None):  # type: ignore[no-untyped-def]
+def call(double, method: str, path: str, body: Any = None):
     import requests
 
     return requests.request(
@@ -103,7 +103,7 @@ def call(double, method: str, path: str, body: Any = None):  # type: ignore[no-u
     )
 
 
-def submit(double, tmp_path: Path, script: str):  # type: ignore[no-untyped-def]
+def submit(double, tmp_path: Path, script: str):
     from azure.ai.ml import command
     from azure.ai.ml.entities import Environment
 
@@ -114,7 +114,7 @@ def submit(double, tmp_path: Path, script: str):  # type: ignore[no-untyped-def]
     return double.ml_client().jobs.create_or_update(job)
 
 
-def test_job_put_and_get_have_the_recorded_fields_and_status(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_job_put_and_get_have_the_recorded_fields_and_status(azureml_double, tmp_path: Path) -> None:
     """[1], entry ``PUT jobs/test_781131835858``: 201, ``status: Starting``, the fields below, ``outputs.default``
     in ``workspaceartifactstore``."""
     since = azureml_double.last_seq()
@@ -140,7 +140,7 @@ def test_job_put_and_get_have_the_recorded_fields_and_status(azureml_double, tmp
     }
 
 
-def test_cancel_statuses_headers_and_bodies(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cancel_statuses_headers_and_bodies(azureml_double, tmp_path: Path) -> None:
     """A running job, [1], entries ``POST .../cancel`` (202, body ``null``, a subscription-scoped
     ``mfeOperationResults/jc:<workspace id>:<job>`` Location, ``x-ms-async-operation-timeout: PT1H``, no
     Retry-After) and two polls (202 ``{}`` with Location and Azure-AsyncOperation, then 200 with no body).
@@ -180,7 +180,7 @@ def test_cancel_statuses_headers_and_bodies(azureml_double, tmp_path: Path) -> N
     assert again.content == b"" and "Location" not in again.headers
 
 
-def test_datastore_and_its_secret_have_the_recorded_shape(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_datastore_and_its_secret_have_the_recorded_shape(azureml_double) -> None:
     """[2]: GET workspaceblobstore; POST listSecrets with ``{"expirableSecret": true, "expireAfterHours": 1}``
     answering a ``Sas`` secret."""
     ws = azureml_double.workspace_scope
@@ -214,7 +214,7 @@ def test_datastore_and_its_secret_have_the_recorded_shape(azureml_double) -> Non
     assert secret["sasToken"].startswith("?") and "sig=" in secret["sasToken"]
 
 
-def test_environment_version_put_defaults(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_environment_version_put_defaults(azureml_double) -> None:
     """[1], entry ``PUT environments/test_873112401532/versions/foo``: 201 with ``autoRebuild: Disabled``."""
     body = {"properties": {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20250701.v1"}}
     path = f"{azureml_double.workspace_scope}/environments/conf-{uuid.uuid4().hex[:6]}/versions/1"
@@ -237,7 +237,7 @@ def test_environment_version_put_defaults(azureml_double) -> None:  # type: igno
     assert set(put.json()["properties"]) >= recorded, recorded - set(put.json()["properties"])
 
 
-def test_environment_that_azure_would_refuse_is_refused(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_environment_that_azure_would_refuse_is_refused(azureml_double) -> None:
     path = f"{azureml_double.workspace_scope}/environments/bad/versions/1"
     both = call(azureml_double, "PUT", path, {"properties": {"image": "a:1", "build": {"contextUri": "x"}}})
     conda = call(azureml_double, "PUT", path, {"properties": {"image": "a:1", "condaFile": "dependencies: 3"}})
@@ -245,7 +245,7 @@ def test_environment_that_azure_would_refuse_is_refused(azureml_double) -> None:
     assert conda.json()["error"]["code"] == "UserError" and "dependencies" in conda.json()["error"]["message"]
 
 
-def test_missing_workspace_is_arms_gateway_404(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_missing_workspace_is_arms_gateway_404(azureml_double) -> None:
     """[4]: 404 ``{"error": {"code": "ResourceNotFound", "message": ...}}`` and ``x-ms-failure-cause: gateway``."""
     ours = call(azureml_double, "GET", azureml_double.workspace_scope.rsplit("/", 1)[0] + "/nope")
     assert ours.status_code == 404
@@ -255,7 +255,7 @@ def test_missing_workspace_is_arms_gateway_404(azureml_double) -> None:  # type:
     assert ours.headers["x-ms-failure-cause"] == "gateway"
 
 
-def test_missing_job_is_the_management_front_ends_404(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_missing_job_is_the_management_front_ends_404(azureml_double) -> None:
     """[5]: ``x-ms-response-type: error``, ``error.code: UserError``, ``details: []`` and ``additionalInfo``
     starting with ``{"type": "ComponentName", "info": {"value": "managementfrontend"}}``."""
     ours = call(azureml_double, "GET", f"{azureml_double.workspace_scope}/jobs/no-such-job-{uuid.uuid4().hex[:6]}")

@@ -10,14 +10,14 @@ pytestmark = pytest.mark.azure
 fsspec_azureml = pytest.importorskip("azureml.fsspec", reason="the [data] extra (azureml-fsspec) is not installed")
 
 
-def datastore_uri(double, path: str = "") -> str:  # type: ignore[no-untyped-def]
+def datastore_uri(double, path: str = "") -> str:
     return (
         f"azureml://subscriptions/{double.subscription_id}/resourcegroups/{double.resource_group}/"
         f"workspaces/{double.workspace_name}/datastores/workspaceblobstore/paths/{path}"
     )
 
 
-def test_azureml_fsspec_lists_and_reads_a_datastore_file(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_azureml_fsspec_lists_and_reads_a_datastore_file(azureml_double) -> None:
     from azureml.fsspec import AzureMachineLearningFileSystem
 
     store = azureml_double.ml_client().datastores.get("workspaceblobstore")
@@ -37,7 +37,7 @@ def test_azureml_fsspec_lists_and_reads_a_datastore_file(azureml_double) -> None
     assert any(p.endswith(f"/{store.container_name}/raw/iris.csv") for p in paths), "read from the Azurite container"
 
 
-def test_an_unknown_datastore_is_not_found(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_datastore_is_not_found(azureml_double) -> None:
     from azureml.fsspec import AzureMachineLearningFileSystem
 
     uri = datastore_uri(azureml_double).replace("workspaceblobstore", "nosuchstore")
@@ -50,17 +50,17 @@ def test_an_unknown_datastore_is_not_found(azureml_double) -> None:  # type: ign
 CSV = "sepal_length,species\n5.1,setosa\n6.3,virginica\n"
 
 
-def upload(double, path: str, data: bytes) -> None:  # type: ignore[no-untyped-def]
+def upload(double, path: str, data: bytes) -> None:
     store = double.ml_client().datastores.get("workspaceblobstore")
     double.blob_service().get_container_client(store.container_name).upload_blob(path, data, overwrite=True)
 
 
-def blob(double, path: str) -> bytes:  # type: ignore[no-untyped-def]
+def blob(double, path: str) -> bytes:
     store = double.ml_client().datastores.get("workspaceblobstore")
     return bytes(double.blob_service().get_container_client(store.container_name).download_blob(path).readall())
 
 
-def test_data_assets_are_created_and_read_with_azure_ai_ml(azureml_double, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_data_assets_are_created_and_read_with_azure_ai_ml(azureml_double, tmp_path) -> None:
     from azure.ai.ml.entities import Data
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
@@ -82,7 +82,7 @@ def test_data_assets_are_created_and_read_with_azure_ai_ml(azureml_double, tmp_p
         ml_client.data.create_or_update(Data(name="flowers", version="1", type="uri_file", path=uploaded.path))
 
 
-def test_a_datastore_file_saved_through_the_dataset_is_in_the_datastore_and_reads_back(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_datastore_file_saved_through_the_dataset_is_in_the_datastore_and_reads_back(azureml_double) -> None:
     import pandas as pd
 
     from kedro_azureml_mlflow.datasets import AzureMLDataset
@@ -102,7 +102,7 @@ def test_a_datastore_file_saved_through_the_dataset_is_in_the_datastore_and_read
     assert not AzureMLDataset(path=datastore_uri(azureml_double, "out/none.csv"), dataset="pandas.CSVDataset").exists()
 
 
-def test_a_folder_round_trips_through_a_partitioned_dataset(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_folder_round_trips_through_a_partitioned_dataset(azureml_double) -> None:
     import pandas as pd
 
     from kedro_azureml_mlflow.datasets import AzureMLDataset
@@ -119,7 +119,7 @@ def test_a_folder_round_trips_through_a_partitioned_dataset(azureml_double) -> N
     assert {name: load()["v"].tolist() for name, load in loaded.items()} == {"2024/01": [1], "2024/02": [2]}
 
 
-def test_a_data_asset_is_read_from_the_catalog(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_data_asset_is_read_from_the_catalog(azureml_double) -> None:
     from azure.ai.ml.entities import Data
     from kedro.io import DataCatalog
 
@@ -139,7 +139,7 @@ def test_a_data_asset_is_read_from_the_catalog(azureml_double) -> None:  # type:
     assert any(p.endswith("/assets/flowers-v3.csv") for p in asked), "read from the datastore it points to"
 
 
-def test_an_unknown_data_asset_and_writing_one_are_clear_errors(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_data_asset_and_writing_one_are_clear_errors(azureml_double) -> None:
     from kedro.io import DatasetError
 
     from kedro_azureml_mlflow.datasets import AzureMLDataset

@@ -30,7 +30,7 @@ def _job(tmp_path: Path, script: str) -> Any:
     )
 
 
-def test_workspace_datastores_are_azurite_containers(azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_workspace_datastores_are_azurite_containers(azureml_double) -> None:
     from azure.core.exceptions import ResourceNotFoundError
 
     ml_client = azureml_double.ml_client()
@@ -45,7 +45,7 @@ def test_workspace_datastores_are_azurite_containers(azureml_double) -> None:  #
         ml_client.datastores.get("no-such-store")
 
 
-def test_every_command_job_has_the_default_output_in_the_artifact_store(azureml_double, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_every_command_job_has_the_default_output_in_the_artifact_store(azureml_double, tmp_path) -> None:
     ml_client = azureml_double.ml_client()
 
     created = ml_client.jobs.create_or_update(_job(tmp_path, "print('hi')\n"))
@@ -65,7 +65,7 @@ def _release_when(condition: Callable[[], bool], flag: Path, stop: threading.Eve
     flag.touch()
 
 
-def test_stream_reads_logs_from_the_datastore_and_cannot_sign_them(azureml_double, tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_stream_reads_logs_from_the_datastore_and_cannot_sign_them(azureml_double, tmp_path, capsys) -> None:
     """azure-ai-ml (<= 1.35.2) lists the log blobs with the datastore's SAS, then signs each blob's URL with that
     SAS *as if it were an account key*: base64 of a query string fails ("Incorrect padding") or yields a signature
     storage refuses (403, whose body the SDK prints as the log). Either way no log line arrives: the plugin
@@ -109,7 +109,7 @@ def test_stream_reads_logs_from_the_datastore_and_cannot_sign_them(azureml_doubl
     assert "streamed line" in azureml_double.job_log(created.name)
 
 
-def test_download_of_an_ended_job_brings_its_log(azureml_double, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_download_of_an_ended_job_brings_its_log(azureml_double, tmp_path) -> None:
     ml_client = azureml_double.ml_client()
     created = ml_client.jobs.create_or_update(_job(tmp_path, "print('kept in the artifact store')\n"))
     assert azureml_double.wait_for_job(created.name)["status"] == "Completed"

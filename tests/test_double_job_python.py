@@ -91,7 +91,7 @@ def test_conda_specs_become_pip_requirements() -> None:
     assert [str(req) for req in requirements_of(conda)] == ["numpy==2.*", "scikit-learn>=1.3"]
 
 
-def _job(double, tmp_path: Path, script: str, pip: list[str]):  # type: ignore[no-untyped-def]
+def _job(double, tmp_path: Path, script: str, pip: list[str]):
     from azure.ai.ml import command
     from azure.ai.ml.entities import Environment
 
@@ -106,7 +106,7 @@ def _job(double, tmp_path: Path, script: str, pip: list[str]):  # type: ignore[n
 
 
 @pytest.mark.azure
-def test_a_job_importing_what_its_environment_lacks_fails_as_on_azure(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_importing_what_its_environment_lacks_fails_as_on_azure(azureml_double, tmp_path: Path) -> None:
     script = "import sys, requests\nprint('prefix', sys.prefix)\nimport pandas\n"
 
     lacking = _job(azureml_double, tmp_path, script, ["requests"])
@@ -120,7 +120,7 @@ def test_a_job_importing_what_its_environment_lacks_fails_as_on_azure(azureml_do
 
 
 @pytest.mark.azure
-def test_an_environment_the_double_cannot_build_fails_the_job_before_it_runs(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_an_environment_the_double_cannot_build_fails_the_job_before_it_runs(azureml_double, tmp_path: Path) -> None:
     job = _job(azureml_double, tmp_path, "print('never runs')\n", ["no-such-package-here"])
 
     info = azureml_double.wait_for_job(job.name)
@@ -131,7 +131,7 @@ def test_an_environment_the_double_cannot_build_fails_the_job_before_it_runs(azu
 
 
 @pytest.mark.azure
-def test_a_jobs_temporary_folder_takes_a_unix_socket_as_in_a_container(azureml_double, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_jobs_temporary_folder_takes_a_unix_socket_as_in_a_container(azureml_double, tmp_path: Path) -> None:
     """A container's TMPDIR is /tmp; the tracking agent binds its socket there (AF_UNIX paths: 108 bytes at most)."""
     script = """
         import os, socket, tempfile

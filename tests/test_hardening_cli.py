@@ -29,8 +29,8 @@ PLANTED = ("sk-planted-nested-1111", "sk-planted-flat-2222", "sk-planted-deep-33
 
 def one_error_line(result: object) -> str:
     """The failing command's single ``Error:`` line (after checking there is no traceback)."""
-    output = result.stdout + result.stderr  # type: ignore[attr-defined]
-    assert result.returncode != 0, output[-3000:]  # type: ignore[attr-defined]
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
     assert "Traceback" not in output and "│" not in output, output[-3000:]  # plain or rich traceback
     errors = [line for line in output.splitlines() if line.startswith("Error: ")]
     assert len(errors) == 1, output[-3000:]

@@ -67,7 +67,7 @@ def _hold_in_job(project: Path, flag: Path) -> Path:
     return project
 
 
-def _new_running_job(double, known: set[str], deadline: float) -> str:  # type: ignore[no-untyped-def]
+def _new_running_job(double, known: set[str], deadline: float) -> str:
     while time.monotonic() < deadline:
         running = [j["name"] for j in double.jobs() if j["name"] not in known and j["status"] == "Running"]
         if running:
@@ -81,7 +81,7 @@ def _new_running_job(double, known: set[str], deadline: float) -> str:  # type: 
 @pytest.mark.parametrize("state", ["NotResponding", "Paused", "Unknown"])
 def test_wait_ends_with_exit_code_3_on_a_job_stuck_in(
     state: str, starter_project: Path, azureml_double, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     flag = tmp_path / "release"
     project = _hold_in_job(ship_raw_data(starter_project), flag)
     # Unknown is waited on for a bounded time: one second here instead of five minutes.

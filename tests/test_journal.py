@@ -211,7 +211,7 @@ def test_a_journal_whose_run_was_deleted_is_set_aside_whole(tmp_path: Path, stor
     outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
 
     assert outcome.sent == 0 and f"run {run_id} is gone" in outcome.set_aside[0]
-    assert len(load_journal(outcome.failed_path).records) == 2 and not path.exists()  # type: ignore[arg-type]
+    assert len(load_journal(outcome.failed_path).records) == 2 and not path.exists()
 
 
 def test_a_bad_tracking_uri_is_set_aside_and_can_be_sent_elsewhere(tmp_path: Path, store: str) -> None:
@@ -224,7 +224,7 @@ def test_a_bad_tracking_uri_is_set_aside_and_can_be_sent_elsewhere(tmp_path: Pat
     outcome = replay_journal(path, client_ops.make_client)
     assert outcome.set_aside and "foo://nowhere" in outcome.set_aside[0] and runs(store) == []
 
-    retried = replay_journal(requeue(outcome.failed_path), client_ops.make_client, to_uri=store)  # type: ignore[arg-type]
+    retried = replay_journal(requeue(outcome.failed_path), client_ops.make_client, to_uri=store)
 
     assert retried.set_aside == [] and retried.stopped is None
     [run] = runs(store)
@@ -244,7 +244,7 @@ def test_a_refused_param_is_set_aside_alone(tmp_path: Path, store: str) -> None:
 
     run = client.get_run(run_id)
     assert run.data.params == {"alpha": "1", "beta": "2", "pipeline": "__default__"} and len(run.data.metrics) == 2
-    [(_, refused)] = load_journal(outcome.failed_path).records  # type: ignore[arg-type]
+    [(_, refused)] = load_journal(outcome.failed_path).records
     assert refused["params"] == [["pipeline", "training"]] and "Changing param values" in outcome.set_aside[0]
 
 
@@ -296,7 +296,7 @@ def test_the_uri_password_is_never_journaled(tmp_path: Path) -> None:
     path = journal_with(tmp_path / "j", header(URI), {"end": "FINISHED", "end_time_ms": 1})
     text = path.read_text()
     assert "sk-planted-7f3a" not in text
-    assert load_journal(path).header.tracking_uri == "postgresql://kedro@db.example.com:5432/mlflow"  # type: ignore[union-attr]
+    assert load_journal(path).header.tracking_uri == "postgresql://kedro@db.example.com:5432/mlflow"
 
 
 def test_the_credential_comes_back_from_config_or_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:

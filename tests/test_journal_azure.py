@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.azure, pytest.mark.slow]
 JOB_JOURNAL = "outputs/kedro_azureml_mlflow/journal"
 
 
-def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_project: Path, azureml_double) -> None:
     config_file = starter_project / "conf/base/azureml.yml"
     config = yaml.safe_load(config_file.read_text()) or {}
     config.setdefault("submit", {})["environment_variables"] = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0"}
@@ -65,7 +65,7 @@ def test_a_jobs_journal_is_in_its_outputs_and_sync_job_delivers_it_once(starter_
     assert azureml_double.mlflow_requests(before) == []  # fetched again, sent nothing again
 
 
-def azureml_double_client(double):  # type: ignore[no-untyped-def]
+def azureml_double_client(double):
     from mlflow.tracking import MlflowClient
 
     return MlflowClient(double.mlflow_url)

@@ -30,7 +30,7 @@ def test_rank_of_each_distribution(environ: dict[str, str], rank: int | None) ->
 
 @pytest.mark.azure
 @pytest.mark.slow
-def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_project: Path, azureml_double) -> None:  # type: ignore[no-untyped-def]
+def test_two_node_pytorch_job_gives_one_run_with_every_metric_once(starter_project: Path, azureml_double) -> None:
     project = ship_raw_data(starter_project)
     (project / "conf/local/azureml.yml").write_text("submit:\n  instance_count: 2\n  distribution: pytorch\n")
     args = ["azureml", "submit", "--compute", "cpu-cluster", "--include-data", "--wait", "--no-stream"]

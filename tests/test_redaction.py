@@ -65,7 +65,7 @@ def test_command_line_masks_secret_params_in_both_spellings() -> None:
 
 def test_kedro_command_tag_is_masked(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.setattr(sys, "argv", ["/venv/bin/kedro", "run", "--params", "cli_token=sk-cli-9999"])
-    tags = run_tags({"run_id": "r"}, tmp_path, "local", Redactor())  # type: ignore[arg-type]
+    tags = run_tags({"run_id": "r"}, tmp_path, "local", Redactor())
     assert tags["kedro.command"] == f"kedro run --params cli_token={REDACTED}"
 
 

@@ -22,7 +22,7 @@ DATASTORE_URI = (
 )
 
 
-def submit(project: Path, *args: str, check: bool = True):  # type: ignore[no-untyped-def]
+def submit(project: Path, *args: str, check: bool = True):
     return run_kedro(["azureml", "submit", *args], cwd=project, check=check, timeout=300)
 
 

@@ -93,7 +93,7 @@ def requirements_of(conda: dict[str, Any]) -> list[Requirement]:
         if isinstance(dep, dict):
             requirements += [_pip_requirement(str(line)) for line in dep.get("pip") or []]
             continue
-        name, spec = _CONDA_SPEC.match(str(dep).strip()).groups()  # type: ignore[union-attr]  # the pattern matches any text
+        name, spec = _CONDA_SPEC.match(str(dep).strip()).groups()  # the pattern matches any text
         if name == "python":
             _check_python(spec)
         if name.lower() not in CONDA_ONLY:
