@@ -12,16 +12,14 @@ from kedro_azureml_mlflow.packaging.build import PackageRequest, package_project
 from kedro_azureml_mlflow.packaging.mlproject import RunArguments
 from kedro_azureml_mlflow.packaging.secrets import credential_values
 from kedro_azureml_mlflow.packaging.snapshot import select_files
+from tests.planted_secrets import make_tree, reproduction
 
 SECRET = "sk-X7f3c9a2e5b"
 ENV_SECRET = "env-held-9d8c7b6a"
 
 # Issue 11 item 1's reproduction, plus every other form named there.
 SECRET_FILES = {
-    "conf/base/credentials/db.yml": f"y: {{t: {SECRET}}}\n",
-    "conf/base/credentials.json": f'{{"z": {{"t": "{SECRET}"}}}}\n',
-    "secrets.json": f'{{"k": "{SECRET}"}}\n',
-    ".aws/credentials": f"[default]\nkey={SECRET}\n",
+    **reproduction(SECRET),
     "conf/prod/credentials.yml": f"s3: {{secret: {SECRET}}}\n",
     "conf/prod/azure/credentials_blob.yaml": f"blob: {{key: {SECRET}}}\n",
     "conf/local/credentials.yml": f"db: {{password: {SECRET}}}\n",
@@ -44,14 +42,6 @@ CODE = {
 }
 # An ignore file that tries to bring every secret back.
 UNIGNORE_ALL = "\n".join(f"!{path}" for path in SECRET_FILES) + "\n!.aws/\n!.ssh/\n!secrets.*\n!conf/**\n"
-
-
-def make_tree(root: Path, files: dict[str, str]) -> Path:
-    for rel, text in files.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
 
 
 def request_for(root: Path, **run: str) -> PackageRequest:

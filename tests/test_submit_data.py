@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.kedro_project import run_kedro
+from tests.planted_secrets import make_tree, reproduction
 from tests.test_snapshot_rules import SPACEFLIGHTS_EXTRA, gitignore
 
 pytestmark = pytest.mark.slow
@@ -86,15 +87,8 @@ def test_strict_fails_before_anything_runs(starter_project: Path) -> None:
 def test_planted_credentials_never_reach_the_dry_run_listing(starter_project: Path) -> None:
     # Issue 11's reproduction, as a user would type it.
     secret = "sk-X4e8d1c7a9b"
-    planted = {
-        "conf/base/credentials/db.yml": f"y: {{t: {secret}}}\n",
-        "conf/base/credentials.json": f'{{"z": {{"t": "{secret}"}}}}\n',
-        "secrets.json": f'{{"k": "{secret}"}}\n',
-        ".aws/credentials": f"[default]\nkey={secret}\n",
-    }
-    for rel, text in planted.items():
-        (starter_project / rel).parent.mkdir(parents=True, exist_ok=True)
-        (starter_project / rel).write_text(text)
+    planted = reproduction(secret)
+    make_tree(starter_project, planted)
     result = submit(starter_project, "--dry-run", "--compute", "c")
     assert not set(planted) & listed_files(result.stdout)
     assert "conf/base/catalog.yml" in listed_files(result.stdout)
