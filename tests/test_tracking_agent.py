@@ -47,6 +47,10 @@ def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project
     )
     try:
         wait_until(marker.exists, 180, "the pipeline never reached its last node")
+        # A kill saves only what the pipeline had handed over. On a slow machine the last node can come
+        # before the link has reached the (cold) agent; the run existing means the agent has its messages,
+        # which the link sends in one go once connected.
+        wait_until(project.runs, 180, "the tracking agent never opened the run")
         if how == "SIGINT":
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the whole foreground group
         else:
