@@ -32,9 +32,10 @@ from kedro_azureml_mlflow.tracking.params import (
     max_params_for,
     prepare_params,
 )
-from kedro_azureml_mlflow.tracking.protocol import SessionSpec
+from kedro_azureml_mlflow.tracking.protocol import SessionSpec, WorkerShare
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.target import TargetSpec
+from kedro_azureml_mlflow.tracking.worker import WorkerLink
 from tests.tracking_server import RecordingProxy
 
 
@@ -212,6 +213,38 @@ def test_a_dead_agent_leaves_what_it_had_not_settled_to_the_pipelines_journal(tm
     replay_journal(path, lambda _uri: client_ops.make_client(uri))
     run = client_ops.make_client(uri).get_run(info["run_id"])  # the same run, not a second one
     assert run.info.status == "FINISHED" and run.data.metrics == {"loss": 0.5}
+
+
+def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_path: Path) -> None:
+    uri = sqlite_uri(tmp_path)
+    link = agent_session(tmp_path, uri)
+    info = link.run_info(120)
+    target = link.wait_for("target", 5)
+    assert info is not None and target is not None
+    os.kill(int(target["agent_pid"]), signal.SIGKILL)
+    spec = link.spec
+    share = WorkerShare(
+        endpoint=agent_endpoint(tmp_path, 0).to_json(),  # nobody listens there: the worker journals
+        session_id=spec.session_id,
+        patterns=(),
+        separator=".",
+        journal_dir=spec.journal_dir,
+        target=spec.target,
+        max_wait=0.1,
+        run=link.run_header,
+    )
+    WorkerLink(share).hand(Batch(metrics=[("from_worker", 1.0, 1, 0)]).to_json())
+    link.hand(Batch(metrics=[("from_parent", 2.0, 1, 0)]).to_json())
+    link.close("FINISHED")
+
+    journals = pending_journals(tmp_path / "j")
+    assert len(journals) == 2  # the worker's and the parent's
+    for path in journals:
+        replay_journal(path, lambda _uri: client_ops.make_client(uri))
+    client = client_ops.make_client(uri)
+    [run] = client.search_runs([client.get_experiment_by_name("units").experiment_id])  # no second run
+    assert run.info.run_id == info["run_id"] and run.info.status == "FINISHED"
+    assert run.data.metrics == {"from_worker": 1.0, "from_parent": 2.0}
 
 
 def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -71,6 +71,11 @@ class AgentLink:
             self._header = header
             self._post({"op": RUN, "header": header})
 
+    @property
+    def run_header(self) -> dict[str, Any] | None:
+        """The ``run`` message sent by ``open_run`` (``None`` before it), for worker processes."""
+        return self._header
+
     def hand(self, record: dict[str, Any]) -> None:
         with self._cond:
             self._seq += 1

@@ -96,6 +96,9 @@ class WorkerShare:
     journal_dir: str
     target: dict[str, Any]
     max_wait: float
+    # The parent's ``run`` message (name, redacted tags, start, run key): a worker that cannot reach the
+    # agent journals under it, so that `sync` finds the parent's run by its key instead of making one.
+    run: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -97,6 +97,7 @@ class TrackedRun:
             journal_dir=self.link.spec.journal_dir,
             target=self.target.to_json(),
             max_wait=self.config.tracking.max_wait_seconds,
+            run=self.link.run_header,
         )
         os.environ[WORKER_ENV] = json.dumps(share.to_json())
 

@@ -2,7 +2,8 @@
 
 The parent shares the agent's endpoint and the session id in an environment variable (the
 authkey stays in its 0700 file). A worker sends its nodes' records straight to the agent, which
-batches them with everyone else's; if the agent cannot be reached the worker journals them.
+batches them with everyone else's; if the agent cannot be reached the worker journals them, under the
+parent's run (its id when resumed, else its key), so `sync` puts them into that run.
 """
 
 from __future__ import annotations
@@ -16,10 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.tracking.channel import Endpoint, connect, receive, send
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader
+from kedro_azureml_mlflow.tracking.journal import Journal
 from kedro_azureml_mlflow.tracking.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.node_code import NodeCode
-from kedro_azureml_mlflow.tracking.protocol import ASK_RUN, JOIN, RECORD, RUN, WORKER_ENV, WorkerShare, now_ms
+from kedro_azureml_mlflow.tracking.protocol import (
+    ASK_RUN,
+    JOIN,
+    RECORD,
+    RUN,
+    WORKER_ENV,
+    WorkerShare,
+    provisional_header,
+)
 from kedro_azureml_mlflow.tracking.target import TargetSpec
 
 _CONNECT_SECONDS = 5.0
@@ -78,10 +87,7 @@ class WorkerLink:
 
     def _journal_write(self, record: dict[str, Any]) -> None:
         if self._journal is None:
-            target = self.share.target
-            header = RunHeader(
-                target.get("tracking_uri") or "", target.get("experiment_name"), None, None, {}, now_ms()
-            )
+            header = provisional_header(self.share.target, self.share.run, None)  # the parent's run, by key
             self._journal = Journal(Path(self.share.journal_dir), header)
         self._journal.write(record)
 
