@@ -29,6 +29,15 @@ pytestmark = pytest.mark.slow
 FOUR_WORKERS = "probe.pipeline_registry.FourWorkers"
 
 
+def track_through(project: KedroProject, proxy: RecordingProxy, request: pytest.FixtureRequest, settings: str) -> str:
+    """Track through the recording proxy into an experiment of the test's own (its name), with more ``settings``."""
+    experiment = f"{request.node.name}-{os.getpid()}"
+    project.write(
+        "conf/base/azureml.yml", f"tracking:\n  tracking_uri: {proxy.url}\n  experiment: {experiment}\n{settings}"
+    )
+    return experiment
+
+
 def ended_run(project: KedroProject) -> Any:
     runs = project.runs()
     return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
@@ -105,14 +114,9 @@ def test_the_plugins_end_status_wins_over_node_code(project: KedroProject) -> No
 def test_four_parallel_workers_share_one_run_in_few_requests(
     project: KedroProject, mlflow_server: MlflowServer, recording_proxy: RecordingProxy, request: pytest.FixtureRequest
 ) -> None:
-    experiment = f"four-workers-{os.getpid()}-{request.node.name}"
     # Timed flushes add one request per doubling of the run's length (5, 15, 35, 75 s...): a loaded CI
     # machine saw one more than a quiet one. Without them the count is the batching's alone.
-    project.write(
-        "conf/base/azureml.yml",
-        f"tracking:\n  tracking_uri: {recording_proxy.url}\n  experiment: {experiment}\n"
-        "  flush_interval_seconds: 3600\n",
-    )
+    experiment = track_through(project, recording_proxy, request, "  flush_interval_seconds: 3600\n")
     project.run("--pipeline", "many", "--runner", FOUR_WORKERS)
     observed = [(r.method, r.path.split("?")[0].rsplit("/", 2)[-2:]) for r in recording_proxy.requests]
 
@@ -176,11 +180,7 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
 def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(
     project: KedroProject, mlflow_server: MlflowServer, recording_proxy: RecordingProxy, request: pytest.FixtureRequest
 ) -> None:
-    experiment = f"late-{os.getpid()}-{request.node.name}"
-    project.write(
-        "conf/base/azureml.yml",
-        f"tracking:\n  tracking_uri: {recording_proxy.url}\n  experiment: {experiment}\n  max_wait_seconds: 5\n",
-    )
+    experiment = track_through(project, recording_proxy, request, "  max_wait_seconds: 5\n")
     # The server creates the run at once but answers only after `kedro run` has given up and journaled.
     hold = recording_proxy.hold = Hold(lambda r: r.path.split("?")[0].endswith("/runs/create"))
     try:
