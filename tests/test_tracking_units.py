@@ -215,7 +215,8 @@ def test_a_dead_agent_leaves_what_it_had_not_settled_to_the_pipelines_journal(tm
     assert run.info.status == "FINISHED" and run.data.metrics == {"loss": 0.5}
 
 
-def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_path: Path) -> None:
+@pytest.mark.parametrize("worker_first", [True, False])
+def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_path: Path, worker_first: bool) -> None:
     uri = sqlite_uri(tmp_path)
     link = agent_session(tmp_path, uri)
     info = link.run_info(120)
@@ -237,14 +238,18 @@ def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_
     link.hand(Batch(metrics=[("from_parent", 2.0, 1, 0)]).to_json())
     link.close("FINISHED")
 
-    journals = pending_journals(tmp_path / "j")
-    assert len(journals) == 2  # the worker's and the parent's
+    def from_the_worker(path: Path) -> bool:  # the parent's journal knows the run's id
+        return json.loads(path.read_text().splitlines()[0])["header"]["run_id"] is None
+
+    journals = sorted(pending_journals(tmp_path / "j"), key=from_the_worker, reverse=worker_first)
+    assert [from_the_worker(path) for path in journals] == [worker_first, not worker_first]
     for path in journals:
         replay_journal(path, lambda _uri: client_ops.make_client(uri))
     client = client_ops.make_client(uri)
     [run] = client.search_runs([client.get_experiment_by_name("units").experiment_id])  # no second run
     assert run.info.run_id == info["run_id"] and run.info.status == "FINISHED"
     assert run.data.metrics == {"from_worker": 1.0, "from_parent": 2.0}
+    assert "kedro.error" not in run.data.tags  # the worker's journal, holding no end, did not end the run
 
 
 def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -44,6 +44,8 @@ class RunHeader:
 
     ``run_key`` is tagged on the run when it is created (``kedro.run_key``), so that a replay
     that lost the answer to its "create run" can find the run instead of making a second one.
+    ``ends_run`` is false for a ParallelRunner worker's journal: it adds to its parent's run, whose
+    own journal (or agent) ends it, so its replay must not end the run for want of an end record.
     """
 
     tracking_uri: str
@@ -53,6 +55,7 @@ class RunHeader:
     tags: dict[str, str]
     start_time_ms: int
     run_key: str = field(default_factory=new_run_key)
+    ends_run: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The header as journaled: the tracking URI without its credential."""

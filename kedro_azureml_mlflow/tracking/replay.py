@@ -165,7 +165,7 @@ class _Replay:
         """A run this replay opened must not stay RUNNING when its journal holds no (readable) end."""
         ends = [number for number, record in contents.records if "end" in record]
         refused_end = any(number in ends for number, _, _ in self.refused)
-        if not self.opens_run or self.run_id is None or (ends and not refused_end):
+        if not self.opens_run or not self.header.ends_run or self.run_id is None or (ends and not refused_end):
             return
         reason = "its end was refused" if refused_end else "it holds no end of the run (its kedro run stopped early)"
         error = {"tags": [("kedro.error", f"Tracking journal {self.path.name}: {reason}")]}

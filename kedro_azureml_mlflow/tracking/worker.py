@@ -12,6 +12,7 @@ import json
 import os
 import threading
 import time
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
@@ -87,7 +88,8 @@ class WorkerLink:
 
     def _journal_write(self, record: dict[str, Any]) -> None:
         if self._journal is None:
-            header = provisional_header(self.share.target, self.share.run, None)  # the parent's run, by key
+            # The parent's run, by key; the parent's own journal (or agent) ends it, not this one.
+            header = replace(provisional_header(self.share.target, self.share.run, None), ends_run=False)
             self._journal = Journal(Path(self.share.journal_dir), header)
         self._journal.write(record)
 
