@@ -38,8 +38,9 @@ def track_through(project: KedroProject, proxy: RecordingProxy, request: pytest.
     return experiment
 
 
-def ended_run(project: KedroProject) -> Any:
-    runs = project.runs()
+def ended_run(project: KedroProject, uri: str | None = None, experiment: str | None = None) -> Any:
+    """The experiment's one run once it has ended, else ``None`` (to wait on)."""
+    runs = project.runs(uri=uri, experiment=experiment)
     return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
 
 
@@ -190,11 +191,9 @@ def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(
     assert result.returncode == 0, result.stdout + result.stderr
     assert hold.held.is_set() and "kedro azureml sync" in result.stdout + result.stderr
 
-    def late_run_ended() -> Any:
-        runs = project.runs(uri=mlflow_server.url, experiment=experiment)
-        return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
-
-    late = wait_until(late_run_ended, 120, "the run created late was left RUNNING")
+    late = wait_until(
+        lambda: ended_run(project, mlflow_server.url, experiment), 120, "the run created late was left RUNNING"
+    )
     assert late.info.status == "KILLED" and late.data.metrics == {}  # the agent ended it, empty
 
     synced = project.kedro("azureml", "sync")

@@ -21,7 +21,7 @@ from kedro_azureml_mlflow.tracking.batching import (
     Batch,
     chunk,
 )
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
+from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, load_journal, pending_journals
 from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, reach_agent
 from kedro_azureml_mlflow.tracking.link import AgentLink
 from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
@@ -239,7 +239,8 @@ def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_
     link.close("FINISHED")
 
     def from_the_worker(path: Path) -> bool:  # the parent's journal knows the run's id
-        return json.loads(path.read_text().splitlines()[0])["header"]["run_id"] is None
+        header = load_journal(path).header
+        return header is not None and header.run_id is None
 
     journals = sorted(pending_journals(tmp_path / "j"), key=from_the_worker, reverse=worker_first)
     assert [from_the_worker(path) for path in journals] == [worker_first, not worker_first]
