@@ -38,7 +38,7 @@ from rich.table import Table
 from benchmarks.harness.common import REPO, STANDALONE, bench_env, console, rel, run_quiet, tail, write
 from benchmarks.harness.report import fmt, header_lines, ratio
 from benchmarks.harness.runner import Scenario, run_scenario, warm_up
-from kedro_azureml_mlflow.packaging.snapshot import select_files
+from kedro_azureml_mlflow.bundle.snapshot import select_files
 
 WORK = REPO / "benchmarks" / ".work" / "submit"
 PACKAGE = "bench"  # `kedro new --name bench`: folder and package "bench"

@@ -1,59 +1,9 @@
-"""The plugin's catalog dataset types: metrics, artifacts and models declared explicitly, data kept in the
-workspace."""
+"""The plugin's catalog dataset types (the public path for catalogs): metrics, artifacts and models
+declared explicitly, data kept in the workspace. They live in :mod:`kedro_azureml_mlflow.io`."""
 
-from __future__ import annotations
-
-import json
-from pathlib import Path, PurePosixPath
-from typing import Any
-
-from kedro.io import AbstractDataset, DatasetError
-
-from kedro_azureml_mlflow.artifacts.dataset import MlflowArtifactDataset
-from kedro_azureml_mlflow.artifacts.model_dataset import MlflowModelDataset
-from kedro_azureml_mlflow.workspace_data.dataset import AzureMLDataset
+from kedro_azureml_mlflow.io.artifacts.dataset import MlflowArtifactDataset
+from kedro_azureml_mlflow.io.artifacts.model_dataset import MlflowModelDataset
+from kedro_azureml_mlflow.io.metrics_dataset import MlflowMetricsDataset
+from kedro_azureml_mlflow.io.workspace_data.dataset import AzureMLDataset
 
 __all__ = ["AzureMLDataset", "MlflowArtifactDataset", "MlflowMetricsDataset", "MlflowModelDataset"]
-
-
-class MlflowMetricsDataset(AbstractDataset[Any, Any]):
-    """Marks a node output as metrics, whatever its name; the plugin's hooks log it.
-
-    The value (a number, a dict of numbers, or a list of numbers for steps) is kept for
-    downstream nodes and, with ``filepath``, also written as JSON next to the project's data.
-
-    ```yaml
-    evaluation:
-      type: kedro_azureml_mlflow.datasets.MlflowMetricsDataset
-      prefix: eval          # metric names become eval.<key>; default: the dataset's name
-      filepath: data/08_reporting/evaluation.json   # optional
-    ```
-    """
-
-    def __init__(
-        self, prefix: str | None = None, filepath: str | None = None, metadata: dict[str, Any] | None = None
-    ) -> None:
-        self.prefix = prefix
-        self._filepath = PurePosixPath(filepath) if filepath else None
-        self.metadata = metadata
-        self._data: Any = None
-
-    def _save(self, data: Any) -> None:
-        self._data = data
-        if self._filepath is not None:
-            path = Path(self._filepath)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(data, indent=2, default=float))
-
-    def _load(self) -> Any:
-        if self._data is None and self._filepath is not None and Path(self._filepath).exists():
-            self._data = json.loads(Path(self._filepath).read_text())
-        if self._data is None:
-            raise DatasetError("MlflowMetricsDataset has no data yet: no node has saved it in this run")
-        return self._data
-
-    def _exists(self) -> bool:
-        return self._data is not None or (self._filepath is not None and Path(self._filepath).exists())
-
-    def _describe(self) -> dict[str, Any]:
-        return {"prefix": self.prefix, "filepath": str(self._filepath) if self._filepath else None}

@@ -205,7 +205,7 @@ class KedroProject:
         plugin's store lock: a test polling while a run's agent still creates ``mlflow.db`` must not race it."""
         from mlflow.tracking import MlflowClient
 
-        from kedro_azureml_mlflow.tracking.store_lock import store_creation_lock
+        from kedro_azureml_mlflow.tracking.client.store_lock import store_creation_lock
 
         with store_creation_lock(uri or self.store_uri):
             return MlflowClient(tracking_uri=uri or self.store_uri)

@@ -13,22 +13,17 @@ from typing import Any
 import pytest
 from kedro.io import DatasetError
 
-from kedro_azureml_mlflow.artifacts import handoff
-from kedro_azureml_mlflow.artifacts.auto import ArtifactRules
-from kedro_azureml_mlflow.artifacts.formats import as_file
 from kedro_azureml_mlflow.datasets import MlflowArtifactDataset, MlflowModelDataset
-from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.artifact_ops import register_once
-from kedro_azureml_mlflow.tracking.artifacts import (
-    ArtifactRecord,
-    discard,
-    keep_for_journal,
-    kept_directory,
-    with_kept_file,
-)
-from kedro_azureml_mlflow.tracking.batching import Batch
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, pending_journals
-from kedro_azureml_mlflow.tracking.replay import replay_journal
+from kedro_azureml_mlflow.io.artifacts import handoff
+from kedro_azureml_mlflow.io.artifacts.auto import ArtifactRules
+from kedro_azureml_mlflow.io.artifacts.formats import as_file
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.client.artifact_ops import discard, register_once
+from kedro_azureml_mlflow.tracking.journal.journal import Journal, pending_journals
+from kedro_azureml_mlflow.tracking.journal.kept_files import keep_for_journal, kept_directory, with_kept_file
+from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
 from tests.test_tracking_units import agent_session
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -87,7 +82,7 @@ def test_what_cannot_be_written_is_none(value: Any) -> None:
 
 def test_recognising_types_imports_no_plotting_or_table_library() -> None:
     code = (
-        "import sys; from kedro_azureml_mlflow.artifacts.formats import as_file; "
+        "import sys; from kedro_azureml_mlflow.io.artifacts.formats import as_file; "
         "as_file({'a': 1}); as_file('x'); as_file(object()); "
         "print(sorted(m for m in ('matplotlib', 'plotly', 'pandas', 'mlflow') if m in sys.modules))"
     )
@@ -177,7 +172,7 @@ def test_model_dataset_takes_the_first_rows_of_its_named_input_as_example(staged
     import pandas as pd
     from kedro.pipeline import node
 
-    from kedro_azureml_mlflow.artifacts.model_dataset import capture_input_examples
+    from kedro_azureml_mlflow.io.artifacts.model_dataset import capture_input_examples
 
     dataset = MlflowModelDataset(flavor="sklearn", input_example="features")
     features = pd.DataFrame({"a": range(20)})

@@ -21,8 +21,8 @@ from kedro_azureml_mlflow.backend.environment import (
     registered_environment_id,
 )
 from kedro_azureml_mlflow.backend.options import JobOptions, parse_backend_config
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.mlproject import load_mlproject
+from kedro_azureml_mlflow.bundle.mlproject import load_mlproject
+from kedro_azureml_mlflow.core.errors import PluginError
 
 
 def project_with(folder: Path, env_line: str) -> object:

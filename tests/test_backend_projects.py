@@ -117,7 +117,7 @@ def test_project_without_environment_spec_is_refused_before_upload(
     monkeypatch: pytest.MonkeyPatch,
     mlflow_tracking_uri: Callable[[str], None],
 ) -> None:
-    from kedro_azureml_mlflow.errors import PluginError
+    from kedro_azureml_mlflow.core.errors import PluginError
 
     since = azureml_double.last_seq()
     with pytest.raises(PluginError, match="no environment to run in; set one of: conda_env or python_env"):

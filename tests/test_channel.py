@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.tracking import channel
+from kedro_azureml_mlflow.tracking.wire import channel
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="AF_UNIX sockets: POSIX only")
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.checks import check_experiment_name, check_tracking_uri
-from kedro_azureml_mlflow.config_loading import load_plugin_config, validate_plugin_config
-from kedro_azureml_mlflow.errors import ConfigError
-from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.batching import Batch
-from kedro_azureml_mlflow.tracking.metrics import to_metric_records
+from kedro_azureml_mlflow.core.errors import ConfigError
+from kedro_azureml_mlflow.settings.checks import check_experiment_name, check_tracking_uri
+from kedro_azureml_mlflow.settings.config_loading import load_plugin_config, validate_plugin_config
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.plan.metrics import to_metric_records
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
 
 WORKSPACE_PATH = (
     "/mlflow/v1.0/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"

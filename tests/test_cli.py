@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from dulwich.ignore import IgnoreFilter
 
-from kedro_azureml_mlflow.init_config import default_config_text, ignore_local_state
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
+from kedro_azureml_mlflow.settings.init_config import default_config_text, ignore_local_state
+from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 from tests.waiting import wait_until
@@ -44,7 +44,7 @@ def test_kedro_help_loads_the_plugin_without_importing_mlflow_or_azure(project: 
     assert "kedro_azureml_mlflow.cli" in loaded["plugin"]  # the plugin really was loaded ...
     assert "azureml" in result.stdout  # ... and its command group is listed
     assert loaded["heavy"] == []  # ... without paying for mlflow or the Azure SDK
-    assert "kedro_azureml_mlflow.config" not in loaded["plugin"]  # nor for its own commands (lazy)
+    assert "kedro_azureml_mlflow.settings.config" not in loaded["plugin"]  # nor for its own commands (lazy)
 
 
 def test_every_subcommand_is_listed_and_loads(project: KedroProject) -> None:

@@ -1,4 +1,4 @@
-"""Every private API the plugin uses (all in ``kedro_azureml_mlflow/compat.py``) works with the installed
+"""Every private API the plugin uses (all in ``kedro_azureml_mlflow/core/compat.py``) works with the installed
 versions, and those versions are inside the bounds ``pyproject.toml`` declares."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import click
 import pytest
 from packaging.requirements import Requirement
 
-from kedro_azureml_mlflow import compat
-from kedro_azureml_mlflow.packaging.pyproject import read_pyproject
+from kedro_azureml_mlflow.bundle.pyproject import read_pyproject
+from kedro_azureml_mlflow.core import compat
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.config_loading import validate_plugin_config
-from kedro_azureml_mlflow.errors import ConfigError
-from kedro_azureml_mlflow.init_config import default_config_text
+from kedro_azureml_mlflow.core.errors import ConfigError
+from kedro_azureml_mlflow.settings.config_loading import validate_plugin_config
+from kedro_azureml_mlflow.settings.init_config import default_config_text
 from tests.kedro_project import KedroProject
 
 

@@ -9,10 +9,10 @@ from pathlib import Path, PurePosixPath
 import pytest
 from kedro.pipeline import Pipeline, node
 
+from kedro_azureml_mlflow.bundle.data_check import free_inputs, missing_inputs
+from kedro_azureml_mlflow.bundle.snapshot import SnapshotFile
 from kedro_azureml_mlflow.cli.input_check import confirm_missing_inputs
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.data_check import free_inputs, missing_inputs
-from kedro_azureml_mlflow.packaging.snapshot import SnapshotFile
+from kedro_azureml_mlflow.core.errors import PluginError
 
 DATASTORE = "azureml://subscriptions/s/resourcegroups/rg/workspaces/ws/datastores/workspaceblobstore/paths/raw/x.csv"
 

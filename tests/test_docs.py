@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel
 
-from kedro_azureml_mlflow.config import PluginConfig
+from kedro_azureml_mlflow.settings.config import PluginConfig
 from tests.error_messages import PACKAGE, Message, package_messages
 
 REPO = PACKAGE.parent
@@ -23,7 +23,10 @@ PASSED_THROUGH = {
         "_cut_items(exc.message, value)",
     ): "Error: Invalid format of `params` option: ",
     # The tracking agent's answer about the workspace: AzureWorkspace.errors' own messages.
-    ("kedro_azureml_mlflow/tracking/tracked_run.py", "str(answer['error'])"): "Error: Could not sign in to Azure",
+    (
+        "kedro_azureml_mlflow/tracking/pipeline_side/tracked_run.py",
+        "str(answer['error'])",
+    ): "Error: Could not sign in to Azure",
 }
 _HEADING = re.compile(r"^#{2,4} (`+) ?(.*?) ?\1$", re.MULTILINE)
 _TEST_REFERENCE = re.compile(r"(tests/[\w/]+\.py)::(\w+)")
@@ -64,9 +67,9 @@ def test_the_message_reader_sees_what_it_should() -> None:
     """The reader itself: a known error, a known warning and a message built in another function."""
     messages, _ = package_messages()
     where = {(m.where.split(":")[0], m.kind) for m in messages}
-    assert ("kedro_azureml_mlflow/init_config.py", "error") in where
-    assert ("kedro_azureml_mlflow/tracking/sender.py", "warning") in where
-    built_elsewhere = [m for m in messages if m.where.startswith("kedro_azureml_mlflow/config_loading.py")]
+    assert ("kedro_azureml_mlflow/settings/init_config.py", "error") in where
+    assert ("kedro_azureml_mlflow/tracking/agent/sender.py", "warning") in where
+    built_elsewhere = [m for m in messages if m.where.startswith("kedro_azureml_mlflow/settings/config_loading.py")]
     assert any("unknown\\ key" in m.pattern for m in built_elsewhere)  # via validation.describe_error
     assert len(documented_messages()) > 40
 

@@ -61,8 +61,8 @@ def test_a_credential_that_never_renews_its_token_is_refused_mid_run(short_token
     from azure.core.credentials import AccessToken
     from mlflow.exceptions import MlflowException
 
-    from kedro_azureml_mlflow.tracking import client_ops
-    from kedro_azureml_mlflow.tracking.target import mlflow_client
+    from kedro_azureml_mlflow.tracking.client import client_ops
+    from kedro_azureml_mlflow.tracking.plan.target import mlflow_client
 
     token = FakeTokenCredential(lifetime=LIFETIME).get_token("https://ml.azure.com/.default")
 
@@ -86,9 +86,9 @@ def test_a_credential_that_never_renews_its_token_is_refused_mid_run(short_token
 
 
 def _workspace(double: AzureMLDouble, credential: object) -> object:
-    from kedro_azureml_mlflow.azure_client import AzureWorkspace
-    from kedro_azureml_mlflow.config import CredentialsConfig
-    from kedro_azureml_mlflow.workspace import WorkspaceRef
+    from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
+    from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef
+    from kedro_azureml_mlflow.settings.config import CredentialsConfig
 
     ref = WorkspaceRef(double.subscription_id, double.resource_group, double.workspace_name, "test")
     workspace = AzureWorkspace(ref, CredentialsConfig())

@@ -22,9 +22,9 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 
-from kedro_azureml_mlflow.config import PluginConfig
-from kedro_azureml_mlflow.config_loading import load_plugin_config
-from kedro_azureml_mlflow.errors import ConfigError
+from kedro_azureml_mlflow.core.errors import ConfigError
+from kedro_azureml_mlflow.settings.config import PluginConfig
+from kedro_azureml_mlflow.settings.config_loading import load_plugin_config
 from tests.kedro_project import KedroProject
 
 FUZZ = settings(

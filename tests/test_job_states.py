@@ -17,7 +17,7 @@ from kedro_azureml_mlflow.backend.job_states import (
     mlflow_status,
     terminal_statuses,
 )
-from kedro_azureml_mlflow.compat import sdk_job_statuses
+from kedro_azureml_mlflow.core.compat import sdk_job_statuses
 from tests.kedro_project import clean_env
 from tests.test_submit_azure import ship_raw_data
 

@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.batching import Batch
-from kedro_azureml_mlflow.tracking.journal import (
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.journal.journal import (
     ALREADY_SENT,
     Journal,
-    RunHeader,
     failed_directory,
     hold_if_free,
     journal_directory,
@@ -24,9 +22,11 @@ from kedro_azureml_mlflow.tracking.journal import (
     requeue,
     taken,
 )
-from kedro_azureml_mlflow.tracking.replay import replay_journal
-from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
-from kedro_azureml_mlflow.tracking.uri_credentials import with_credentials, without_credentials
+from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
+from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials, without_credentials
 
 EXPERIMENT = "journal-units"
 
@@ -269,7 +269,7 @@ def test_a_journal_still_being_written_is_left_alone(tmp_path: Path, store: str)
     journal = Journal(tmp_path / "j", header(store))
     journal.write({"end": "FINISHED", "end_time_ms": 1})
     probe = (
-        "import pathlib, sys; from kedro_azureml_mlflow.tracking.journal import hold_if_free; "
+        "import pathlib, sys; from kedro_azureml_mlflow.tracking.journal.journal import hold_if_free; "
         "print(hold_if_free(pathlib.Path(sys.argv[1])) is None)"
     )
     busy = subprocess.run([sys.executable, "-c", probe, str(journal.path)], capture_output=True, text=True, check=True)

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.mlflow_server import MlflowServer
-from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, Journal, RunHeader, pending_journals
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, Journal, pending_journals
+from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 from tests.tracking_server import Crash, Recorded, RecordingProxy

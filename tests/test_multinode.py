@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.tracking.ranks import process_rank, tracks_this_process
+from kedro_azureml_mlflow.tracking.plan.ranks import process_rank, tracks_this_process
 from tests.kedro_project import run_kedro
 from tests.test_submit_azure import job_name_from, mlflow_client, run_ids, ship_raw_data
 

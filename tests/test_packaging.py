@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec
-from kedro_azureml_mlflow.packaging.mlproject import RunArguments, mlproject
-from kedro_azureml_mlflow.packaging.requirements import find_requirements, job_requirements
-from kedro_azureml_mlflow.packaging.snapshot import empty_conf_envs, select_files
+from kedro_azureml_mlflow.bundle.env_spec import EnvironmentSpec
+from kedro_azureml_mlflow.bundle.mlproject import RunArguments, mlproject
+from kedro_azureml_mlflow.bundle.requirements import find_requirements, job_requirements
+from kedro_azureml_mlflow.bundle.snapshot import empty_conf_envs, select_files
+from kedro_azureml_mlflow.core.errors import PluginError
 
 SECRETS = [
     "conf/local/credentials.yml",
@@ -185,7 +185,7 @@ def test_env_spec_renders_both_formats() -> None:
     ids=["defaults", "everything", "shell-metacharacters"],
 )
 def test_run_command_is_what_mlflow_computes_from_the_mlproject(tmp_path: Path, run: RunArguments) -> None:
-    from kedro_azureml_mlflow.packaging.mlproject import (
+    from kedro_azureml_mlflow.bundle.mlproject import (
         ENTRY_POINT,
         entry_point_command,
         load_mlproject,

@@ -9,10 +9,10 @@ import textwrap
 
 import pytest
 
-from kedro_azureml_mlflow.config_loading import validate_plugin_config
-from kedro_azureml_mlflow.errors import ConfigError
-from kedro_azureml_mlflow.redaction import REDACTED, Redactor, mask_uri
-from kedro_azureml_mlflow.tracking.run_info import run_tags
+from kedro_azureml_mlflow.core.errors import ConfigError
+from kedro_azureml_mlflow.core.redaction import REDACTED, Redactor, mask_uri
+from kedro_azureml_mlflow.settings.config_loading import validate_plugin_config
+from kedro_azureml_mlflow.tracking.plan.run_info import run_tags
 
 
 @pytest.mark.parametrize(
@@ -97,7 +97,7 @@ def test_every_log_record_of_the_process_is_masked_once_a_run_is_active() -> Non
     script = textwrap.dedent(
         """
         import logging, sys
-        from kedro_azureml_mlflow.redaction import activate
+        from kedro_azureml_mlflow.core.redaction import activate
         activate(["*password*"], "http://bob:sk-uri-4242@127.0.0.1:9")
         own = logging.getLogger("mlflow.store")
         own.propagate = False

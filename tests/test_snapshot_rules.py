@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.packaging.snapshot import select_files
+from kedro_azureml_mlflow.bundle.snapshot import select_files
 
 KEDRO_TEMPLATE_GITIGNORE = next(
     (Path(__import__("kedro").__file__).parent / "templates" / "project").glob("*/.gitignore")

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.build import PackageRequest, package_project
-from kedro_azureml_mlflow.packaging.mlproject import RunArguments
-from kedro_azureml_mlflow.packaging.secrets import credential_values
-from kedro_azureml_mlflow.packaging.snapshot import select_files
+from kedro_azureml_mlflow.bundle.build import PackageRequest, package_project
+from kedro_azureml_mlflow.bundle.mlproject import RunArguments
+from kedro_azureml_mlflow.bundle.secrets import credential_values
+from kedro_azureml_mlflow.bundle.snapshot import select_files
+from kedro_azureml_mlflow.core.errors import PluginError
 from tests.planted_secrets import make_tree, reproduction
 
 SECRET = "sk-X7f3c9a2e5b"
@@ -125,7 +125,7 @@ def test_an_unreadable_credentials_file_stops_packaging(tmp_path: Path) -> None:
 
 
 def test_a_value_across_two_read_chunks_is_found(tmp_path: Path) -> None:
-    from kedro_azureml_mlflow.packaging.secrets import SCAN_CHUNK
+    from kedro_azureml_mlflow.bundle.secrets import SCAN_CHUNK
 
     root = make_tree(tmp_path / "project", {**SECRET_FILES, **CODE})
     data = bytearray(b"x" * (2 * SCAN_CHUNK))

@@ -13,7 +13,7 @@ import tomllib
 import yaml
 from dulwich.ignore import IgnoreFilter
 
-from kedro_azureml_mlflow.init_config import LOCAL_STATE
+from kedro_azureml_mlflow.settings.init_config import LOCAL_STATE
 from kedro_azureml_mlflow.starters import template_path
 from tests.fixtures_projects import STARTER_ALIAS
 from tests.kedro_project import clean_env, run_kedro
@@ -150,7 +150,7 @@ def test_kedro_new_creates_the_project_files(starter_project_template: Path):
 @pytest.mark.slow
 def test_submit_snapshot_leaves_data_out_unless_asked(starter_project: Path):
     """data/ stays home by default; --include-data ships the example's input, not run outputs."""
-    from kedro_azureml_mlflow.packaging.snapshot import select_files
+    from kedro_azureml_mlflow.bundle.snapshot import select_files
 
     for layer in ("02_intermediate", "06_models", "08_reporting"):
         (starter_project / "data" / layer).mkdir(parents=True, exist_ok=True)

@@ -109,7 +109,7 @@ def test_no_workspace_or_no_compute_is_a_clear_error(starter_project: Path) -> N
 def test_loading_the_commands_imports_neither_mlflow_nor_azure() -> None:
     code = (
         "import sys, kedro_azureml_mlflow.cli.submit, kedro_azureml_mlflow.cli.jobs, kedro_azureml_mlflow.backend, "
-        "kedro_azureml_mlflow.packaging; "
+        "kedro_azureml_mlflow.bundle; "
         "print(sorted(m for m in sys.modules if m == 'mlflow' or m.startswith(('mlflow.', 'azure.'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

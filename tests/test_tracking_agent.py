@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from benchmarks.harness.mlflow_server import MlflowServer
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME, pending_journals
+from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, pending_journals
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.tracking_server import Hold, RecordingProxy
 from tests.waiting import wait_until

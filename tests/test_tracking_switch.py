@@ -11,7 +11,7 @@ import json
 
 import pytest
 
-from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
+from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME
 from tests.http_recorder import HttpRecorder
 from tests.kedro_project import KedroProject, clean_env
 

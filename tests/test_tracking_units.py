@@ -12,30 +12,31 @@ from pathlib import Path
 import pytest
 
 from benchmarks.harness.mlflow_server import MlflowServer
-from kedro_azureml_mlflow.config import LongParamStrategy, ParamsConfig
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.tracking import client_ops
-from kedro_azureml_mlflow.tracking.batching import (
-    MAX_METRICS_PER_BATCH,
-    MAX_PARAMS_PER_BATCH,
-    Batch,
-    chunk,
-)
-from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, load_journal, pending_journals
-from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, reach_agent
-from kedro_azureml_mlflow.tracking.link import AgentLink
-from kedro_azureml_mlflow.tracking.metrics import is_metrics_dataset, to_metric_records
-from kedro_azureml_mlflow.tracking.params import (
+from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.settings.config import LongParamStrategy, ParamsConfig
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.journal.journal import Journal, load_journal, pending_journals
+from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, reach_agent
+from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
+from kedro_azureml_mlflow.tracking.pipeline_side.worker import WorkerLink
+from kedro_azureml_mlflow.tracking.plan.metrics import is_metrics_dataset, to_metric_records
+from kedro_azureml_mlflow.tracking.plan.params import (
     AZUREML_MAX_PARAMS,
     MAX_PARAM_VALUE,
     flatten,
     max_params_for,
     prepare_params,
 )
-from kedro_azureml_mlflow.tracking.protocol import SessionSpec, WorkerShare
-from kedro_azureml_mlflow.tracking.replay import replay_journal
-from kedro_azureml_mlflow.tracking.target import TargetSpec
-from kedro_azureml_mlflow.tracking.worker import WorkerLink
+from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
+from kedro_azureml_mlflow.tracking.wire.batching import (
+    MAX_METRICS_PER_BATCH,
+    MAX_PARAMS_PER_BATCH,
+    Batch,
+    chunk,
+)
+from kedro_azureml_mlflow.tracking.wire.protocol import SessionSpec, WorkerShare
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader
 from tests.tracking_server import RecordingProxy
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.requirements import DATA_EXTRA, plugin_extra, with_missing
-from kedro_azureml_mlflow.workspace import WorkspaceRef
-from kedro_azureml_mlflow.workspace_data.catalog_check import check_catalog
-from kedro_azureml_mlflow.workspace_data.locations import DataAsset, DatastorePath, parse_location
+from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef
+from kedro_azureml_mlflow.bundle.requirements import DATA_EXTRA, plugin_extra, with_missing
+from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.io.workspace_data.catalog_check import check_catalog
+from kedro_azureml_mlflow.io.workspace_data.locations import DataAsset, DatastorePath, parse_location
 
 LONG = "azureml://subscriptions/s-1/resourcegroups/rg/workspaces/ws/datastores/workspaceblobstore/paths/raw/x.csv"
 WRAPPED = "kedro_azureml_mlflow.datasets.AzureMLDataset"
@@ -126,7 +126,7 @@ def test_the_job_gets_the_data_extra_unless_the_project_lists_it() -> None:
 def test_the_input_check_says_nothing_about_workspace_data_in_the_wrapper(tmp_path: Path) -> None:
     from kedro.pipeline import Pipeline, node
 
-    from kedro_azureml_mlflow.packaging.data_check import missing_inputs
+    from kedro_azureml_mlflow.bundle.data_check import missing_inputs
 
     catalog = {
         "by_uri": {"type": WRAPPED, "path": LONG, "dataset": "pandas.CSVDataset"},
@@ -143,7 +143,7 @@ def test_the_input_check_says_nothing_about_workspace_data_in_the_wrapper(tmp_pa
 
 
 def _access_in_this_process() -> object:
-    from kedro_azureml_mlflow.workspace_data.access import project_access
+    from kedro_azureml_mlflow.io.workspace_data.access import project_access
 
     return project_access()
 
@@ -153,9 +153,9 @@ def test_a_fresh_worker_process_gets_the_projects_workspace_and_credentials(
 ) -> None:
     import multiprocessing
 
-    from kedro_azureml_mlflow.config import PluginConfig
-    from kedro_azureml_mlflow.project import ProjectInfo
-    from kedro_azureml_mlflow.workspace_data.access import ACCESS_ENV, WorkspaceAccess, use_project
+    from kedro_azureml_mlflow.io.workspace_data.access import ACCESS_ENV, WorkspaceAccess, use_project
+    from kedro_azureml_mlflow.settings.config import PluginConfig
+    from kedro_azureml_mlflow.settings.project import ProjectInfo
 
     monkeypatch.delenv(ACCESS_ENV, raising=False)  # restored after the test
     for name in ("AZUREML_SUBSCRIPTION_ID", "AZUREML_ARM_SUBSCRIPTION"):

@@ -1,7 +1,7 @@
 """MkDocs hook: the configuration reference, generated from the pydantic models at every build.
 
 ``docs/configuration.md`` holds the marker ``<!-- config-reference -->``; this hook replaces it with
-the defaults as YAML and one table per section, from :class:`kedro_azureml_mlflow.config.PluginConfig`.
+the defaults as YAML and one table per section, from :class:`kedro_azureml_mlflow.settings.config.PluginConfig`.
 A field added to the models appears here without anyone editing the page, so it cannot drift.
 """
 
@@ -16,7 +16,7 @@ import yaml
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from kedro_azureml_mlflow.config import PluginConfig
+from kedro_azureml_mlflow.settings.config import PluginConfig
 
 MARKER = "<!-- config-reference -->"
 SCALARS: dict[Any, str] = {bool: "boolean", str: "string", int: "integer", float: "number", type(None): "null"}

@@ -28,9 +28,9 @@ from typing import Any
 import yaml
 
 from kedro_azureml_mlflow.backend.options import JobOptions
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.env_spec import EnvironmentSpec, python_minor
-from kedro_azureml_mlflow.packaging.requirements import expand_requirements, requirement_name
+from kedro_azureml_mlflow.bundle.env_spec import EnvironmentSpec, python_minor
+from kedro_azureml_mlflow.bundle.requirements import expand_requirements, requirement_name
+from kedro_azureml_mlflow.core.errors import PluginError
 
 TRACKING_REQUIREMENT = "azureml-mlflow"
 REGISTRY_ENVIRONMENT = re.compile(r"azureml://registries/[^/]+/environments/[^/]+/versions/[^/]+")

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.backend.options import JobOptions
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.core.errors import PluginError
 
 
 @dataclass(frozen=True)

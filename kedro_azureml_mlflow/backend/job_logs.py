@@ -2,7 +2,7 @@
 
 - An ended job: ``jobs.download`` fetches its logs from the ``default`` output (the artifact store).
 - Why a job failed: ``jobs.stream`` of the ended job raises ``JobException`` carrying run history's error.
-- A running job: no public call works (see :func:`kedro_azureml_mlflow.compat.run_history_details`), so its
+- A running job: no public call works (see :func:`kedro_azureml_mlflow.core.compat.run_history_details`), so its
   log is read from the URLs run history hands out, printing only what is new at each poll.
 """
 
@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.core.errors import PluginError
 
 USER_LOGS = "user_logs/"
 # The log Azure ML shows first: ``std_log.txt``, or rank/process 0's of a multi-node job.
@@ -78,7 +78,7 @@ class LogFollower:
 
     def poll(self) -> None:
         """Print what was added to the job's primary log(s) since the last poll."""
-        from kedro_azureml_mlflow.compat import run_history_details
+        from kedro_azureml_mlflow.core.compat import run_history_details
 
         files = run_history_details(self.ml_client, self.job_name).log_files or {}
         for name in sorted(n for n in files if _PRIMARY_LOG.fullmatch(n)):

@@ -48,7 +48,7 @@ _NOT_ENDED_HINT = {
 @cache
 def terminal_statuses() -> frozenset[str]:
     """azure-ai-ml's own set (it includes ``NotResponding`` and ``Paused``)."""
-    from kedro_azureml_mlflow.compat import sdk_terminal_statuses
+    from kedro_azureml_mlflow.core.compat import sdk_terminal_statuses
 
     return sdk_terminal_statuses()
 

@@ -68,15 +68,16 @@ def _run_on_azure(
     import mlflow
     from mlflow.projects.utils import fetch_and_validate_project
 
+    from kedro_azureml_mlflow.azure_ml.client import require_workspace
+    from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
+    from kedro_azureml_mlflow.backend.project_config import project_config
     from kedro_azureml_mlflow.backend.submission import prepare_job, submit_job, wait_for_mlflow_run
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.backend.workspace import project_config, workspace_for
-    from kedro_azureml_mlflow.tracking.target import use_credential_for_tracking
 
     fetch: Any = fetch_and_validate_project  # untyped in MLflow
     work_dir = Path(fetch(project_uri, version, entry_point, params))
     config, config_file = project_config(work_dir, params.get("env"))
-    workspace = workspace_for(config, work_dir, config_file)
+    workspace = require_workspace(config, work_dir, config_file)
     # Every MLflow call on the workspace's store signs in with the credential that submits the job.
     use_credential_for_tracking(workspace.tracking_uri, workspace)
     request = prepare_job(

@@ -13,9 +13,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kedro_azureml_mlflow.backend.job_states import WaitLimits
-from kedro_azureml_mlflow.config import SubmitConfig
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.validation import describe_error
+from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.settings.config import SubmitConfig
+from kedro_azureml_mlflow.settings.validation import describe_error
 
 DEFAULT_IMAGE: str = SubmitConfig.model_fields["image"].default
 LOCAL_COMPUTE = "local"

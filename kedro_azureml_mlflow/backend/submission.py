@@ -9,12 +9,12 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.backend.environment import command_env_file, job_command, job_environment
 from kedro_azureml_mlflow.backend.job import JobRequest, check_compute, check_environment, create_job
 from kedro_azureml_mlflow.backend.options import JobOptions
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.mlproject import entry_point_command, load_mlproject
+from kedro_azureml_mlflow.bundle.mlproject import entry_point_command, load_mlproject
+from kedro_azureml_mlflow.core.errors import PluginError
 
 RUN_APPEARS_TIMEOUT_SECONDS = 60.0
 

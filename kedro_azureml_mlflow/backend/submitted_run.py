@@ -12,7 +12,7 @@ from collections.abc import Callable
 import click
 from mlflow.projects.submitted_run import SubmittedRun
 
-from kedro_azureml_mlflow.azure_client import AzureWorkspace
+from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.backend.job_logs import LogFollower, downloaded_logs, failure_reason
 from kedro_azureml_mlflow.backend.job_states import (
     COMPLETED,

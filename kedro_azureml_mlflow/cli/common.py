@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.config import PluginConfig
-from kedro_azureml_mlflow.project import ProjectInfo, check_env, load_project
+from kedro_azureml_mlflow.settings.config import PluginConfig
+from kedro_azureml_mlflow.settings.project import ProjectInfo, check_env, load_project
 
 
 def conf_source_of(metadata: Any) -> Path:

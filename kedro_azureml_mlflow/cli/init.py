@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.cli.common import conf_source_of
-from kedro_azureml_mlflow.init_config import ignore_local_state, write_default_config
-from kedro_azureml_mlflow.project import check_env
+from kedro_azureml_mlflow.settings.init_config import ignore_local_state, write_default_config
+from kedro_azureml_mlflow.settings.project import check_env
 
 
 @click.command(name="init")

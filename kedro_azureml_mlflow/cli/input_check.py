@@ -14,17 +14,17 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.packaging.data_check import MissingInput, missing_inputs
-from kedro_azureml_mlflow.packaging.mlproject import RunArguments
-from kedro_azureml_mlflow.packaging.snapshot import SnapshotFile, ignore_file
+from kedro_azureml_mlflow.bundle.data_check import MissingInput, missing_inputs
+from kedro_azureml_mlflow.bundle.mlproject import RunArguments
+from kedro_azureml_mlflow.bundle.snapshot import SnapshotFile, ignore_file
+from kedro_azureml_mlflow.core.errors import PluginError
 
 
 def run_catalog(project_path: Path, env: str, runtime_params: dict[str, Any]) -> dict[str, Any]:
     """The catalog config of the submitted env, as ``kedro run --env --params`` reads it (no dataset created)."""
     from kedro.config import MissingConfigException
 
-    from kedro_azureml_mlflow.project import config_loader
+    from kedro_azureml_mlflow.settings.project import config_loader
 
     try:
         return dict(config_loader(project_path, env, runtime_params)["catalog"])

@@ -13,7 +13,7 @@ import click
 
 from kedro_azureml_mlflow.backend.job_states import EXIT_NOT_COMPLETED, EXIT_NOT_ENDED, WaitLimits
 from kedro_azureml_mlflow.cli.common import env_option, project_of
-from kedro_azureml_mlflow.errors import JobNotEnded, PluginError
+from kedro_azureml_mlflow.core.errors import JobNotEnded, PluginError
 
 LOG_TAIL_LINES = 30
 
@@ -87,9 +87,9 @@ def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None
 
 
 def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
+    from kedro_azureml_mlflow.azure_ml.client import require_workspace
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.backend.workspace import workspace_for
 
     info, config = project_of(metadata, env)
     limits = WaitLimits.from_minutes(config.submit.wait_timeout_minutes, config.submit.unknown_status_minutes)
-    return AzureMLSubmittedRun(workspace_for(config, info.path, info.config_file), job, limits=limits)
+    return AzureMLSubmittedRun(require_workspace(config, info.path, info.config_file), job, limits=limits)

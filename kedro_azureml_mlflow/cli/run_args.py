@@ -13,8 +13,8 @@ from typing import Any
 import click
 import yaml
 
-from kedro_azureml_mlflow.errors import PluginError, quoted
-from kedro_azureml_mlflow.redaction import Redactor
+from kedro_azureml_mlflow.core.errors import PluginError, quoted
+from kedro_azureml_mlflow.core.redaction import Redactor
 
 RUNTIME_PARAMS = "kedro_azureml_mlflow.runtime_params"
 """Where ``check_params`` leaves the parsed ``--params`` in the click context, for the input check."""
@@ -24,7 +24,7 @@ def check_params(ctx: click.Context, param: click.Parameter, value: str) -> str:
     """Reject malformed ``--params`` with Kedro's own parser; the job gets the text unchanged."""
     from omegaconf.errors import OmegaConfBaseException
 
-    from kedro_azureml_mlflow.compat import parse_kedro_params
+    from kedro_azureml_mlflow.core.compat import parse_kedro_params
 
     try:
         ctx.meta[RUNTIME_PARAMS] = parse_kedro_params(ctx, param, value)

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.cli.common import env_option, project_of
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.core.errors import PluginError
 
 
 @click.command(name="runs")
@@ -19,7 +19,7 @@ def runs(metadata: Any, env: str | None, last: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from kedro_azureml_mlflow.tracking.target import resolve_target
+    from kedro_azureml_mlflow.tracking.plan.target import resolve_target
 
     project, config = project_of(metadata, env)
     target = resolve_target(config, project)

@@ -15,12 +15,12 @@ from typing import Any
 
 import click
 
-from kedro_azureml_mlflow.backend.workspace import workspace_for
+from kedro_azureml_mlflow.azure_ml.client import require_workspace
 from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_no_secret_params, check_params, check_selection
-from kedro_azureml_mlflow.config import PluginConfig, SubmitConfig
-from kedro_azureml_mlflow.errors import PluginError, quoted
-from kedro_azureml_mlflow.project import ProjectInfo
+from kedro_azureml_mlflow.core.errors import PluginError, quoted
+from kedro_azureml_mlflow.settings.config import PluginConfig, SubmitConfig
+from kedro_azureml_mlflow.settings.project import ProjectInfo
 
 
 @click.command(name="submit")
@@ -81,10 +81,10 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     from kedro.framework.project import pipelines
     from rich.console import Console
 
+    from kedro_azureml_mlflow.bundle import package_project
+    from kedro_azureml_mlflow.bundle.build import staging_folder
+    from kedro_azureml_mlflow.bundle.report import human_size, show_package
     from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs, run_catalog
-    from kedro_azureml_mlflow.packaging import package_project
-    from kedro_azureml_mlflow.packaging.build import staging_folder
-    from kedro_azureml_mlflow.packaging.report import human_size, show_package
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
@@ -99,7 +99,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
     if to_azure and options.compute is None:
         raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
-    workspace = workspace_for(config, info.path, info.config_file) if to_azure else None
+    workspace = require_workspace(config, info.path, info.config_file) if to_azure else None
     with staging_folder(project_path) as staging:
         with console.status("Packaging the project as an MLflow Project…"):
             package = package_project(request, staging / metadata.package_name, list_only=cli["dry_run"])
@@ -128,10 +128,10 @@ def package_request(
     keeps data in the workspace adds the plugin's ``data`` extra to the job's requirements."""
     from kedro.framework.project import settings
 
-    from kedro_azureml_mlflow.packaging import PackageRequest, RunArguments
-    from kedro_azureml_mlflow.packaging.requirements import DATA_EXTRA, plugin_extra
-    from kedro_azureml_mlflow.project import config_loader
-    from kedro_azureml_mlflow.workspace_data.catalog_check import check_catalog
+    from kedro_azureml_mlflow.bundle import PackageRequest, RunArguments
+    from kedro_azureml_mlflow.bundle.requirements import DATA_EXTRA, plugin_extra
+    from kedro_azureml_mlflow.io.workspace_data.catalog_check import check_catalog
+    from kedro_azureml_mlflow.settings.project import config_loader
 
     project_path = Path(metadata.project_path)
     return PackageRequest(
@@ -148,7 +148,7 @@ def package_request(
 
 def credentials_patterns(loader: Any) -> tuple[str, ...]:
     """The globs the project's config loader reads credentials from (Kedro's defaults otherwise)."""
-    from kedro_azureml_mlflow.packaging.secrets import KEDRO_CREDENTIALS_PATTERNS
+    from kedro_azureml_mlflow.bundle.secrets import KEDRO_CREDENTIALS_PATTERNS
 
     patterns = getattr(loader, "config_patterns", {}).get("credentials")
     return tuple(patterns) if patterns else KEDRO_CREDENTIALS_PATTERNS
@@ -195,8 +195,9 @@ def run_locally(
     import mlflow
     from mlflow.exceptions import ExecutionException
 
-    from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT
-    from kedro_azureml_mlflow.tracking.target import resolve_target, use_credential_for_tracking
+    from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
+    from kedro_azureml_mlflow.bundle.mlproject import ENTRY_POINT
+    from kedro_azureml_mlflow.tracking.plan.target import resolve_target
 
     target = resolve_target(config, info)
     use_credential_for_tracking(target.tracking_uri, target.workspace)
@@ -226,7 +227,7 @@ def submit_to_azure(
     """Check, upload, create the job; with ``wait`` follow it and fail unless it completed."""
     from kedro_azureml_mlflow.backend.submission import prepare_job, submit_job
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.packaging.mlproject import ENTRY_POINT
+    from kedro_azureml_mlflow.bundle.mlproject import ENTRY_POINT
 
     with console.status(f"Checking compute '{options.compute}' and the environment in {workspace.ref.name}…"):
         request = prepare_job(workspace, staging, ENTRY_POINT, run.as_parameters(), options, experiment)

@@ -14,11 +14,11 @@ from typing import Any
 import click
 
 from kedro_azureml_mlflow.cli.common import env_option, project_of
-from kedro_azureml_mlflow.config import PluginConfig
-from kedro_azureml_mlflow.errors import PluginError
-from kedro_azureml_mlflow.project import ProjectInfo
-from kedro_azureml_mlflow.redaction import activate, scrub
-from kedro_azureml_mlflow.tracking.journal import (
+from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.core.redaction import activate, scrub
+from kedro_azureml_mlflow.settings.config import PluginConfig
+from kedro_azureml_mlflow.settings.project import ProjectInfo
+from kedro_azureml_mlflow.tracking.journal.journal import (
     ALREADY_SENT,
     FAILED_DIRNAME,
     JOURNAL_DIRNAME,
@@ -27,7 +27,7 @@ from kedro_azureml_mlflow.tracking.journal import (
     requeue,
     taken,
 )
-from kedro_azureml_mlflow.tracking.uri_credentials import PASSWORD_ENV
+from kedro_azureml_mlflow.tracking.wire.uri_credentials import PASSWORD_ENV
 
 
 @click.command(name="sync")
@@ -66,7 +66,7 @@ def sync(
     if not paths:
         click.echo("Nothing to send: no journaled tracking requests.")
         return
-    from kedro_azureml_mlflow.tracking.target import connector_for
+    from kedro_azureml_mlflow.tracking.plan.target import connector_for
 
     project, config = loaded or project_of(metadata, env)
     connect = connector_for(config, project)
@@ -82,7 +82,7 @@ def sync(
 
 def _replay_one(path: Path, connect: Any, to_uri: str | None) -> bool:
     """Replay one journal and say what became of it; ``True`` if all of it was delivered."""
-    from kedro_azureml_mlflow.tracking.replay import replay_journal
+    from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 
     with taken(path) as busy:
         if busy:
@@ -103,14 +103,13 @@ def _replay_one(path: Path, connect: Any, to_uri: str | None) -> bool:
 
 def _fetched(job: str, project: ProjectInfo, config: PluginConfig, directory: Path) -> list[Path]:
     """The journals ``job`` left in its outputs, queued among the pending ones (each only once)."""
-    from kedro_azureml_mlflow.azure_client import AzureWorkspace
-    from kedro_azureml_mlflow.tracking.job_journals import fetch_job_journals
-    from kedro_azureml_mlflow.workspace import resolve_workspace
+    from kedro_azureml_mlflow.azure_ml.client import project_workspace
+    from kedro_azureml_mlflow.tracking.journal.job_journals import fetch_job_journals
 
-    ref = resolve_workspace(config, project.path, project.config_file)
-    if ref is None:
+    workspace = project_workspace(config, project.path, project.config_file)
+    if workspace is None:
         raise PluginError(f"--job {job}: no Azure ML workspace is configured to fetch the job's outputs from")
-    queued, before = fetch_job_journals(AzureWorkspace(ref, config.credentials), job, directory)
+    queued, before = fetch_job_journals(workspace, job, directory)
     for name in before:
         click.echo(f"{name}: fetched from job {job} before; not sent again")
     if not (queued or before):

@@ -11,7 +11,7 @@ from urllib.parse import quote
 import click
 
 from kedro_azureml_mlflow.cli.common import env_option, project_of
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.core.errors import PluginError
 
 STUDIO = "https://ml.azure.com"
 
@@ -32,7 +32,7 @@ def studio_experiment_url(subscription_id: str, resource_group: str, workspace: 
 @click.pass_obj
 def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     """Open the MLflow UI on the embedded store, or print the experiment's Azure ML Studio URL."""
-    from kedro_azureml_mlflow.tracking.target import resolve_target
+    from kedro_azureml_mlflow.tracking.plan.target import resolve_target
 
     project, config = project_of(metadata, env)
     target = resolve_target(config, project)

@@ -1,7 +1,7 @@
-"""Everything between a Kedro run and the MLflow tracking server.
+"""Everything between a Kedro run and the MLflow tracking server, one folder per room, lowest first.
 
-Pure pieces (``params``, ``metrics``, ``batching``) decide *what* is logged. The pipeline's side
-(``tracked_run``, ``link``, ``worker``, ``node_code``) hands records to the tracking agent, a process
-of its own (``agent_main``, ``agent``, ``agent_session``, ``sender``) that sends them; ``journal``
-keeps what could not be sent, ``replay`` sends it later.
+``wire``: the records and messages that cross processes, and the socket; ``client``: the one way a
+record reaches MLflow; ``journal``: what could not be sent, kept and replayed; ``plan``: what is
+tracked and where (pure, no network); ``pipeline_side``: what the hooks, ParallelRunner workers and
+node code call (never imports MLflow); ``agent``: the tracking agent process that sends the records.
 """

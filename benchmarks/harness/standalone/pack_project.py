@@ -16,8 +16,8 @@ from pathlib import Path
 
 from kedro.framework.startup import bootstrap_project
 
-from kedro_azureml_mlflow.packaging.build import PackageRequest, package_project, staging_folder
-from kedro_azureml_mlflow.packaging.mlproject import RunArguments
+from kedro_azureml_mlflow.bundle.build import PackageRequest, package_project, staging_folder
+from kedro_azureml_mlflow.bundle.mlproject import RunArguments
 
 
 def main() -> None:

@@ -1,0 +1,45 @@
+"""``python -m kedro_azureml_mlflow.tracking.agent``: the tracking agent process (see ``agent``).
+
+It listens first and says ``ready`` before importing anything heavy, so the pipeline can connect at
+once; MLflow (and the store or SDK the target needs) is imported on a thread meanwhile.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+import threading
+
+from kedro_azureml_mlflow.tracking.agent.agent_logging import bound_http_requests, configure_logging
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, listen
+
+logger = logging.getLogger(__name__)
+
+
+def _preload(modules: list[str]) -> None:
+    """Import MLflow (and the store the run will use) while the pipeline is still starting."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # the session imports what it needs again, and reports
+            logger.exception("Could not preload %s", name)
+
+
+def main() -> None:
+    settings = json.loads(sys.stdin.readline())
+    configure_logging()
+    bound_http_requests()
+    endpoint = Endpoint.from_json(settings["endpoint"])
+    listener = listen(endpoint, endpoint.authkey())
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    threading.Thread(target=_preload, args=(settings["preload"],), name="preload", daemon=True).start()
+    from kedro_azureml_mlflow.tracking.agent.server import Agent
+
+    Agent(listener, endpoint, float(settings["keep_alive"])).serve()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+"""Send one run's records, in order, by run id; journal whatever the server does not take.
+
+Used by the tracking agent's session thread (synchronously: the agent is already off the
+pipeline's critical path). After one failed request the rest is journaled at once instead of
+waiting on retries for every request; past the session's deadline, likewise.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from typing import Any
+
+from kedro_azureml_mlflow.core.errors import first_line
+from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.journal.journal import Journal
+from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+
+logger = logging.getLogger(__name__)
+
+
+class RunSender:
+    """Owns one MLflow run by id: opens (or resumes) it, sends records, ends it."""
+
+    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], Any], resume: bool) -> None:
+        self.header = header
+        self.journal = journal
+        self._connect = connect
+        self._resume = resume
+        self._client: Any = None
+        self.run_id = header.run_id
+        self.requests = 0
+        self.dropped: list[str] = []
+        self.deadline: float | None = None  # time.monotonic() past which everything is journaled
+        self._degraded = False
+        self._info: dict[str, Any] | None = None
+        self.aborted = False
+
+    @property
+    def ends_run(self) -> bool:
+        return not self._resume
+
+    def open(self) -> None:
+        try:
+            self._client = self._connect()
+            if self._resume:
+                # The run belongs to the job / `mlflow run`: keep its own mlflow.* tags as they are.
+                self._send_part(
+                    Batch(tags=[(k, v) for k, v in self.header.tags.items() if not k.startswith("mlflow.")])
+                )
+            else:
+                self._info = client_ops.open_run(self._client, self.header)
+                self.run_id = self._info["run_id"]
+                self.journal.header = replace(self.header, run_id=self.run_id)
+                self.requests += 2
+        except Exception as exc:  # noqa: BLE001 - any failure to reach the server is journaled
+            self._fail("opening the MLflow run", exc)
+
+    def run_info(self) -> dict[str, Any] | None:
+        """The run's info for node code's MLflow calls, or ``None`` if unreachable."""
+        if self._info is not None or self.run_id is None or self._degraded:
+            return self._info
+        try:
+            run = self._client.get_run(self.run_id)
+        except Exception as exc:  # noqa: BLE001 - any failure of the store: node code logs without the run
+            self._fail("reading the MLflow run", exc)
+            return None
+        self.requests += 1
+        self._info = client_ops.info_of(run)
+        return self._info
+
+    def send(self, records: list[dict[str, Any]]) -> None:
+        """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
+        for record in merged(records):
+            if client_ops.record_kind(record) == "batch":
+                for part in chunk(Batch.from_json(record)):
+                    self._send_part(part)
+            else:
+                self._send_other(record)
+
+    def finish(self, status: str, end_time_ms: int) -> None:
+        """End the run (unless resumed: its owner ends it)."""
+        if self.ends_run:
+            self._send_other({"end": status, "end_time_ms": end_time_ms})
+
+    def abort(self) -> None:
+        """A run created after the session was given up (its records are journaled without it): end it KILLED."""
+        self.aborted = True
+        if self.run_id is None or not self.ends_run:
+            return
+        try:
+            client_ops.end_run(self._client, self.run_id, "KILLED", int(time.time() * 1000))
+        except Exception as exc:  # noqa: BLE001 - nothing more to do; the journal has everything
+            logger.warning("Could not end the late run %s: %s", self.run_id, first_line(exc))
+
+    def _send_part(self, part: Batch) -> None:
+        if not self._live():
+            self.journal.write(part.to_json())
+            return
+        try:
+            client_ops.log_request(self._client, str(self.run_id), part)
+            self.requests += 1
+        except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
+            if not client_ops.is_permanent(exc):
+                self._fail("logging to the MLflow run", exc)
+                self.journal.write(part.to_json())
+            elif part.size() > 1:
+                # One refused entity (say, a param the resumed run already has with another
+                # value) must not take the rest of its request down with it.
+                for single in part.singles():
+                    self._send_part(single)
+            else:
+                self.dropped.append(f"{_summary(part)}: {first_line(exc)}")
+                logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
+
+    def _send_other(self, record: dict[str, Any]) -> None:
+        if not self._live():
+            self.journal.write(record)
+            return
+        try:
+            client_ops.send_record(self._client, str(self.run_id), record)
+            self.requests += 1
+        except Exception as exc:  # noqa: BLE001 - whatever the store raises, the record is journaled, not lost
+            self._fail("sending to the MLflow run", exc)
+            self.journal.write(record)
+
+    def _live(self) -> bool:
+        late = self.deadline is not None and time.monotonic() >= self.deadline
+        if late and not self._degraded:
+            self._fail("finishing", TimeoutError("tracking.max_wait_seconds is over"))
+        return not self._degraded and self.run_id is not None
+
+    def _fail(self, doing: str, exc: BaseException) -> None:
+        if not self._degraded:
+            logger.warning(
+                "Tracking server trouble while %s (%s); keeping the rest in %s",
+                doing,
+                first_line(exc),
+                self.journal.path,
+            )
+        self._degraded = True
+
+
+def merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Consecutive batch records as one (``chunk`` splits it again within limits); others as they are."""
+    pending = Batch()
+    for record in records:
+        if client_ops.record_kind(record) == "batch":
+            pending.extend(Batch.from_json(record))
+            continue
+        if pending:
+            yield pending.to_json()
+            pending = Batch()
+        yield record
+    if pending:
+        yield pending.to_json()
+
+
+def _summary(part: Batch) -> str:
+    return f"{len(part.params)} params, {len(part.tags)} tags, {len(part.metrics)} metric values"

@@ -1,0 +1,172 @@
+"""The tracking agent process's server (its entry point is ``agent_main``; ``launcher`` starts it).
+
+It owns the MLflow side of every ``kedro run`` of one project: it imports MLflow (so the
+pipeline never has to), realises the target, opens the run, batches, sends and journals. It
+serves one connection per pipeline process and per ParallelRunner worker, each on a thread of
+its own, and exits when it has been idle for ``keep_alive`` seconds (at once after its run when
+reuse is off) or when the plugin's or MLflow's installed files have changed under it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import threading
+import time
+from multiprocessing.connection import Connection, Listener
+from typing import Any
+
+from kedro_azureml_mlflow.tracking.agent.session import AgentSession, Reply
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import installed_stamp
+from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
+from kedro_azureml_mlflow.tracking.wire import protocol
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, send
+
+logger = logging.getLogger(__name__)
+
+_FIRST_CONNECTION_GRACE = 60.0  # a per-run agent waits this long for its pipeline to connect
+_TICK = 0.5
+_JOIN_WAIT = 30.0
+_STAMP_EVERY = 30.0
+
+
+class Agent:
+    """Accepts connections and routes their messages to sessions; decides when to exit."""
+
+    def __init__(self, listener: Listener, endpoint: Endpoint, keep_alive: float) -> None:
+        self._listener = listener
+        self._endpoint = endpoint
+        self._keep_alive = keep_alive
+        self._stamp = installed_stamp()
+        self._lock = threading.Condition()
+        self._sessions: dict[str, AgentSession] = {}
+        self._connections = 0
+        self._served = False
+        self._sessions_served = 0
+        self._last_busy = time.monotonic()
+        self._stopping = False
+        self._workspaces: dict[str, Any] = {}
+
+    def serve(self) -> None:
+        threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
+        while not self._stopping:
+            try:
+                conn = self._listener.accept()
+            except (OSError, EOFError) as exc:  # a peer without the key, or one that hung up at once
+                logger.warning("Refused a connection: %s", exc)
+                continue
+            if self._stopping:
+                conn.close()
+                break
+            with self._lock:
+                self._connections += 1
+                self._served = True
+            threading.Thread(target=self._serve_connection, args=(conn,), daemon=True).start()
+        self._listener.close()
+        self._endpoint.key_file.unlink(missing_ok=True)
+
+    # --- one connection --------------------------------------------------------------------
+
+    def _serve_connection(self, conn: Connection) -> None:
+        write_lock = threading.Lock()
+
+        def reply(message: dict[str, Any]) -> None:
+            with write_lock, contextlib.suppress(OSError):  # a gone peer: the read side notices
+                send(conn, message)
+
+        try:
+            self._dispatch(conn, reply)
+        finally:
+            conn.close()
+            with self._lock:
+                self._connections -= 1
+                self._last_busy = time.monotonic()
+
+    def _dispatch(self, conn: Connection, reply: Reply) -> None:
+        session: AgentSession | None = None
+        owner = False
+        while True:
+            try:
+                message = receive(conn)
+            except (EOFError, OSError, ValueError):
+                if owner and session is not None:
+                    session.owner_gone()
+                return
+            op = message.get("op")
+            if op == protocol.SESSION:
+                session, owner = self._open_session(message["spec"], reply), True
+            elif op == protocol.JOIN:
+                session = self._joined(str(message["session"]))
+            elif session is None:
+                logger.warning("A %s message for an unknown session", op)
+            else:
+                _route(session, op, message, reply)
+
+    def _open_session(self, spec: dict[str, Any], reply: Reply) -> AgentSession:
+        session = AgentSession(protocol.SessionSpec(**spec), reply, self._realise, warm=self._sessions_served > 0)
+        with self._lock:
+            self._sessions_served += 1
+            self._sessions[session.spec.session_id] = session
+            self._lock.notify_all()
+        return session
+
+    def _joined(self, session_id: str) -> AgentSession | None:
+        """A worker's session; its owner may connect a moment after the worker does."""
+        with self._lock:
+            self._lock.wait_for(lambda: session_id in self._sessions, timeout=_JOIN_WAIT)
+            return self._sessions.get(session_id)
+
+    def _realise(self, spec: TargetSpec) -> TrackingTarget:
+        """The target; a workspace (its credential, its tracking URI) is kept for later runs."""
+        if spec.workspace is None:
+            return spec.realise()
+        key = json.dumps([spec.workspace, spec.credentials], sort_keys=True)
+        with self._lock:
+            workspace = self._workspaces.get(key) or spec.azure_workspace()
+        target = spec.realise(workspace)  # may raise: then the workspace is not kept
+        with self._lock:
+            self._workspaces[key] = workspace
+        return target
+
+    # --- when to exit ----------------------------------------------------------------------
+
+    def _housekeeping(self) -> None:
+        checked = time.monotonic()
+        while not self._stopping:
+            time.sleep(_TICK)
+            with self._lock:
+                for session_id in [k for k, s in self._sessions.items() if s.finished]:
+                    del self._sessions[session_id]
+                busy = bool(self._sessions or self._connections)
+                if busy:
+                    self._last_busy = time.monotonic()
+                idle_for = time.monotonic() - self._last_busy
+                limit = self._keep_alive if self._served else max(self._keep_alive, _FIRST_CONNECTION_GRACE)
+            stale = False
+            if not busy and time.monotonic() - checked >= _STAMP_EVERY:
+                checked, stale = time.monotonic(), installed_stamp() != self._stamp
+            if not busy and (idle_for >= limit or stale):
+                self._stop("installed files changed" if stale else "idle")
+
+    def _stop(self, why: str) -> None:
+        logger.info("Tracking agent exits (%s)", why)
+        self._stopping = True
+        try:  # wake the accept() in the main thread
+            connect(self._endpoint, 5.0).close()
+        except (OSError, EOFError, TimeoutError, ValueError):
+            os._exit(0)
+
+
+def _route(session: AgentSession, op: str | None, message: dict[str, Any], reply: Reply) -> None:
+    if op == protocol.RECORD:
+        session.add(message.get("seq"), message["record"])
+    elif op == protocol.RUN:
+        session.open_run(message["header"])
+    elif op == protocol.END:
+        session.end(message.get("status"), int(message["end_time_ms"]))
+    elif op == protocol.ASK_RUN:
+        session.ask_run(reply)
+    else:
+        logger.warning("Unknown message %r", op)

@@ -1,0 +1,307 @@
+"""One ``kedro run`` inside the tracking agent: where to track, the run, its records, its end.
+
+Connection threads hand messages to a session; its own thread realises the target, opens (or
+resumes) the run, and sends what has arrived after ``flush_interval`` seconds (then less and less
+often), or as soon as a full request's worth is waiting. Once the run has ended, ``max_wait`` bounds what is left: the
+sender journals after 80 % of it, and a watchdog at 90 % journals whatever a hung request still
+holds, so the pipeline, which stops waiting at 100 %, always gets a report in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kedro_azureml_mlflow.core.errors import first_line
+from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
+from kedro_azureml_mlflow.tracking.journal.journal import Journal
+from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
+from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
+from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS
+from kedro_azureml_mlflow.tracking.wire.protocol import (
+    KILLED,
+    REPORT,
+    RUN,
+    SETTLED,
+    TARGET,
+    Report,
+    SessionSpec,
+    provisional_header,
+)
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+
+logger = logging.getLogger(__name__)
+
+Reply = Callable[[dict[str, Any]], None]
+Realise = Callable[[TargetSpec], TrackingTarget]
+Pending = list[tuple[int | None, dict[str, Any]]]
+_SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
+_LONGEST_INTERVAL = 60.0
+
+
+class AgentSession:
+    """Owned by one pipeline process (``reply`` reaches it); workers may add records too."""
+
+    def __init__(self, spec: SessionSpec, reply: Reply, realise: Realise, warm: bool = False) -> None:
+        self.spec = spec
+        self._warm = warm
+        self._reply = reply
+        self._realise = realise
+        self._cond = threading.Condition()
+        self._pending: Pending = []
+        self._pending_counts: Counter[str] = Counter()  # metrics, params and tags in _pending
+        self._in_flight: Pending = []
+        self._header: dict[str, Any] | None = None
+        self._end: tuple[str | None, int] | None = None
+        self._run_askers: list[Reply] = []
+        self._run_info: dict[str, Any] | None = None
+        self._sender: RunSender | None = None
+        self._reported = False
+        self._interval = spec.flush_interval
+        self._flush_at = time.monotonic() + spec.flush_interval
+        self.done = threading.Event()  # reported (the pipeline may go); the thread may still be at work
+        self._thread = threading.Thread(target=self._work, name=f"session-{spec.session_id[:8]}", daemon=True)
+        self._thread.start()
+
+    @property
+    def finished(self) -> bool:
+        """Reported and no longer touching the store: the agent may exit (never mid-migration)."""
+        return self.done.is_set() and not self._thread.is_alive()
+
+    # --- called from connection threads -----------------------------------------------------
+
+    def open_run(self, header: dict[str, Any]) -> None:
+        with self._cond:
+            self._header = header
+            self._cond.notify_all()
+
+    def add(self, seq: int | None, record: dict[str, Any]) -> None:
+        with self._cond:
+            self._pending.append((seq, record))
+            self._pending_counts.update(_entities(record))
+            if self._full():
+                self._cond.notify_all()
+
+    def ask_run(self, reply: Reply) -> None:
+        """Answer with the run's info once it exists (node code logs into it), or ``None``."""
+        with self._cond:
+            if self._run_info is None and not self.done.is_set():
+                self._run_askers.append(reply)
+                self._cond.notify_all()
+                return
+        reply({"op": RUN, "info": self._run_info})
+
+    def end(self, status: str | None, end_time_ms: int) -> None:
+        with self._cond:
+            if self._end is not None:
+                return
+            self._end = (status, end_time_ms)
+            self._cond.notify_all()
+        watchdog = threading.Timer(self.spec.max_wait * _WATCHDOG_SHARE, self._abandon)
+        watchdog.daemon = True
+        watchdog.start()
+
+    def owner_gone(self) -> None:
+        """The pipeline process ended without ``end``: Ctrl-C, SIGTERM, a kill, a crash."""
+        self.end(KILLED, int(time.time() * 1000))
+
+    # --- the session's own thread -------------------------------------------------------------
+
+    def _work(self) -> None:
+        try:
+            target = self._target()
+            header = self._await_header(target) if target is not None else None
+            if header is not None:
+                self._track(target, header)  # type: ignore[arg-type]  # target is set when header is
+        except Exception:  # a bug must still end the session: report what is known
+            logger.exception("Tracking session %s failed", self.spec.session_id)
+        finally:
+            self._answer_run_askers()
+            self._send_report()
+            if self._sender is not None:
+                self._sender.journal.close()  # `kedro azureml sync` may replay it now
+
+    def _target(self) -> TrackingTarget | None:
+        try:
+            target = self._realise(TargetSpec.from_json(self.spec.target))
+        except Exception as exc:  # noqa: BLE001 - told to the pipeline, which stops with it
+            self._reply({"op": TARGET, "error": getattr(exc, "message", None) or first_line(exc)})
+            return None
+        self._reply(
+            {
+                "op": TARGET,
+                "tracking_uri": target.tracking_uri,
+                "description": target.description,
+                "agent_pid": os.getpid(),
+            }
+        )
+        return target
+
+    def _await_header(self, target: TrackingTarget) -> RunHeader | None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._header is not None or self._end is not None)
+            if self._header is None or (self._end is not None and self._end[0] is None):
+                return None  # not tracked after all (a disabled pipeline, a failed check)
+            header = self._header
+        tags = {**header["tags"], **source_tags(Path(self.spec.project_path))}
+        return RunHeader(
+            tracking_uri=target.tracking_uri,
+            experiment_name=target.experiment_name,
+            run_id=target.resume_run_id,
+            run_name=header["run_name"],
+            tags=tags,
+            start_time_ms=header["start_time_ms"],
+            run_key=header.get("run_key") or new_run_key(),
+        )
+
+    def _track(self, target: TrackingTarget, header: RunHeader) -> None:
+        journal = Journal(Path(self.spec.journal_dir), header)
+        sender = RunSender(header, journal, target.client, resume=target.resume_run_id is not None)
+        with self._cond:
+            if self._reported:
+                return  # given up before the run was even asked for: the watchdog journaled it all
+            self._sender = sender
+        sender.open()
+        if self._reported:  # abandoned while opening: the journal holds everything, without this run
+            sender.abort()
+            return
+        self._reply(
+            {"op": SETTLED, "seq": 0, "run_id": sender.run_id}
+        )  # if this agent dies, the pipeline knows the run
+        while True:
+            if self._run_askers:
+                info = sender.run_info()
+                self._run_info = {**info, "tracking_uri": target.tracking_uri} if info else None
+                self._answer_run_askers()
+            batch, end = self._next_batch()
+            if batch is None:
+                return  # abandoned by the watchdog, which has journaled and reported
+            sender.send([record for _, record in batch])
+            self._settled(batch)
+            if end is not None:
+                sender.finish(end[0] or KILLED, end[1])
+                return
+
+    def _next_batch(self) -> tuple[Pending | None, tuple[str | None, int] | None]:
+        """Wait for a flush (the end, a full request's worth, or the interval); take what it sends.
+
+        A full request's worth (of metrics, params or tags) is sent as soon as it is pending, and
+        only that much: a warm agent sends while the pipeline runs, in full requests, and the end
+        waits only for the rest. The interval doubles after each timed flush, up to a minute: a
+        long run still shows its metrics as it goes, without a request every few seconds (Azure ML
+        throttles).
+        """
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._end is not None or self._full() or bool(self._run_askers),
+                timeout=max(0.0, self._flush_at - time.monotonic()),
+            )
+            if self._reported:
+                return None, None
+            timed = time.monotonic() >= self._flush_at
+            if self._end is None and not self._full() and not timed:
+                return [], None  # woken to answer node code's question, not to send
+            if timed:
+                self._interval = min(2 * self._interval, max(_LONGEST_INTERVAL, self.spec.flush_interval))
+                self._flush_at = time.monotonic() + self._interval
+            if self._end is not None and self._sender is not None and self._sender.deadline is None:
+                self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
+            everything = self._end is not None or timed
+            taken = len(self._pending) if everything else _one_request(self._pending)
+            self._in_flight, self._pending = self._pending[:taken], self._pending[taken:]
+            self._pending_counts = _counts(self._pending)
+            return list(self._in_flight), self._end if everything else None
+
+    def _full(self) -> bool:
+        return any(self._pending_counts[kind] >= limit for kind, limit in REQUEST_LIMITS.items())
+
+    def _settled(self, batch: Pending) -> None:
+        with self._cond:
+            self._in_flight = []
+        seqs = [seq for seq, _ in batch if seq is not None]
+        if seqs:
+            run_id = self._sender.run_id if self._sender else None
+            self._reply({"op": SETTLED, "seq": max(seqs), "run_id": run_id})
+
+    def _abandon(self) -> None:
+        """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
+        with self._cond:
+            if self._reported:
+                return
+            self._reported = True  # from here on the session thread sends nothing more
+            left = [record for _, record in self._in_flight + self._pending]
+            self._pending, self._in_flight, self._pending_counts = [], [], Counter()
+            sender, end, header = self._sender, self._end, self._header
+        if sender is None:  # still starting (importing MLflow, asking the workspace): no run yet
+            provisional = provisional_header(self.spec.target, header, None)
+            sender = RunSender(provisional, Journal(Path(self.spec.journal_dir), provisional), _no_client, False)
+            self._sender = sender
+        for record in merged(left):
+            sender.journal.write(record)
+        if end is not None and end[0] is not None and sender.ends_run:
+            sender.journal.write({"end": end[0], "end_time_ms": end[1]})
+        logger.warning("Gave up waiting for the tracking server; the rest is in %s", sender.journal.path)
+        self._reply({"op": REPORT, **self.report().to_json()})
+        self.done.set()
+
+    def _answer_run_askers(self) -> None:
+        with self._cond:
+            askers, self._run_askers = self._run_askers, []
+        for reply in askers:
+            reply({"op": RUN, "info": self._run_info})
+
+    def _send_report(self) -> None:
+        with self._cond:
+            if self._reported:
+                return
+            self._reported = True
+        self._reply({"op": REPORT, **self.report().to_json()})
+        self.done.set()
+
+    def report(self) -> Report:
+        sender = self._sender
+        if sender is None:
+            return Report(run_id=None, description="", agent_pid=os.getpid(), warm=self._warm)
+        journal = sender.journal
+        path = str(journal.path) if journal.records else None
+        return Report(
+            sender.run_id if not sender.aborted else None,
+            "",
+            sender.requests,
+            journal.records,
+            path,
+            list(sender.dropped),
+            os.getpid(),
+            self._warm,
+        )
+
+
+def _no_client() -> Any:
+    raise RuntimeError("a session given up before its run has no client")
+
+
+def _entities(record: dict[str, Any]) -> Counter[str]:
+    return Counter({kind: len(record.get(kind) or ()) for kind in REQUEST_LIMITS})
+
+
+def _counts(pending: Pending) -> Counter[str]:
+    total: Counter[str] = Counter()
+    for _, record in pending:
+        total.update(_entities(record))
+    return total
+
+
+def _one_request(pending: Pending) -> int:
+    """How many of the first records fit one request of each kind (at least one record)."""
+    total: Counter[str] = Counter()
+    for taken, (_, record) in enumerate(pending):
+        total.update(_entities(record))
+        if taken and any(total[kind] > limit for kind, limit in REQUEST_LIMITS.items()):
+            return taken
+    return len(pending)

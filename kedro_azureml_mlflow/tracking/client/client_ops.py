@@ -1,0 +1,155 @@
+"""The few MLflow calls the plugin makes, by explicit run id (never the thread-local active run).
+
+Shared by the live writer and journal replay so both speak to the server the same way. What
+crosses to the tracking process and what a journal holds is one record per line, dispatched by
+kind in :func:`send_record`; a new kind adds a branch there and one in ``idempotency``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from kedro_azureml_mlflow.core.errors import first_line
+from kedro_azureml_mlflow.tracking.client.store_lock import store_creation_lock
+from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+
+# Error codes that mean "the server understood and refused": retrying or journaling won't help.
+_PERMANENT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
+RUN_KEY_TAG = "kedro.run_key"
+
+
+class UnknownRecord(ValueError):
+    """A record of a kind this version cannot send (a journal from a newer plugin, or a damaged one)."""
+
+    error_code = "INVALID_PARAMETER_VALUE"
+
+
+def make_client(tracking_uri: str) -> Any:
+    """The one place an ``MlflowClient`` is made; concurrent first uses of a SQLite store wait their turn."""
+    from mlflow.tracking import MlflowClient
+
+    with store_creation_lock(tracking_uri):
+        return MlflowClient(tracking_uri=tracking_uri)
+
+
+def experiment_id_for(client: Any, name: str) -> str:
+    """The experiment's id, creating it on first use (tolerating a concurrent creator)."""
+    from mlflow.exceptions import MlflowException
+
+    experiment = client.get_experiment_by_name(name)
+    if experiment is not None:
+        return str(experiment.experiment_id)
+    try:
+        return str(client.create_experiment(name))
+    except MlflowException:
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            raise
+        return str(experiment.experiment_id)
+
+
+def create_run(client: Any, header: RunHeader) -> str:
+    return str(open_run(client, header)["run_id"])
+
+
+def open_run(client: Any, header: RunHeader) -> dict[str, Any]:
+    """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info."""
+    experiment_id = experiment_id_for(client, header.experiment_name or "Default")
+    tags = {**header.tags, RUN_KEY_TAG: header.run_key}
+    run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=tags, run_name=header.run_name)
+    return info_of(run)
+
+
+def info_of(run: Any) -> dict[str, Any]:
+    """A run's info as JSON, enough for node code's fluent API to treat it as the active run."""
+    info = run.info
+    names = ("run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage")
+    return {
+        **{name: getattr(info, name) for name in names},
+        "artifact_uri": info.artifact_uri,
+        "run_name": info.run_name,
+    }
+
+
+def record_kind(record: dict[str, Any]) -> str:
+    """``end``, ``artifact`` or ``batch`` (metrics, params and tags)."""
+    if "end" in record:
+        return "end"
+    if "artifact" in record:
+        return "artifact"
+    if record.keys() & {"metrics", "params", "tags"}:
+        return "batch"
+    raise UnknownRecord(f"unknown record kind with keys {sorted(record)[:5]}")
+
+
+def send_record(client: Any, run_id: str, record: dict[str, Any]) -> None:
+    """Send one journaled or handed-over record to the run (one or a few requests)."""
+    kind = record_kind(record)
+    if kind == "end":
+        end_run(client, run_id, record["end"], record["end_time_ms"])
+    elif kind == "batch":
+        for part in chunk(Batch.from_json(record)):
+            log_request(client, run_id, part)
+    elif kind == "artifact":
+        from kedro_azureml_mlflow.tracking.client.artifact_ops import send_artifact
+        from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
+
+        send_artifact(client, run_id, ArtifactRecord.from_json(record))
+    else:
+        raise UnknownRecord(f"this version of the plugin cannot send {kind!r} records")
+
+
+def refused_parts(
+    client: Any, run_id: str, record: dict[str, Any], exc: BaseException
+) -> list[tuple[dict[str, Any], str]]:
+    """After ``record`` was refused as a whole: send its entities one by one, return those refused too.
+
+    One refused entity (say, a param a resumed run already has with another value) must not take
+    the rest of its request down with it.
+    """
+    if record_kind(record) != "batch" or Batch.from_json(record).size() <= 1:
+        return [(record, first_line(exc))]
+    refused: list[tuple[dict[str, Any], str]] = []
+    for single in Batch.from_json(record).singles():
+        try:
+            log_request(client, run_id, single)
+        except Exception as single_exc:
+            if not is_permanent(single_exc):
+                raise
+            refused.append((single.to_json(), first_line(single_exc)))
+    return refused
+
+
+def log_request(client: Any, run_id: str, part: Batch) -> None:
+    """One ``log_batch`` request; ``part`` must already be within limits (see ``batching.chunk``)."""
+    from mlflow.entities import Metric, Param, RunTag
+
+    client.log_batch(
+        run_id,
+        metrics=[Metric(key, value, timestamp, step) for key, value, timestamp, step in part.metrics],
+        params=[Param(key, value) for key, value in part.params],
+        tags=[RunTag(key, value) for key, value in part.tags],
+        synchronous=True,
+    )
+
+
+def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
+    """End the run; without MLflow's "View run at" print, which costs one more request."""
+    from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT as SUPPRESS
+
+    previous = os.environ.get(SUPPRESS.name)
+    os.environ[SUPPRESS.name] = "true"  # the hooks say where the run is themselves
+    try:
+        client.set_terminated(run_id, status=status, end_time=end_time_ms)
+    finally:
+        if previous is None:
+            os.environ.pop(SUPPRESS.name, None)
+        else:
+            os.environ[SUPPRESS.name] = previous
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """A refusal (bad value, changed param on a resumed run, unknown URI scheme) rather than a server in trouble."""
+    return getattr(exc, "error_code", None) in _PERMANENT_CODES

@@ -1,0 +1,134 @@
+"""Node code's own MLflow calls (``mlflow.log_*``, autologging) log into the plugin's run.
+
+Once MLflow is imported in a process that runs nodes, the plugin's run becomes the active
+MLflow run of all its threads, in any runner (``compat.activate_run``); it is taken off again
+before the process ends, so MLflow never ends it itself and the plugin's end status wins. The
+run's id is asked of the agent only then: when the first node starts if the project imported
+MLflow already, or at the ``import mlflow`` inside a node (an import hook). A pipeline that never
+imports MLflow never waits for the run to exist.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib.abc
+import logging
+import os
+import sys
+import threading
+from collections.abc import Callable
+from importlib.machinery import ModuleSpec
+from types import ModuleType
+from typing import Any
+
+from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
+from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
+
+logger = logging.getLogger(__name__)
+
+AskRun = Callable[[float], "dict[str, Any] | None"]
+
+
+class NodeCode:
+    """One process's bridge between node code and the plugin's run."""
+
+    def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float, armed: bool = False) -> None:
+        self._ask_run = ask_run
+        self._target = target
+        self._wait = wait_seconds
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._armed = armed
+        self._asked = False
+        self._activated: Any = None  # what compat.activate_run put on the threads' stacks
+        _current[:] = [self]
+        watch_mlflow_import()
+
+    def arm(self) -> None:
+        """The run is asked for (``before_pipeline_run``): node code may now log into it."""
+        self._armed = True
+
+    def enter(self) -> None:
+        """A node starts: if MLflow is imported already, node code needs the run now.
+
+        While another thread is still importing MLflow, the import hook activates the run when
+        that import ends (and this thread's ``import mlflow`` waits for it): acting here too
+        would deadlock on the import lock.
+        """
+        module = sys.modules.get("mlflow")
+        if module is not None and not getattr(module.__spec__, "_initializing", False):
+            self.activate()
+
+    def activate(self) -> None:
+        with self._lock:
+            if self._asked or not self._armed or os.getpid() != self._pid:
+                return
+            self._asked = True
+            info = self._ask_run(self._wait)
+            if info is None:
+                logger.warning("MLflow: the run does not exist; node code's MLflow calls go to a run of their own")
+                return
+            self._sign_in(info["tracking_uri"])
+            from kedro_azureml_mlflow.core.compat import activate_run
+
+            self._activated = activate_run(info)
+        atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
+
+    def deactivate(self) -> None:
+        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit."""
+        activated, self._activated = self._activated, None
+        if activated is not None and os.getpid() == self._pid:
+            from kedro_azureml_mlflow.core.compat import deactivate_run
+
+            deactivate_run(activated)
+
+    def _sign_in(self, tracking_uri: str) -> None:
+        """Point this process's MLflow at the run's server, signed in as the plugin is."""
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+        use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
+
+
+_current: list[NodeCode] = []  # this process's bridge (a forked worker replaces its parent's)
+
+
+def _mlflow_imported() -> None:
+    for bridge in _current:
+        bridge.activate()
+
+
+class _MlflowImportWatch(importlib.abc.MetaPathFinder):
+    """Finds ``mlflow`` through the other finders and runs a callback once it is imported."""
+
+    def find_spec(self, name: str, path: Any, target: ModuleType | None = None) -> ModuleSpec | None:
+        if name != "mlflow":
+            return None
+        sys.meta_path[:] = [finder for finder in sys.meta_path if finder is not self]
+        for finder in sys.meta_path:
+            spec = finder.find_spec(name, path, target) if hasattr(finder, "find_spec") else None
+            if spec is not None and spec.loader is not None:
+                spec.loader = _NotifyingLoader(spec.loader)
+                return spec
+        return None
+
+
+class _NotifyingLoader(importlib.abc.Loader):
+    def __init__(self, loader: importlib.abc.Loader) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: ModuleSpec) -> ModuleType | None:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: ModuleType) -> None:
+        self._loader.exec_module(module)
+        _mlflow_imported()
+
+
+def watch_mlflow_import() -> None:
+    """Install the import hook in this process (once; pointless once MLflow is imported)."""
+    if "mlflow" not in sys.modules and not any(isinstance(f, _MlflowImportWatch) for f in sys.meta_path):
+        sys.meta_path.insert(0, _MlflowImportWatch())

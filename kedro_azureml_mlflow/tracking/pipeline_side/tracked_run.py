@@ -1,0 +1,132 @@
+"""The pipeline process's view of one tracked ``kedro run``: what the hooks call.
+
+Started as soon as the Kedro context exists, so the agent (warm, or starting now) imports
+MLflow and prepares the store while Kedro still loads the pipelines and the catalog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable
+from functools import partial
+from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any, Protocol
+
+from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.tracking.journal.journal import journal_directory
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, keep_alive_seconds, reach_agent
+from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
+from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
+from kedro_azureml_mlflow.tracking.plan.metrics import MetricRules
+from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names, run_tags
+from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
+from kedro_azureml_mlflow.tracking.wire.protocol import SESSION_ENV, TARGET, Report, SessionSpec, WorkerShare, now_ms
+
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.core.redaction import Redactor
+    from kedro_azureml_mlflow.settings.config import PluginConfig
+    from kedro_azureml_mlflow.settings.project import ProjectInfo
+
+
+class Handover(Protocol):
+    """What the hooks need in any process: the metric rules, node code's bridge, a way to hand records."""
+
+    rules: MetricRules
+    node_code: NodeCode
+
+    def hand(self, record: dict[str, Any]) -> None: ...
+
+
+class TrackedRun:
+    """One session with the agent, opened at ``after_context_created``."""
+
+    def __init__(self, config: PluginConfig, project: ProjectInfo, target: TargetSpec | None = None) -> None:
+        """``target``: where to track, when something else decided it (a run already active: coexist)."""
+        tracking = config.tracking
+        self.target = target or plan_target(config, project)
+        self.config = config
+        self.project = project
+        self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)
+        self.pid = os.getpid()
+        spec = SessionSpec(
+            session_id=secrets.token_hex(16),
+            target=self.target.to_json(),
+            project_path=str(project.path),
+            journal_dir=str(journal_directory(project.path)),
+            flush_interval=tracking.flush_interval_seconds,
+            max_wait=tracking.max_wait_seconds,
+        )
+        keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
+        try:
+            self.endpoint: Endpoint | None = agent_endpoint(project.path, keep_alive)
+            reach: Callable[[], Connection] = partial(
+                reach_agent, self.endpoint, project.path, keep_alive, preload_for(self.target)
+            )
+        except OSError as exc:  # no private directory for the socket: this process journals instead
+            self.endpoint, reach = None, partial(_raise, exc)
+        self.link = AgentLink(spec, reach)
+        self.node_code = NodeCode(self.link.run_info, self.target, tracking.max_wait_seconds)
+
+    def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor) -> None:
+        """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace."""
+        if self.target.workspace is not None:
+            answer = self.link.wait_for(TARGET, self.config.tracking.max_wait_seconds)
+            if answer is not None and answer.get("error"):
+                self.link.discard()
+                raise PluginError(str(answer["error"]))
+        name = self.config.tracking.run_name or "+".join(pipeline_names(run_params))
+        self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env, redactor), now_ms())
+        if first:
+            self.link.hand(first.to_json())
+        self.node_code.arm()
+
+    def share_with_workers(self) -> None:
+        """Worker processes start after this: tell them the session (not the key), in the environment."""
+        if self.endpoint is None:
+            return
+        share = WorkerShare(
+            endpoint=self.endpoint.to_json(),
+            session_id=self.link.spec.session_id,
+            patterns=self.rules.patterns,
+            separator=self.rules.separator,
+            journal_dir=self.link.spec.journal_dir,
+            target=self.target.to_json(),
+            max_wait=self.config.tracking.max_wait_seconds,
+            run=self.link.run_header,
+        )
+        os.environ[SESSION_ENV] = json.dumps(share.to_json())
+
+    def hand(self, record: dict[str, Any]) -> None:
+        self.link.hand(record)
+
+    def close(self, status: str) -> Report:
+        """End the run; the report says how long this waited for tracking after the pipeline."""
+        started = time.monotonic()
+        os.environ.pop(SESSION_ENV, None)
+        self.node_code.deactivate()
+        report = self.link.close(status)
+        report.waited_seconds = time.monotonic() - started
+        return report
+
+    def discard(self) -> None:
+        os.environ.pop(SESSION_ENV, None)
+        self.link.discard()
+
+
+def _raise(exc: OSError) -> Connection:
+    raise exc
+
+
+def preload_for(target: TargetSpec) -> list[str]:
+    """What the agent imports at once: MLflow's client, and the store or SDK this target needs."""
+    modules = ["mlflow.tracking"]
+    if (target.tracking_uri or "").startswith("sqlite:"):
+        modules.append("mlflow.store.tracking.sqlalchemy_store")
+    if target.workspace is not None:
+        modules += ["azure.ai.ml", "azureml.mlflow"]
+    return modules

@@ -1,0 +1,134 @@
+"""Where a ``kedro run`` is tracked, decided once per session.
+
+In order: inside a submitted job or ``mlflow run`` (``MLFLOW_RUN_ID`` set) resume that run on
+the injected tracking URI; an explicit ``tracking.tracking_uri``; the workspace's URI asked of
+Azure ML; ``MLFLOW_TRACKING_URI``; the embedded SQLite store in the project.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace, project_workspace
+from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
+from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef, resolve_workspace
+from kedro_azureml_mlflow.core.errors import ConfigError
+from kedro_azureml_mlflow.core.redaction import mask_uri
+from kedro_azureml_mlflow.settings.checks import check_tracking_uri
+from kedro_azureml_mlflow.settings.config import CredentialsConfig, PluginConfig
+from kedro_azureml_mlflow.settings.project import ProjectInfo
+from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials
+
+
+@dataclass(frozen=True)
+class TrackingTarget:
+    """A tracking URI, the run to resume (if any), the experiment, and how to describe it."""
+
+    tracking_uri: str
+    experiment_name: str | None
+    resume_run_id: str | None
+    description: str
+    workspace: AzureWorkspace | None = None
+
+    def client(self) -> Any:
+        """An ``MlflowClient`` for this target (imports MLflow: call it off the critical path)."""
+        return mlflow_client(self.tracking_uri, self.workspace)
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Where to track, decided without any network call; JSON-able, so the agent can realise it.
+
+    With a workspace, ``tracking_uri`` is ``None`` until the workspace is asked for it.
+    """
+
+    tracking_uri: str | None
+    experiment_name: str | None
+    resume_run_id: str | None
+    description: str
+    workspace: dict[str, str] | None = None
+    credentials: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TargetSpec:
+        return cls(**data)
+
+    def azure_workspace(self) -> AzureWorkspace | None:
+        if self.workspace is None:
+            return None
+        return AzureWorkspace(WorkspaceRef(**self.workspace), CredentialsConfig.model_validate(self.credentials or {}))
+
+    def realise(self, workspace: AzureWorkspace | None = None) -> TrackingTarget:
+        """The target, asking the workspace for its tracking URI if needed (``workspace``: a cached one)."""
+        workspace = workspace or self.azure_workspace()
+        uri = self.tracking_uri or (workspace.tracking_uri if workspace else None)
+        if uri is None:
+            raise ValueError("a target without a tracking URI needs a workspace")
+        return TrackingTarget(uri, self.experiment_name, self.resume_run_id, self.description, workspace)
+
+
+def local_store_uri(project: ProjectInfo) -> str:
+    return f"sqlite:///{(project.path / 'mlflow.db').as_posix()}"
+
+
+def plan_target(config: PluginConfig, project: ProjectInfo) -> TargetSpec:
+    """Decide where to track (first match wins); never touches the network."""
+    experiment = config.tracking.experiment or project.package_name
+    injected_run = os.environ.get("MLFLOW_RUN_ID")
+    injected_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if injected_uri:
+        check_injected_uri(injected_uri)
+    if injected_run and injected_uri:
+        return TargetSpec(injected_uri, None, injected_run, f"the run {injected_run} this job was started with")
+    if config.tracking.tracking_uri:
+        return TargetSpec(config.tracking.tracking_uri, experiment, None, mask_uri(config.tracking.tracking_uri))
+    ref = resolve_workspace(config, project.path, project.config_file)
+    if ref is not None:
+        credentials = config.credentials.model_dump(mode="json")
+        return TargetSpec(None, experiment, None, f"Azure ML {ref.describe()}", asdict(ref), credentials)
+    if injected_uri:
+        return TargetSpec(injected_uri, experiment, None, mask_uri(injected_uri))
+    uri = local_store_uri(project)
+    return TargetSpec(uri, experiment, None, f"the embedded local store {uri}")
+
+
+def resolve_target(config: PluginConfig, project: ProjectInfo) -> TrackingTarget:
+    """Decide where to track; asks the workspace (one request) only when one is configured."""
+    return plan_target(config, project).realise()
+
+
+def check_injected_uri(uri: str) -> None:
+    """``MLFLOW_TRACKING_URI`` gets the same up-front check as ``tracking.tracking_uri``."""
+    try:
+        check_tracking_uri(uri)
+    except ValueError as exc:
+        raise ConfigError(f"MLFLOW_TRACKING_URI (environment variable): {exc} (got {mask_uri(uri)[:80]!r})") from None
+
+
+def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> Any:
+    """An ``MlflowClient`` for ``tracking_uri``, signed in as ``workspace`` for ``azureml://`` URIs."""
+    from kedro_azureml_mlflow.tracking.client.client_ops import make_client
+
+    use_credential_for_tracking(tracking_uri, workspace)
+    return make_client(tracking_uri)
+
+
+def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
+    """For replaying journals: a client for any recorded URI, signed in as the project is.
+
+    Journals keep tracking URIs without their password; the project's own tracking URI (when it
+    names the same server) or ``MLFLOW_TRACKING_PASSWORD`` supplies it again.
+    """
+    workspace = project_workspace(config, project.path, project.config_file)
+    known = [uri for uri in (config.tracking.tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) if uri]
+
+    def connect(recorded_uri: str) -> Any:
+        return mlflow_client(with_credentials(recorded_uri, known), workspace)
+
+    return connect
