@@ -79,10 +79,14 @@ def test_empty_and_default_files_are_valid() -> None:
             "tracking:\n  flush_interval_seconds: soon\n",
             "tracking.flush_interval_seconds: Input should be a valid number",
         ),
+        (
+            "tracking:\n  flush_interval_seconds: .inf\n",
+            "tracking.flush_interval_seconds: Input should be less than or equal to 3600",
+        ),
         ("workspace:\n  subscription_id: s\n  name: w\n", "workspace.resource_group: field required"),
         ("tracking: [1\n", "Invalid YAML"),
     ],
-    ids=["unknown-key", "wrong-type", "missing-workspace-field", "bad-yaml"],
+    ids=["unknown-key", "wrong-type", "flush-out-of-range", "missing-workspace-field", "bad-yaml"],
 )
 def test_kedro_run_reports_one_located_line(project: KedroProject, yaml_text: str, expected: str) -> None:
     config = project.write("conf/base/azureml.yml", yaml_text)
