@@ -44,11 +44,22 @@ def ended_run(project: KedroProject, uri: str | None = None, experiment: str | N
     return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project: KedroProject, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "pipeline"),
+    [
+        ("SIGINT", "interrupted"),
+        ("SIGTERM", "interrupted"),
+        ("SIGKILL", "interrupted"),
+        ("SIGINT", "interrupted_rewrapped"),  # the node turns the Ctrl-C into an error of its own
+    ],
+    ids=["SIGINT", "SIGTERM", "SIGKILL", "SIGINT-rewrapped"],
+)
+def test_an_interrupted_run_ends_killed_with_every_value_produced_before(
+    project: KedroProject, how: str, pipeline: str
+) -> None:
     marker = project.path / "reached"
     process = subprocess.Popen(
-        [KEDRO, "run", "--pipeline", "interrupted"],
+        [KEDRO, "run", "--pipeline", pipeline],
         cwd=project.path,
         env=clean_env(PROBE_MARKER=str(marker)),
         stdout=subprocess.DEVNULL,

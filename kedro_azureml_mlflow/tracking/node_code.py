@@ -11,12 +11,13 @@ imports MLflow never waits for the run to exist.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.abc
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -90,9 +91,27 @@ class NodeCode:
 
 
 _current: list[NodeCode] = []  # this process's bridge (a forked worker replaces its parent's)
+_plugin_work = threading.local()
+
+
+@contextlib.contextmanager
+def plugins_own_work() -> Iterator[None]:
+    """The plugin's own thread (a model saved in the background) imports MLflow without asking for the run.
+
+    Only node code needs the run: asking here would make a model's save wait for it, and then the
+    end of the run wait again (twice ``max_wait`` against a server that never answers). The next
+    node to start activates the run if MLflow was imported here first.
+    """
+    _plugin_work.active = True
+    try:
+        yield
+    finally:
+        _plugin_work.active = False
 
 
 def _mlflow_imported() -> None:
+    if getattr(_plugin_work, "active", False):
+        return
     for bridge in _current:
         bridge.activate()
 
