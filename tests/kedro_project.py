@@ -88,6 +88,14 @@ def log_from_node():
     return 1.0
 
 
+def nested_child():
+    import mlflow
+
+    with mlflow.start_run(nested=True, run_name="child"):
+        mlflow.log_metric("child_metric", 3.0)
+    return 1.0
+
+
 class FourWorkers(ParallelRunner):
     def __init__(self, is_async=False):
         super().__init__(max_workers=4, is_async=is_async)
@@ -121,6 +129,7 @@ def register_pipelines():
         "node_mlflow": node_mlflow,
         "imports": Pipeline([node(mlflow_imported, None, "imported_metrics", name="imported")]),
         "node_log_metric": Pipeline([node(log_from_node, None, "own_metrics", name="own")]),
+        "node_nested": Pipeline([node(nested_child, None, "nested_metrics", name="nested")]),
         "node_mlflow_failing": node_mlflow + Pipeline([node(explode, ["params:model", "train_0_metrics"], "never")]),
     }
 """

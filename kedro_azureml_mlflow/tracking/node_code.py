@@ -41,6 +41,7 @@ class NodeCode:
         self._armed = armed
         self._asked = False
         self._activated: Any = None  # what compat.activate_run put on the threads' stacks
+        self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _sign_in set it
         _current[:] = [self]
         watch_mlflow_import()
 
@@ -75,17 +76,28 @@ class NodeCode:
         atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
 
     def deactivate(self) -> None:
-        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit."""
-        activated, self._activated = self._activated, None
-        if activated is not None and os.getpid() == self._pid:
-            from kedro_azureml_mlflow.compat import deactivate_run
+        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit.
 
-            deactivate_run(activated)
+        MLflow's tracking URI goes back to what it was: a next session in this process (another
+        project's, in a notebook) must not track into this run's store.
+        """
+        with self._lock:
+            self._armed = False
+            activated, self._activated = self._activated, None
+        if activated is None or os.getpid() != self._pid:
+            return
+        import mlflow
+
+        from kedro_azureml_mlflow.compat import deactivate_run
+
+        deactivate_run(activated)
+        mlflow.set_tracking_uri(self._previous_uri)  # type: ignore[arg-type]  # None unsets it, as MLflow does
 
     def _sign_in(self, tracking_uri: str) -> None:
         """Point this process's MLflow at the run's server, signed in as the plugin is."""
         import mlflow
 
+        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(tracking_uri)
         use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
 
