@@ -142,7 +142,7 @@ def activate_run(info: dict[str, Any]) -> ActivatedRun:
             stack.append(run)  # threads that have, and have no run of their own
     experiment_set = fluent._active_experiment_id is None and info.get("experiment_id") is not None
     if experiment_set:
-        fluent._active_experiment_id = str(info["experiment_id"])
+        fluent._active_experiment_id = str(info["experiment_id"])  # type: ignore[assignment]  # annotated None
     return ActivatedRun(run, experiment_set)
 
 
