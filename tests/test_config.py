@@ -99,3 +99,17 @@ def test_kedro_run_reports_one_located_line(project: KedroProject, yaml_text: st
     assert expected in error_lines[0]
     assert "Traceback" not in output
     assert not (project.path / "mlflow.db").exists()  # nothing half-done
+
+
+@pytest.mark.slow
+def test_a_sqlite_store_in_a_missing_folder_is_one_line_naming_it_and_creates_nothing(
+    project: KedroProject, tmp_path: Path
+) -> None:
+    missing = tmp_path / "typo" / "x"
+    config = project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: sqlite:///{missing}/y.db\n")
+    result = project.kedro("run")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    [error] = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert error.startswith(f"Error: {config}") and f"the folder {missing} of the SQLite store does not exist" in error
+    assert "Traceback" not in output and not (tmp_path / "typo").exists()
