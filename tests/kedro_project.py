@@ -50,9 +50,18 @@ def wide(index):
 
 
 def hang(*metrics):
-    # Tell the test every metric before this node was produced, then wait to be interrupted.
+    # Tell the test every metric before this node was produced, then wait to be interrupted: longer
+    # than any wait of the test (a node that returned would fail the run before the signal came).
     Path(os.environ["PROBE_MARKER"]).write_text("reached")
-    time.sleep(120)
+    time.sleep(3600)
+
+
+def hang_rewrapped(*metrics):
+    # Node code (or a library) that turns the Ctrl-C into an error of its own.
+    try:
+        hang()
+    except KeyboardInterrupt as interrupt:
+        raise RuntimeError("the solver was interrupted") from interrupt
 
 
 def train_with_mlflow(index):
@@ -79,6 +88,14 @@ def log_from_node():
     return 1.0
 
 
+def nested_child():
+    import mlflow
+
+    with mlflow.start_run(nested=True, run_name="child"):
+        mlflow.log_metric("child_metric", 3.0)
+    return 1.0
+
+
 class FourWorkers(ParallelRunner):
     def __init__(self, is_async=False):
         super().__init__(max_workers=4, is_async=is_async)
@@ -98,6 +115,7 @@ def register_pipelines():
         [node(wide, f"params:index_{i}", f"node_{i}_metrics", name=f"n{i}") for i in range(10)]
         + [node(hang, metrics, "never", name="hang")]
     )
+    interrupted_rewrapped = Pipeline(interrupted.nodes[:-1] + [node(hang_rewrapped, metrics, "never", name="hang")])
     node_mlflow = Pipeline(
         [node(train_with_mlflow, f"params:index_{i}", f"train_{i}_metrics", name=f"t{i}") for i in range(4)]
     )
@@ -107,9 +125,11 @@ def register_pipelines():
         "failing": failing,
         "many": many,
         "interrupted": interrupted,
+        "interrupted_rewrapped": interrupted_rewrapped,
         "node_mlflow": node_mlflow,
         "imports": Pipeline([node(mlflow_imported, None, "imported_metrics", name="imported")]),
         "node_log_metric": Pipeline([node(log_from_node, None, "own_metrics", name="own")]),
+        "node_nested": Pipeline([node(nested_child, None, "nested_metrics", name="nested")]),
         "node_mlflow_failing": node_mlflow + Pipeline([node(explode, ["params:model", "train_0_metrics"], "never")]),
     }
 """

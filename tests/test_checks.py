@@ -25,7 +25,7 @@ WORKSPACE_PATH = (
     "uri",
     [
         "sqlite:///mlflow.db",
-        "sqlite:////abs/mlflow.db",
+        "sqlite:////tmp/mlflow.db",
         "postgresql+psycopg2://u:p@host:5432/db",
         "mysql://host/db",
         "http://127.0.0.1:5000",
@@ -49,6 +49,7 @@ def test_uris_mlflow_can_open_pass(uri: str) -> None:
         ("azureml:///mlflow/v1.0" + WORKSPACE_PATH[12:], "is not a workspace's tracking URI"),
         ("http://", "without a host"),
         ("sqlite://", "without a host or database"),
+        ("sqlite:////nonexistent_dir/x/y.db", "the folder /nonexistent_dir/x of the SQLite store does not exist"),
         ("postgresql+a+b://h/db", "more than one '+driver'"),
         ("http://[::1", "not a valid URI"),
         ("http://h/" + "x" * 5000, "not a tracking URI"),

@@ -83,9 +83,11 @@ def test_activate_run_is_every_threads_active_run_until_deactivated() -> None:
         worker.join()
         assert mlflow.active_run().info.run_id == "r" * 32  # this thread
         assert [run.info.run_id for run in seen] == ["r" * 32]  # a thread that had never used MLflow
+        assert mlflow.tracking.fluent._get_experiment_id() == "1"  # a nested run's experiment
     finally:
         compat.deactivate_run(activated)
     assert mlflow.active_run() is None
+    assert mlflow.tracking.fluent._active_experiment_id is None
 
 
 def test_deactivating_leaves_the_same_run_active_as_its_owners() -> None:

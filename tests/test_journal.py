@@ -25,7 +25,7 @@ from kedro_azureml_mlflow.tracking.journal.journal import (
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials, without_credentials
 
 EXPERIMENT = "journal-units"
@@ -231,6 +231,34 @@ def test_a_bad_tracking_uri_is_set_aside_and_can_be_sent_elsewhere(tmp_path: Pat
     assert run.info.run_id == retried.run_id and run.info.status == "FINISHED"
     assert run.data.params == {"alpha": "1"} and len(run.data.metrics) == 3
     assert pending_journals(tmp_path / "j") == [] and list(failed_directory(tmp_path / "j").iterdir()) == []
+
+
+def test_a_journal_retried_from_failed_sends_the_files_it_kept(tmp_path: Path, store: str) -> None:
+    client = client_ops.make_client(store)
+    run_id = client_ops.create_run(client, header(store))
+    figure = tmp_path / "staged" / "scatter_plot.png"
+    model = tmp_path / "staged" / "model"
+    model.mkdir(parents=True)
+    figure.write_bytes(b"\x89PNG a figure")
+    (model / "MLmodel").write_text("artifact_path: model\n")
+    path = journal_with(
+        tmp_path / "j",
+        header(store, run_id),
+        ArtifactRecord(str(figure), "plots", owned=True, label="figure").to_json(),
+        ArtifactRecord(str(model), "model", owned=True, label="model").to_json(),
+        {"end": "FINISHED", "end_time_ms": 1_700_000_000_500},
+    )
+    client.delete_run(run_id)
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
+    assert outcome.set_aside and outcome.failed_path is not None  # the run was gone: set aside, files kept
+    client.restore_run(run_id)  # the cause is fixed; retried as it is (`kedro azureml sync NAME`)
+
+    retried = replay_journal(requeue(outcome.failed_path), lambda _uri: client_ops.make_client(store))
+
+    assert retried.set_aside == [] and retried.stopped is None and retried.run_id == run_id
+    assert [item.path for item in client.list_artifacts(run_id, "plots")] == ["plots/scatter_plot.png"]
+    assert [item.path for item in client.list_artifacts(run_id, "model")] == ["model/MLmodel"]
+    assert client.get_run(run_id).info.status == "FINISHED"
 
 
 def test_a_refused_param_is_set_aside_alone(tmp_path: Path, store: str) -> None:

@@ -28,7 +28,10 @@ def test_planted_secrets_reach_nothing_the_workspace_received(
 ) -> None:
     azureml_double.settings(record_bodies=True)
     project.write("conf/base/parameters_secrets.yml", SECRET_PARAMS)
-    project.write("conf/base/azureml.yml", "tracking:\n  experiment: planted-secrets\n")
+    # A loaded machine can take longer than the default 30 s to start the agent (importing the Azure SDK):
+    # the run is then journaled, by design, and the double receives nothing to search. The end waits
+    # only as long as tracking needs, so a long budget costs nothing when the machine is quick.
+    project.write("conf/base/azureml.yml", "tracking:\n  experiment: planted-secrets\n  max_wait_seconds: 600\n")
     since = azureml_double.last_seq()
     result = project.run("--params", f"cli_token={CLI_SECRET}", env=azureml_double.env())
 

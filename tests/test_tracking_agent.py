@@ -9,17 +9,22 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from benchmarks.harness.mlflow_server import MlflowServer
-from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, pending_journals
+from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, load_journal, pending_journals
+from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
+from tests.artifact_project import use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.tracking_server import Hold, RecordingProxy
 from tests.waiting import wait_until
@@ -44,11 +49,22 @@ def ended_run(project: KedroProject, uri: str | None = None, experiment: str | N
     return runs[0] if len(runs) == 1 and runs[0].info.status != "RUNNING" else None
 
 
-@pytest.mark.parametrize("how", ["SIGINT", "SIGTERM", "SIGKILL"])
-def test_an_interrupted_run_ends_killed_with_every_value_produced_before(project: KedroProject, how: str) -> None:
+@pytest.mark.parametrize(
+    ("how", "pipeline"),
+    [
+        ("SIGINT", "interrupted"),
+        ("SIGTERM", "interrupted"),
+        ("SIGKILL", "interrupted"),
+        ("SIGINT", "interrupted_rewrapped"),  # the node turns the Ctrl-C into an error of its own
+    ],
+    ids=["SIGINT", "SIGTERM", "SIGKILL", "SIGINT-rewrapped"],
+)
+def test_an_interrupted_run_ends_killed_with_every_value_produced_before(
+    project: KedroProject, how: str, pipeline: str
+) -> None:
     marker = project.path / "reached"
     process = subprocess.Popen(
-        [KEDRO, "run", "--pipeline", "interrupted"],
+        [KEDRO, "run", "--pipeline", pipeline],
         cwd=project.path,
         env=clean_env(PROBE_MARKER=str(marker)),
         stdout=subprocess.DEVNULL,
@@ -102,6 +118,52 @@ def test_node_code_logs_into_the_plugins_run(project: KedroProject, runner: str)
         assert metrics[f"node_own_{i}"] == i  # the node's own mlflow.log_metric
     assert "training_score" in metrics  # mlflow.sklearn.autolog()
     assert run.data.params["model.alpha"] == "0.25"
+
+
+def test_a_nested_run_from_node_code_is_a_child_in_the_plugins_experiment(project: KedroProject) -> None:
+    project.run("--pipeline", "node_nested")
+
+    client = project.client()
+    runs = project.runs()  # the project's experiment
+    [child] = [run for run in runs if run.info.run_name == "child"]
+    [parent] = [run for run in runs if run.info.run_name != "child"]
+    assert child.data.tags["mlflow.parentRunId"] == parent.info.run_id
+    assert child.data.metrics == {"child_metric": 3.0} and child.info.status == "FINISHED"
+    assert parent.info.status == "FINISHED"
+    default = client.get_experiment_by_name("Default")
+    assert default is None or client.search_runs([default.experiment_id]) == []  # not in "Default"
+
+
+TWO_SESSIONS = """
+import sys
+from pathlib import Path
+
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+for path in map(Path, sys.argv[1:]):  # one Python process, as a notebook runs one project after another
+    bootstrap_project(path)
+    with KedroSession.create(project_path=path) as session:
+        session.run(pipeline_name="node_log_metric")
+"""
+
+
+def test_a_second_projects_session_in_the_same_process_tracks_into_its_own_store(
+    project: KedroProject, kedro_new_project: Path, tmp_path: Path
+) -> None:
+    other = KedroProject(tmp_path / "other" / "probe")
+    shutil.copytree(kedro_new_project, other.path)
+    subprocess.run(
+        [sys.executable, "-c", TWO_SESSIONS, str(project.path), str(other.path)],
+        cwd=tmp_path,
+        env=clean_env(),
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    for each in (project, other):  # node code set MLflow's tracking URI in the first session: undone after it
+        [run] = each.runs()
+        assert run.data.metrics["node_own"] == 7.0
 
 
 def test_the_plugins_end_status_wins_over_node_code(project: KedroProject) -> None:
@@ -176,6 +238,25 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
     assert {"model.alpha", "seed"} <= params
     assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= metrics
     assert [record["end"] for record in records if "end" in record] == ["FINISHED"]
+
+
+def test_saving_a_model_does_not_wait_for_a_run_the_server_never_gives(
+    project: KedroProject, silent_server: str
+) -> None:
+    # Saving the model imports MLflow on the plugin's own thread. It used to ask for the run there and wait
+    # max_wait for it (saying node code's calls would go to a run of their own), before the end waited
+    # max_wait again: twice the one budget. The end's delay itself is measured in benchmarks/silent_end.py.
+    use_artifact_pipeline(project, tracking_extra=f"  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
+    result = project.kedro("run", timeout=180)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "node code" not in output  # nothing asked for the run: no node code uses MLflow here
+
+    [journal] = pending_journals(project.path / JOURNAL_DIRNAME)
+    artifacts = [record["artifact"] for _, record in load_journal(journal).records if "artifact" in record]
+    models = [artifact for artifact in artifacts if artifact["label"] == "model"]
+    assert [model["artifact_path"] for model in models] == ["model"]  # journaled, with its copy, for sync
+    assert (kept_directory(journal) / models[0]["local_path"] / "MLmodel").is_file()
 
 
 def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(

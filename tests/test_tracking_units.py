@@ -143,10 +143,12 @@ def header(uri: str, run_id: str | None = None) -> RunHeader:
     return RunHeader(uri, "units", run_id, "unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
 
 
-def agent_session(tmp_path: Path, uri: str, resume: str | None = None, max_wait: float = 30.0) -> AgentLink:
+def agent_session(
+    tmp_path: Path, uri: str, resume: str | None = None, max_wait: float = 30.0, flush: float = 60.0
+) -> AgentLink:
     """A session with a real agent process of its own (no reuse), as the hooks open one."""
     target = TargetSpec(uri, "units", resume, uri)
-    spec = SessionSpec(secrets.token_hex(8), target.to_json(), str(tmp_path), str(tmp_path / "j"), 60.0, max_wait)
+    spec = SessionSpec(secrets.token_hex(8), target.to_json(), str(tmp_path), str(tmp_path / "j"), flush, max_wait)
     endpoint = agent_endpoint(tmp_path, 0)
     link = AgentLink(spec, partial(reach_agent, endpoint, tmp_path, 0, ["mlflow.tracking"]))
     link.open_run("unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
@@ -171,6 +173,30 @@ def test_agent_batches_everything_into_one_run_with_few_requests_counted_on_the_
     # far from one per value.
     assert observed <= 7
     assert report.journaled == 0 and pending_journals(tmp_path / "j") == []
+
+
+def test_a_failed_session_still_ends_its_run_and_journals_what_it_held(tmp_path: Path) -> None:
+    # A flush interval no clock can wait for (the config refuses it; a session given one fails) stands
+    # in for any bug that ends the agent's session thread after it opened the run.
+    uri = sqlite_uri(tmp_path)
+    link = agent_session(tmp_path, uri, flush=1e308)
+    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0)]).to_json())
+    assert link.run_info(60) is not None  # the run is open; the session thread goes on to wait for a flush
+    report = link.close("FINISHED")
+
+    client = client_ops.make_client(uri)
+    [run] = client.search_runs([client.get_experiment_by_name("units").experiment_id])
+    assert run.info.status == "FINISHED"  # not left RUNNING
+    assert report.run_id == run.info.run_id and report.journaled == 1
+    [path] = pending_journals(tmp_path / "j")
+    contents = load_journal(path)
+    assert contents.header is not None and contents.header.run_id == run.info.run_id
+    assert [record for _, record in contents.records] == [
+        {"params": [["alpha", "0.1"]], "metrics": [["loss", 0.5, 1, 0]], "tags": []}
+    ]
+    outcome = replay_journal(path, lambda _uri: client_ops.make_client(uri))  # sync fills the same run
+    assert outcome.run_id == run.info.run_id
+    assert client.get_run(run.info.run_id).data.metrics == {"loss": 0.5}
 
 
 def test_unreachable_server_is_journaled_and_replayed_exactly_once(

@@ -7,6 +7,7 @@ moving a bound means running that test against the new version first.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -106,7 +107,15 @@ _RUN_INFO_FIELDS = (
 )
 
 
-def activate_run(info: dict[str, Any]) -> Any:
+@dataclass
+class ActivatedRun:
+    """What ``activate_run`` changed in MLflow's process-wide state, to undo it (``deactivate_run``)."""
+
+    run: Any
+    experiment_set: bool
+
+
+def activate_run(info: dict[str, Any]) -> ActivatedRun:
     """Make the plugin's run the active MLflow run of every thread of this process, without a request.
 
     ``mlflow.start_run(run_id=…)`` would send two requests from the pipeline process, is
@@ -115,6 +124,11 @@ def activate_run(info: dict[str, Any]) -> Any:
     ``start_run`` and cleared by the first ``end_run`` (autologging ends the runs it starts), so
     later calls open a second run. The fluent API keeps its active runs in
     ``mlflow.tracking.fluent._active_run_stack``: one stack per thread, made by ``default_factory``.
+
+    The run's experiment becomes the active experiment too (``fluent._active_experiment_id``, what
+    ``mlflow.set_experiment`` sets, without its request), unless node code chose one: MLflow puts a
+    nested run (``start_run(nested=True)``) into the active experiment, not its parent's, so it went
+    to ``Default``.
     """
     from mlflow.entities import Run, RunData, RunInfo
     from mlflow.tracking import fluent
@@ -126,18 +140,24 @@ def activate_run(info: dict[str, Any]) -> Any:
     for stack in stacks.get_all_thread_values().values():
         if not stack:
             stack.append(run)  # threads that have, and have no run of their own
-    return run
+    experiment_set = fluent._active_experiment_id is None and info.get("experiment_id") is not None
+    if experiment_set:
+        fluent._active_experiment_id = str(info["experiment_id"])  # type: ignore[assignment]  # annotated None
+    return ActivatedRun(run, experiment_set)
 
 
-def deactivate_run(activated: Any) -> None:
+def deactivate_run(activated: ActivatedRun) -> None:
     """Take what ``activate_run`` put on every thread's stack off again (never ends the run: see above).
 
     Only that object: the same run may also be active as its owner's (kedro-mlflow's run, which the
-    plugin joined), and its owner must still find it there to end it.
+    plugin joined), and its owner must still find it there to end it. The active experiment goes back
+    to none if it is still the one ``activate_run`` set.
     """
     from mlflow.tracking import fluent
 
     stacks = fluent._active_run_stack
     stacks.default_factory = list
     for stack in stacks.get_all_thread_values().values():
-        stack[:] = [run for run in stack if run is not activated]
+        stack[:] = [run for run in stack if run is not activated.run]
+    if activated.experiment_set and fluent._active_experiment_id == activated.run.info.experiment_id:
+        fluent._active_experiment_id = None

@@ -147,14 +147,14 @@ class AzureMLMlflowHooks:
 
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any]) -> None:
-        """End the run FAILED with the error recorded; Kedro re-raises the error itself."""
+        """End the run FAILED with the error recorded (KILLED if a Ctrl-C caused it); Kedro re-raises it."""
         run = self._local_run()
         if run is not None:
             message = scrub(f"{type(error).__name__}: {error}")
             run.hand(
                 Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]).to_json()
             )
-            self._close("FAILED", quiet_failure=True)
+            self._close("KILLED" if run.interrupts.seen else "FAILED", quiet_failure=True)
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -189,6 +189,7 @@ class AzureMLMlflowHooks:
         if run is None:
             return
         self._run = None
+        run.ending()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
         handoff.uninstall()

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib.metadata import entry_points
-from urllib.parse import SplitResult, urlsplit
+from pathlib import Path
+from urllib.parse import SplitResult, unquote, urlsplit
 
 MAX_EXPERIMENT_NAME = 500  # MLflow's MAX_EXPERIMENT_NAME_LENGTH
 MAX_TRACKING_URI = 2048
@@ -63,6 +64,14 @@ def _check_database(uri: str, scheme: str, parts: SplitResult) -> str:
         raise ValueError(f"database URI with more than one '+driver' in '{scheme}'")
     if not (parts.netloc or parts.path.strip("/")):
         raise ValueError(f"{scheme}:// URI without a host or database (for example sqlite:///mlflow.db)")
+    database = unquote(parts.path)[1:]  # as SQLAlchemy reads it: sqlite:////abs.db is /abs.db
+    if scheme.startswith("sqlite") and database and not database.endswith(":memory:"):
+        folder = Path(database).parent
+        if not folder.is_dir():  # MLflow would create it (and every missing parent): a typo must not
+            raise ValueError(
+                f"the folder {folder} of the SQLite store does not exist; create it or fix the path "
+                "(sqlite:////abs/path.db is absolute, sqlite:///rel.db relative to the project)"
+            )
     return uri
 
 

@@ -140,8 +140,9 @@ class TrackingConfig(_Strict):
     """What model datasets do besides logging the model."""
     on_error: Literal["warn", "fail"] = "warn"
     """If requests cannot be sent: ``warn`` journals them and the run succeeds; ``fail`` also fails the run."""
-    flush_interval_seconds: float = Field(default=5.0, gt=0)
-    """When the tracking agent first sends what has queued up during a long run; then every 10, 20, 40, 60 s."""
+    flush_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    """When the tracking agent first sends what has queued up during a long run; then every 10, 20, 40, 60 s.
+    At most an hour: a longer wait is no longer a flush (and ``.inf`` cannot be waited on)."""
     redact: list[str] = Field(default_factory=lambda: list(DEFAULT_PATTERNS))
     """Parameter (and ``--params``) keys whose values are logged as ``<redacted>``: shell-style patterns,
     matched against each part of a key path; your list replaces the defaults (see docs/security.md)."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.core.errors import first_line
+from kedro_azureml_mlflow.tracking.pipeline_side.node_code import plugins_own_work
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,8 @@ class Handoff:
 
     def _prepare(self, prepare: Callable[[], ArtifactRecord | None], what: str) -> None:
         try:
-            record = prepare()
+            with plugins_own_work():  # MLflow imported here must not wait for the run (node_code)
+                record = prepare()
         except Exception as exc:  # noqa: BLE001 - a file the plugin cannot make never fails the pipeline
             logger.warning("%s could not be prepared for the run (%s); not logged", what, first_line(exc))
             return

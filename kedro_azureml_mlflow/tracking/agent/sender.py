@@ -86,6 +86,18 @@ class RunSender:
         if self.ends_run:
             self._send_other({"end": status, "end_time_ms": end_time_ms})
 
+    def end_directly(self, status: str, end_time_ms: int) -> bool:
+        """End the opened run in one request, whatever came before (a failed session); whether it ended."""
+        if self.run_id is None or self._client is None or not self.ends_run:
+            return False
+        try:
+            client_ops.end_run(self._client, self.run_id, status, end_time_ms)
+        except Exception as exc:  # noqa: BLE001 - the end is journaled instead
+            logger.warning("Could not end the run %s: %s", self.run_id, first_line(exc))
+            return False
+        self.requests += 1
+        return True
+
     def abort(self) -> None:
         """A run created after the session was given up (its records are journaled without it): end it KILLED."""
         self.aborted = True

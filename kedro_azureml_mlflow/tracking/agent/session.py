@@ -63,6 +63,7 @@ class AgentSession:
         self._run_info: dict[str, Any] | None = None
         self._sender: RunSender | None = None
         self._reported = False
+        self._crashed = False  # the session thread failed: nothing more is sent (see _salvage)
         self._interval = spec.flush_interval
         self._flush_at = time.monotonic() + spec.flush_interval
         self.done = threading.Event()  # reported (the pipeline may go); the thread may still be at work
@@ -91,7 +92,7 @@ class AgentSession:
     def ask_run(self, reply: Reply) -> None:
         """Answer with the run's info once it exists (node code logs into it), or ``None``."""
         with self._cond:
-            if self._run_info is None and not self.done.is_set():
+            if self._run_info is None and not self.done.is_set() and not self._crashed:
                 self._run_askers.append(reply)
                 self._cond.notify_all()
                 return
@@ -119,8 +120,9 @@ class AgentSession:
             header = self._await_header(target) if target is not None else None
             if header is not None:
                 self._track(target, header)  # type: ignore[arg-type]  # target is set when header is
-        except Exception:  # a bug must still end the session: report what is known
+        except Exception:  # a bug must still end the session: end the run, journal what it held
             logger.exception("Tracking session %s failed", self.spec.session_id)
+            self._salvage()
         finally:
             self._answer_run_askers()
             self._send_report()
@@ -231,6 +233,23 @@ class AgentSession:
 
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
+        self._journal_held("Gave up waiting for the tracking server", end_run=False)
+
+    def _salvage(self) -> None:
+        """The session thread failed: once the pipeline ends, end the run and journal every record held.
+
+        Node code asking for the run is answered at once (without it); records that still arrive
+        wait in memory for the end, as they would for a flush.
+        """
+        with self._cond:
+            self._crashed = True
+        self._answer_run_askers()
+        with self._cond:
+            self._cond.wait_for(lambda: self._end is not None or self._reported)
+        self._journal_held("The tracking session failed (see above)", end_run=True)
+
+    def _journal_held(self, why: str, end_run: bool) -> None:
+        """Journal what is pending or in flight (and the end); with ``end_run``, end an opened run first."""
         with self._cond:
             if self._reported:
                 return
@@ -245,8 +264,11 @@ class AgentSession:
         for record in merged(left):
             sender.journal.write(record)
         if end is not None and end[0] is not None and sender.ends_run:
-            sender.journal.write({"end": end[0], "end_time_ms": end[1]})
-        logger.warning("Gave up waiting for the tracking server; the rest is in %s", sender.journal.path)
+            ended = end_run and sender.end_directly(end[0], end[1])
+            if not ended:
+                sender.journal.write({"end": end[0], "end_time_ms": end[1]})
+        if sender.journal.records:
+            logger.warning("%s; the rest is in %s", why, sender.journal.path)
         self._reply({"op": REPORT, **self.report().to_json()})
         self.done.set()
 

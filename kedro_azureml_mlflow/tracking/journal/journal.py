@@ -169,8 +169,17 @@ def set_aside(path: Path, header: RunHeader | None, lines: list[str], reasons: l
 
 
 def requeue(failed: Path) -> Path:
-    """Move a journal out of ``failed/`` back among the pending ones (to retry it); its new path."""
+    """Move a journal out of ``failed/`` back among the pending ones (to retry it); its new path.
+
+    Its kept files (figures, models) stayed beside the pending journal it was set aside from, under
+    its old name: they move to the new name, where the replay looks for them.
+    """
+    from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
+
     pending = failed.parent.parent / f"{failed.stem}-retry-{uuid.uuid4().hex[:6]}.jsonl"
+    kept = kept_directory(failed.parent.parent / failed.name)
+    if kept.is_dir():
+        os.replace(kept, kept_directory(pending))
     os.replace(failed, pending)
     return pending
 

@@ -61,6 +61,7 @@ class AgentLink:
         self._header: dict[str, Any] | None = None
         self._journal: Journal | None = None
         self._closed = False
+        self._end_by: float | None = None  # time.monotonic() when the run's one wait after the pipeline ends
         threading.Thread(target=self._connect_and_read, name="kedro-azureml-mlflow-link", daemon=True).start()
         atexit.register(self._at_exit)
 
@@ -94,10 +95,25 @@ class AgentLink:
         return answer.get("info") if answer else None
 
     def wait_for(self, op: str, timeout: float) -> dict[str, Any] | None:
-        """The agent's ``op`` answer (``target``, ``run``, ``report``), or ``None`` past ``timeout``."""
+        """The agent's ``op`` answer (``target``, ``run``, ``report``), or ``None`` past ``timeout``.
+
+        Never past the end of the run's wait (``end_by``): whoever waits then (node code, a model
+        being saved, the end itself) shares the one ``max_wait`` that follows the pipeline.
+        """
+        limit = time.monotonic() + timeout
         with self._cond:
-            self._cond.wait_for(lambda: op in self._replies or self._broken is not None, timeout=timeout)
+            while op not in self._replies and self._broken is None:
+                left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
             return self._replies.get(op)
+
+    def end_by(self, deadline: float) -> None:
+        """The pipeline has ended: every wait on the agent ends by ``deadline`` (``time.monotonic()``)."""
+        with self._cond:
+            self._end_by = deadline if self._end_by is None else min(self._end_by, deadline)
+            self._cond.notify_all()
 
     def discard(self) -> None:
         """Nothing is tracked after all (a disabled pipeline, a failed check): end quietly."""
@@ -106,8 +122,9 @@ class AgentLink:
             self._post({"op": END, "status": None, "end_time_ms": now_ms()})
 
     def close(self, status: str) -> Report:
-        """End the run with ``status``; wait at most ``max_wait`` for the agent's report."""
+        """End the run with ``status``; wait for the agent's report until ``end_by`` (else ``max_wait``)."""
         end_time = now_ms()
+        self.end_by(time.monotonic() + self.spec.max_wait)
         with self._cond:
             self._closed = True
             self._post({"op": END, "status": status, "end_time_ms": end_time})

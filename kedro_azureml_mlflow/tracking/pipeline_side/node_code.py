@@ -11,12 +11,13 @@ imports MLflow never waits for the run to exist.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import importlib.abc
 import logging
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
 from types import ModuleType
 from typing import Any
@@ -41,6 +42,7 @@ class NodeCode:
         self._armed = armed
         self._asked = False
         self._activated: Any = None  # what compat.activate_run put on the threads' stacks
+        self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _sign_in set it
         _current[:] = [self]
         watch_mlflow_import()
 
@@ -75,25 +77,54 @@ class NodeCode:
         atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
 
     def deactivate(self) -> None:
-        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit."""
-        activated, self._activated = self._activated, None
-        if activated is not None and os.getpid() == self._pid:
-            from kedro_azureml_mlflow.core.compat import deactivate_run
+        """Before the run ends: MLflow must not end it (FINISHED) at this process's exit.
 
-            deactivate_run(activated)
+        MLflow's tracking URI goes back to what it was: a next session in this process (another
+        project's, in a notebook) must not track into this run's store.
+        """
+        with self._lock:
+            self._armed = False
+            activated, self._activated = self._activated, None
+        if activated is None or os.getpid() != self._pid:
+            return
+        import mlflow
+
+        from kedro_azureml_mlflow.core.compat import deactivate_run
+
+        deactivate_run(activated)
+        mlflow.set_tracking_uri(self._previous_uri)  # type: ignore[arg-type]  # None unsets it, as MLflow does
 
     def _sign_in(self, tracking_uri: str) -> None:
         """Point this process's MLflow at the run's server, signed in as the plugin is."""
         import mlflow
 
+        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
         mlflow.set_tracking_uri(tracking_uri)
         use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
 
 
 _current: list[NodeCode] = []  # this process's bridge (a forked worker replaces its parent's)
+_plugin_work = threading.local()
+
+
+@contextlib.contextmanager
+def plugins_own_work() -> Iterator[None]:
+    """The plugin's own thread (a model saved in the background) imports MLflow without asking for the run.
+
+    Only node code needs the run: asking here would make a model's save wait for it, and then the
+    end of the run wait again (twice ``max_wait`` against a server that never answers). The next
+    node to start activates the run if MLflow was imported here first.
+    """
+    _plugin_work.active = True
+    try:
+        yield
+    finally:
+        _plugin_work.active = False
 
 
 def _mlflow_imported() -> None:
+    if getattr(_plugin_work, "active", False):
+        return
     for bridge in _current:
         bridge.activate()
 

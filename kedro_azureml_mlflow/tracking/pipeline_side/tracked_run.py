@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.tracking.journal.journal import journal_directory
+from kedro_azureml_mlflow.tracking.pipeline_side.interrupts import InterruptWatch
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, keep_alive_seconds, reach_agent
 from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
@@ -25,7 +26,14 @@ from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
-from kedro_azureml_mlflow.tracking.wire.protocol import SESSION_ENV, TARGET, Report, SessionSpec, WorkerShare, now_ms
+from kedro_azureml_mlflow.tracking.wire.protocol import (
+    SESSION_ENV,
+    TARGET,
+    Report,
+    SessionSpec,
+    WorkerShare,
+    now_ms,
+)
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.core.redaction import Redactor
@@ -53,6 +61,8 @@ class TrackedRun:
         self.project = project
         self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)
         self.pid = os.getpid()
+        self._ended_at: float | None = None
+        self.interrupts = InterruptWatch()  # a Ctrl-C that surfaces as an error still ends the run KILLED
         spec = SessionSpec(
             session_id=secrets.token_hex(16),
             target=self.target.to_json(),
@@ -80,6 +90,7 @@ class TrackedRun:
                 self.link.discard()
                 raise PluginError(str(answer["error"]))
         name = self.config.tracking.run_name or "+".join(pipeline_names(run_params))
+        self.interrupts.start()
         self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env, redactor), now_ms())
         if first:
             self.link.hand(first.to_json())
@@ -104,9 +115,17 @@ class TrackedRun:
     def hand(self, record: dict[str, Any]) -> None:
         self.link.hand(record)
 
+    def ending(self) -> None:
+        """The pipeline has ended: from now on, ``max_wait`` bounds every wait for tracking, together."""
+        if self._ended_at is None:
+            self._ended_at = time.monotonic()
+            self.link.end_by(self._ended_at + self.config.tracking.max_wait_seconds)
+
     def close(self, status: str) -> Report:
         """End the run; the report says how long this waited for tracking after the pipeline."""
-        started = time.monotonic()
+        self.ending()
+        started = self._ended_at if self._ended_at is not None else time.monotonic()
+        self.interrupts.stop()
         os.environ.pop(SESSION_ENV, None)
         self.node_code.deactivate()
         report = self.link.close(status)
@@ -114,6 +133,7 @@ class TrackedRun:
         return report
 
     def discard(self) -> None:
+        self.interrupts.stop()
         os.environ.pop(SESSION_ENV, None)
         self.link.discard()
 
