@@ -63,8 +63,8 @@ def normalised_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if "is_deterministic" in out:
         out["is_deterministic"] = _as_text(out["is_deterministic"])
     inputs = {}
-    for name, port in (out.get("inputs") or {}).items():
-        port = {k: _as_text(v) if k in ("optional", "default") else v for k, v in port.items()}
+    for name, sent in (out.get("inputs") or {}).items():
+        port = {k: _as_text(v) if k in ("optional", "default") else v for k, v in sent.items()}
         port.setdefault("optional", "False")
         inputs[name] = port
     if "inputs" in out:

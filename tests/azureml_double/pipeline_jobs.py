@@ -113,11 +113,11 @@ class PipelineJob(Job):
     def to_rest(self) -> dict[str, Any]:
         props = dict(self.props)
         inputs = {}
-        for key, item in (props.get("inputs") or {}).items():
-            item = {"description": None, **item}
-            if item.get("jobInputType") != "literal":
-                item = {"mode": "ReadOnlyMount", "pathOnCompute": None, **item}
-            inputs[key] = item
+        for key, sent in (props.get("inputs") or {}).items():
+            uri_extras = (
+                {"mode": "ReadOnlyMount", "pathOnCompute": None} if sent.get("jobInputType") != "literal" else {}
+            )
+            inputs[key] = {"description": None, **uri_extras, **sent}
         outputs = {}
         for key, item in (props.get("outputs") or {}).items():
             blank = {"description": None, "uri": None, "assetName": None, "assetVersion": None}
