@@ -362,7 +362,6 @@ class StepJob(Job):
             "runNumber": int(self.created.timestamp()),
             "rootRunId": self.pipeline.name,
             "createdUtc": _utc(self.created),
-            "createdTimeUtc": _utc(self.created),
             "createdBy": USER,
             "userId": USER["userObjectId"],
             "token": None,
@@ -446,7 +445,7 @@ class StepJob(Job):
     def run_details(self, base_url: str) -> dict[str, Any]:
         """Run history's details of the step: its run plus the log files of the command it ran."""
         logs = super().run_details(base_url)["logFiles"]
-        return {**self.run(), "logFiles": logs}
+        return {**self.run(), "createdTimeUtc": _utc(self.created), "logFiles": logs}
 
     def internal(self) -> dict[str, Any]:
         return {

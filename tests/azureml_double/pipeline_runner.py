@@ -12,10 +12,11 @@
   running steps are cancelled too (absent, the service takes it as true: fact 2 of the recordings). The
   pipeline then fails with ``PipelineHasStepJobFailed``. Cancelling the pipeline cancels its running steps.
 - **Reuse.** A node whose component is deterministic, in a pipeline not ``force_rerun``, whose component
-  (command, environment, code content, ports), settings (compute, resources, distribution, environment
+  (name, version, command, environment, code content, ports), settings (compute, resources, distribution, environment
   variables) and inputs (literal values; the data an upstream step produced) match an earlier Completed step
-  of the workspace is not run: its step is Completed at once with the original's outputs and the
-  ``azureml.isreused`` / ``azureml.reusedrunid`` markers (fact 8).
+  of the workspace (or one still running: then it waits for it, as recorded) is not run: its step ends
+  as the original did, with start == end, the original's outputs and the ``azureml.isreused`` /
+  ``azureml.reusedrunid`` markers (fact 8).
 """
 
 from __future__ import annotations
@@ -191,7 +192,10 @@ class StepPlan:
         asset = ws.codes.get((found.group(1).lower(), found.group(2))) if found else None
         code_hash = ((asset or {}).get("properties") or {}).get("properties", {}).get("hash_sha256") or code
         content = {
-            "component": {k: self.spec.get(k) for k in ("type", "command", "environment", "inputs", "outputs")},
+            "component": {
+                k: self.spec.get(k)
+                for k in ("name", "version", "type", "command", "environment", "inputs", "outputs", "is_deterministic")
+            },
             "code": code_hash,
             "settings": self.settings(),
             "inputs": self.identities,
@@ -314,34 +318,42 @@ class PipelineRunner:
         for name, output in plan.pipeline_outputs.items():
             container, prefix = step.output_locations[output]
             self.pipeline.output_locations[name] = f"{container}/{prefix}"
-        if original is not None:
-            self._complete_reused(step)
-            return []
-        thread = threading.Thread(target=self._run_step, args=(step, plan), name=f"step-{step.name}", daemon=True)
+        target = self._complete_reused if original is not None else self._run_step
+        thread = threading.Thread(target=target, args=(step, plan), name=f"step-{step.name}", daemon=True)
         self.compute.threads.append(thread)
         thread.start()
         return [step]
 
     def _reusable(self, key: str) -> StepJob | None:
-        """The step that really ran with this key and Completed (a reused step points at it)."""
+        """A step that really ran (or runs) with this key, Completed ones first. As recorded, a node reuses
+        even a step that is still running: it stays NotStarted until that one ends."""
         with self.double.lock:
-            jobs = list(self.pipeline.ws.jobs.values())
-        for job in sorted(jobs, key=lambda j: j.created):
-            if isinstance(job, StepJob) and job.reuse_key == key and job.status == "Completed":
-                return job.reused_from or job
-        return None
+            jobs = [j for j in self.pipeline.ws.jobs.values() if isinstance(j, StepJob) and j.reused_from is None]
+        candidates = [j for j in jobs if j.reuse_key == key and j.status not in ("Failed", "Canceled")]
+        candidates.sort(key=lambda j: (j.status != "Completed", j.created))
+        return candidates[0] if candidates else None
 
-    def _complete_reused(self, step: StepJob) -> None:
-        """No process runs: an (empty) MLflow child run, Completed at once with start == end."""
+    def _complete_reused(self, step: StepJob, plan: StepPlan) -> None:
+        """No process runs: once the original ends, an (empty) MLflow child run and the original's status,
+        with start == end."""
+        original = step.reused_from
+        assert original is not None
+        while not original.finished.wait(POLL_SECONDS):
+            if step.cancel_requested:
+                break
+        status = original.status if original.finished.is_set() else "Canceled"
         mlflow = self.compute.mlflow
         step.mlflow_experiment_id = mlflow.experiment_id(step.experiment_name)
         step.mlflow_run_id = mlflow.create_run(
             step.mlflow_experiment_id, step.name, step.node, {"mlflow.source.type": "JOB", **step.mlflow_tags}
         )
-        mlflow.end_run_if_running(step.mlflow_run_id, "FINISHED")
+        mlflow.end_run_if_running(
+            step.mlflow_run_id, {"Completed": "FINISHED", "Failed": "FAILED"}.get(status, "KILLED")
+        )
         with step.lock:
             step.start_time = step.end_time = _now()
-            step.status = "Completed"
+            step.error = original.error
+            step.status = status
         step.finished.set()
 
     def _run_step(self, step: StepJob, plan: StepPlan) -> None:
