@@ -289,3 +289,34 @@ def test_cancelling_a_pipeline_cancels_its_running_step_and_an_ended_one_answers
         ml.jobs.begin_cancel(created.name)
     assert refused.value.status_code == 400
     assert f"The pipeline run {created.name} is in terminal status, it can't be canceled." in str(refused.value)
+
+
+def test_a_nodes_own_resources_distribution_and_variables_reach_its_step(azureml_double, tmp_path: Path) -> None:
+    from azure.ai.ml import PyTorchDistribution, command, dsl
+    from azure.ai.ml.entities import Environment
+
+    trainer = command(
+        command=f"echo rank=$RANK of=$WORLD_SIZE greeting=$GREETING {uuid.uuid4().hex}",
+        environment=Environment(image="i:1"),
+        compute="gpu-cluster",
+        instance_count=2,
+        distribution=PyTorchDistribution(process_count_per_instance=1),
+        environment_variables={"GREETING": "component"},
+    )
+
+    @dsl.pipeline(default_compute="cpu-cluster")
+    def distributed():
+        train = trainer()
+        train.environment_variables = {"GREETING": "node"}
+
+    created, done = submit_and_wait(azureml_double, distributed())
+
+    assert done.status == "Completed"
+    (child,) = steps_by_node(azureml_double, created.name).values()
+    details = azureml_double.ml_client().jobs._runs_operations.get_run_details(child.name)
+    assert sorted(details.log_files) == ["user_logs/std_log_process_0.txt", "user_logs/std_log_process_1.txt"]
+    assert azureml_double.job_info(child.name)["compute"] == "gpu-cluster"
+    scratch = Path(azureml_double.job_info(child.name)["scratch_dir"])
+    for rank in (0, 1):
+        log = (scratch / "user_logs" / f"std_log_process_{rank}.txt").read_text()
+        assert f"rank={rank} of=2 greeting=node" in log

@@ -221,7 +221,7 @@ class PipelineJob(Job):
                 "computeType": None,
             },
             "target": None,
-            "uniqueChildRunComputeTargets": sorted({s.compute_name or "" for s in self.steps.values()}),
+            "uniqueChildRunComputeTargets": sorted({s.compute_name or "" for s in list(self.steps.values())}),
             "tags": dict(self.props.get("tags") or {}),
             "properties": self.server_properties(),
             "parameters": {},
@@ -244,7 +244,7 @@ class PipelineJob(Job):
         return {
             **super().internal(),
             "kind": "pipeline",
-            "steps": {node: step.name for node, step in self.steps.items()},
+            "steps": {node: step.name for node, step in dict(self.steps).items()},  # a copy: the runner adds
             "failed_nodes": list(self.failed_nodes),
             "output_locations": dict(self.output_locations),
         }
