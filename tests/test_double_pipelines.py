@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from tests.waiting import wait_until
 
@@ -228,6 +229,10 @@ def test_resubmitting_reuses_unchanged_steps_and_force_rerun_runs_them(azureml_d
         info = azureml_double.job_info(child.name)
         assert info["pid"] is None and info["log_path"] is None  # no process ran
         assert info["output_locations"] == azureml_double.job_info(original[node].name)["output_locations"]
+    # its logs are the original's (it shares the original's data container)
+    log_url = azureml_double.ml_client().jobs._runs_operations.get_run_details(reused["b"].name).log_files
+    assert f"/{original['b'].name}/user_logs/std_log.txt" in log_url["user_logs/std_log.txt"]
+    assert "value hello-b" in requests.get(log_url["user_logs/std_log.txt"], timeout=30).text
     assert done.properties["azureml.enforceRerun"] == "False"
 
     forced, done = submit_and_wait(azureml_double, fan_out(code, force_rerun=True))
@@ -320,3 +325,34 @@ def test_a_nodes_own_resources_distribution_and_variables_reach_its_step(azureml
     for rank in (0, 1):
         log = (scratch / "user_logs" / f"std_log_process_{rank}.txt").read_text()
         assert f"rank={rank} of=2 greeting=node" in log
+
+
+def test_datastore_inputs_of_the_pipeline_are_downloaded_for_the_step(azureml_double, tmp_path: Path) -> None:
+    from azure.ai.ml import Input, command, dsl
+    from azure.ai.ml.entities import Environment
+
+    container = azureml_double.ml_client().datastores.get("workspaceblobstore").container_name
+    folder = f"inputs/{uuid.uuid4().hex}"
+    blobs = azureml_double.blob_service().get_container_client(container)
+    blobs.upload_blob(f"{folder}/table/part-0.csv", b"a,b\n1,2\n")
+    blobs.upload_blob(f"{folder}/single.txt", b"just one file")
+    reader = command(
+        command="cat ${{inputs.table}}/part-0.csv ${{inputs.single}}",
+        environment=Environment(image="i:1"),
+        inputs={"table": Input(type="uri_folder"), "single": Input(type="uri_file")},
+    )
+
+    @dsl.pipeline(default_compute="cpu-cluster")
+    def read(table, single):
+        step = reader(table=table, single=single)  # noqa: F841 - the variable names the node
+
+    datastore = "azureml://datastores/workspaceblobstore/paths"
+    job = read(
+        table=Input(type="uri_folder", path=f"{datastore}/{folder}/table"),
+        single=Input(type="uri_file", path=f"{datastore}/{folder}/single.txt"),
+    )
+    created, done = submit_and_wait(azureml_double, job)
+
+    assert done.status == "Completed"
+    (child,) = steps_by_node(azureml_double, created.name).values()
+    assert "a,b\n1,2\njust one file" in azureml_double.job_log(child.name)

@@ -443,8 +443,9 @@ class StepJob(Job):
         }
 
     def run_details(self, base_url: str) -> dict[str, Any]:
-        """Run history's details of the step: its run plus the log files of the command it ran."""
-        logs = super().run_details(base_url)["logFiles"]
+        """Run history's details of the step: its run plus the log files of the command it ran (a reused step's
+        are the original's: it shares its data container)."""
+        logs = Job.run_details(self.reused_from or self, base_url)["logFiles"]
         return {**self.run(), "createdTimeUtc": _utc(self.created), "logFiles": logs}
 
     def internal(self) -> dict[str, Any]:

@@ -364,7 +364,9 @@ class PipelineRunner:
                 folder = Path(self.compute.scratch_root) / f"{step.name}-inputs" / name
                 folder.mkdir(parents=True, exist_ok=True)
                 self.compute.storage.download_prefix(container, prefix, folder)
-                local[name] = str(folder)
+                files = list(folder.iterdir())
+                is_file = (plan.spec.get("inputs") or {}).get(name, {}).get("type") == "uri_file" and len(files) == 1
+                local[name] = str(files[0] if is_file else folder)
             step.props = plan.job_properties(local)
         except Exception as e:  # noqa: BLE001 - the step fails as a failed input mount would
             step.error = {"error": {"code": "UserError", "message": f"azureml double: input download failed: {e!r}"}}
