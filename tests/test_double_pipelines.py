@@ -117,6 +117,8 @@ def test_fan_out_pipeline_runs_each_step_as_a_child_run_with_data_through_the_da
     assert done.status == "Completed"
     steps = steps_by_node(azureml_double, created.name)
     assert sorted(steps) == ["a", "b", "c"]
+    listed = {job.name for job in azureml_double.ml_client().jobs.list()}
+    assert created.name in listed and listed.isdisjoint(child.name for child in steps.values())  # steps: children only
     infos = {node: azureml_double.job_info(child.name) for node, child in steps.items()}
     assert {node: info["compute"] for node, info in infos.items()} == {
         "a": "cpu-cluster",
