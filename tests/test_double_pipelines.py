@@ -358,3 +358,23 @@ def test_datastore_inputs_of_the_pipeline_are_downloaded_for_the_step(azureml_do
     assert done.status == "Completed"
     (child,) = steps_by_node(azureml_double, created.name).values()
     assert "a,b\n1,2\njust one file" in azureml_double.job_log(child.name)
+
+
+def test_fail_next_job_fails_the_next_step_that_runs(azureml_double, tmp_path: Path) -> None:
+    from azure.ai.ml import dsl
+
+    code = code_folder(tmp_path)
+    make_a, make_b = step(code, ""), step(code, "", data=True)
+
+    @dsl.pipeline(default_compute="cpu-cluster")
+    def chain():
+        a = make_a(text="y")
+        b = make_b(text="x", data=a.outputs.out)  # noqa: F841 - the variable names the node
+
+    azureml_double.fail_next_job(message="injected for the first step")
+    created, done = submit_and_wait(azureml_double, chain())
+
+    assert done.status == "Failed"
+    (child,) = steps_by_node(azureml_double, created.name).values()
+    assert child.status == "Failed" and "injected for the first step" in azureml_double.job_log(child.name)
+    assert azureml_double.faults()["fail_next_jobs"] == 0

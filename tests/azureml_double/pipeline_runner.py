@@ -372,7 +372,7 @@ class PipelineRunner:
             step.error = {"error": {"code": "UserError", "message": f"azureml double: input download failed: {e!r}"}}
             self.compute._finalize(step, "Failed")
             return
-        self.compute._run(step, None)
+        self.compute._run(step, self.double.faults.take_job_failure())  # fail_next_job: steps are jobs too
 
     def _finish(self, end_status: str) -> None:
         pipeline = self.pipeline
