@@ -163,6 +163,8 @@ def test_getting_a_step_reads_it_from_run_history_and_its_log_is_served(azureml_
     assert "value hello" in azureml_double.job_log(child.name)
     with pytest.raises(PipelineChildJobError):  # as on Azure: the SDK does not stream a step
         ml.jobs.stream(child.name)
+    ml.jobs.download(child.name, download_path=tmp_path / "download")  # its run's folder in the artifact store
+    assert "value hello" in (tmp_path / "download" / "artifacts" / "user_logs" / "std_log.txt").read_text()
 
 
 def test_a_failed_step_fails_the_pipeline_and_its_downstream_never_starts(azureml_double, tmp_path: Path) -> None:
