@@ -331,7 +331,7 @@ def test_a_nodes_own_resources_distribution_and_variables_reach_its_step(azureml
         assert f"rank={rank} of=2 greeting=node" in log
 
 
-def test_datastore_inputs_of_the_pipeline_are_downloaded_for_the_step(azureml_double, tmp_path: Path) -> None:
+def test_datastore_and_local_inputs_of_the_pipeline_are_downloaded_for_the_step(azureml_double, tmp_path: Path) -> None:
     from azure.ai.ml import Input, command, dsl
     from azure.ai.ml.entities import Environment
 
@@ -340,26 +340,30 @@ def test_datastore_inputs_of_the_pipeline_are_downloaded_for_the_step(azureml_do
     blobs = azureml_double.blob_service().get_container_client(container)
     blobs.upload_blob(f"{folder}/table/part-0.csv", b"a,b\n1,2\n")
     blobs.upload_blob(f"{folder}/single.txt", b"just one file")
+    local = tmp_path / "local-data"
+    local.mkdir()
+    (local / "notes.txt").write_text("uploaded by the SDK")
     reader = command(
-        command="cat ${{inputs.table}}/part-0.csv ${{inputs.single}}",
+        command="cat ${{inputs.table}}/part-0.csv ${{inputs.single}} ${{inputs.local}}/notes.txt",
         environment=Environment(image="i:1"),
-        inputs={"table": Input(type="uri_folder"), "single": Input(type="uri_file")},
+        inputs={"table": Input(type="uri_folder"), "single": Input(type="uri_file"), "local": Input(type="uri_folder")},
     )
 
     @dsl.pipeline(default_compute="cpu-cluster")
-    def read(table, single):
-        step = reader(table=table, single=single)  # noqa: F841 - the variable names the node
+    def read(table, single, local):
+        step = reader(table=table, single=single, local=local)  # noqa: F841 - the variable names the node
 
     datastore = "azureml://datastores/workspaceblobstore/paths"
     job = read(
         table=Input(type="uri_folder", path=f"{datastore}/{folder}/table"),
         single=Input(type="uri_file", path=f"{datastore}/{folder}/single.txt"),
+        local=Input(type="uri_folder", path=str(local)),  # the SDK uploads it to the datastore first
     )
     created, done = submit_and_wait(azureml_double, job)
 
     assert done.status == "Completed"
     (child,) = steps_by_node(azureml_double, created.name).values()
-    assert "a,b\n1,2\njust one file" in azureml_double.job_log(child.name)
+    assert "a,b\n1,2\njust one fileuploaded by the SDK" in azureml_double.job_log(child.name)
 
 
 def test_fail_next_job_fails_the_next_step_that_runs(azureml_double, tmp_path: Path) -> None:
