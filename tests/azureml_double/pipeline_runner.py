@@ -293,7 +293,7 @@ class PipelineRunner:
                     upstream = upstream_nodes(self.nodes[node])
                     if all(n in pipeline.steps and pipeline.steps[n].status == "Completed" for n in upstream):
                         pending.remove(node)
-                        running.extend(self._start(node))
+                        running.append(self._start(node))
             if not running:
                 break
             time.sleep(POLL_SECONDS)
@@ -305,7 +305,7 @@ class PipelineRunner:
             return "Canceled"
         return "Completed"
 
-    def _start(self, node: str) -> list[StepJob]:
+    def _start(self, node: str) -> StepJob:
         plan = StepPlan(self.pipeline, node, str(uuid.uuid4()))
         key = plan.reuse_key()
         original = None if self.force_rerun or not plan.deterministic else self._reusable(key)
@@ -318,11 +318,13 @@ class PipelineRunner:
         for name, output in plan.pipeline_outputs.items():
             container, prefix = step.output_locations[output]
             self.pipeline.output_locations[name] = f"{container}/{prefix}"
-        target = self._complete_reused if original is not None else self._run_step
-        thread = threading.Thread(target=target, args=(step, plan), name=f"step-{step.name}", daemon=True)
+        if original is not None:
+            thread = threading.Thread(target=self._complete_reused, args=(step,), daemon=True)
+        else:
+            thread = threading.Thread(target=self._run_step, args=(step, plan), daemon=True)
         self.compute.threads.append(thread)
         thread.start()
-        return [step]
+        return step
 
     def _reusable(self, key: str) -> StepJob | None:
         """A step that really ran (or runs) with this key, Completed ones first. As recorded, a node reuses
@@ -333,7 +335,7 @@ class PipelineRunner:
         candidates.sort(key=lambda j: (j.status != "Completed", j.created))
         return candidates[0] if candidates else None
 
-    def _complete_reused(self, step: StepJob, plan: StepPlan) -> None:
+    def _complete_reused(self, step: StepJob) -> None:
         """No process runs: once the original ends, an (empty) MLflow child run and the original's status,
         with start == end."""
         original = step.reused_from
