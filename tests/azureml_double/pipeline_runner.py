@@ -9,14 +9,15 @@
   before its command starts and sees a local folder. Literal pipeline inputs (``${{parent.inputs.X}}``) are
   substituted; ``$[[ … ]]`` blocks are dropped when an optional input inside is not given.
 - **Failure.** A failed step's downstream nodes never start; with ``continue_on_step_failure`` false the
-  running steps are cancelled too (absent, the service takes it as true: fact 2 of the recordings). The
-  pipeline then fails with ``PipelineHasStepJobFailed``. Cancelling the pipeline cancels its running steps.
+  running steps are cancelled too (absent, the service takes it as true: [P1], [P4] of
+  ``tests/test_double_conformance_pipelines.py``). The pipeline then fails with ``PipelineHasStepJobFailed``.
+  Cancelling the pipeline cancels its running steps.
 - **Reuse.** A node whose component is deterministic, in a pipeline not ``force_rerun``, whose component
-  (name, version, command, environment, code content, ports), settings (compute, resources, distribution, environment
-  variables) and inputs (literal values; the data an upstream step produced) match an earlier Completed step
+  (name, version, command, environment, code content, ports), settings (compute, resources, distribution,
+  environment variables) and inputs (literal values; the data an upstream step produced) match an earlier Completed step
   of the workspace (or one still running: then it waits for it, as recorded) is not run: its step ends
   as the original did, with start == end, the original's outputs and the ``azureml.isreused`` /
-  ``azureml.reusedrunid`` markers (fact 8).
+  ``azureml.reusedrunid`` markers ([P1], [P2]).
 """
 
 from __future__ import annotations
