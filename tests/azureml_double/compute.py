@@ -158,6 +158,7 @@ class EmulatedCompute:
                     "mlflow.source.type": "JOB",
                     "mlflow.user": "double@example.invalid",
                     "azureml.computeName": job.compute_name or "",
+                    **job.mlflow_tags,
                 },
             )
             if job.cancel_requested:
@@ -239,6 +240,7 @@ class EmulatedCompute:
         try:
             ship_log(self.storage, job)
             ship_outputs(self.storage, job)
+            job.keep_named_outputs(self.storage)
         finally:
             if job.mlflow_run_id:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]

@@ -65,7 +65,11 @@ class Job:
         self.command_resolved: str | None = None
         self.python_bin: Path | None = None  # the job's own interpreter (None: the test venv's)
         self.tmp: Path | None = None  # the job's TMPDIR, removed when it ends
+        self.mlflow_tags: dict[str, str] = {}  # more tags for its MLflow run (a pipeline step's parent run)
         self.lock = threading.Lock()
+
+    def keep_named_outputs(self, storage: Any) -> None:
+        """Called in ``Finalizing``: a pipeline step keeps its named outputs in the datastore (pipeline_jobs.py)."""
 
     @property
     def experiment_name(self) -> str:

@@ -45,6 +45,8 @@ ROUTE_MODULES = (
     "routes_datastores",
     "routes_data",
     "routes_job_control",
+    "components",
+    "routes_pipelines",
     "routes_models",  # carves Azure ML's model-API differences out of the MLflow proxy (registers first=True)
 )
 
