@@ -23,7 +23,7 @@ TEMPLATE_PROJECT = TEMPLATE / "{{ cookiecutter.repo_name }}"
 
 
 def _packaged_default_config() -> str:
-    return (files("kedro_azureml_mlflow") / "azureml.default.yml").read_text(encoding="utf-8")
+    return (files("kedro_azureml_mlflow.settings") / "azureml.default.yml").read_text(encoding="utf-8")
 
 
 # --- fast: the template itself -----------------------------------------------------------
