@@ -24,6 +24,7 @@ from kedro_azureml_mlflow.tracking.journal import Journal, RunHeader, new_run_ke
 from kedro_azureml_mlflow.tracking.protocol import (
     ASK_RUN,
     END,
+    EXPERIMENT,
     KILLED,
     RECORD,
     REPORT,
@@ -195,6 +196,8 @@ class AgentLink:
                 self._run_id = message["info"]["run_id"]
             self._run_id = message.get("run_id") or self._run_id
             self._cond.notify_all()
+        if op == EXPERIMENT:
+            _say_experiment(message)
         return op == REPORT
 
     def _lose(self, why: str) -> None:
@@ -213,3 +216,11 @@ class AgentLink:
         started = time.monotonic()
         self.close(KILLED)
         logger.info("MLflow: run marked KILLED (%.1f s)", time.monotonic() - started)
+
+
+def _say_experiment(message: dict[str, Any]) -> None:
+    """What the agent found about the run's experiment, in one line: deleted (and what to do), or restored."""
+    if message.get("error"):
+        logger.warning("%s", message["error"])
+    elif message.get("note"):
+        logger.info("%s", message["note"])

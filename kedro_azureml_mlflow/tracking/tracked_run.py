@@ -23,7 +23,15 @@ from kedro_azureml_mlflow.tracking.launcher import agent_endpoint, keep_alive_se
 from kedro_azureml_mlflow.tracking.link import AgentLink
 from kedro_azureml_mlflow.tracking.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.node_code import NodeCode
-from kedro_azureml_mlflow.tracking.protocol import TARGET, WORKER_ENV, Report, SessionSpec, WorkerShare, now_ms
+from kedro_azureml_mlflow.tracking.protocol import (
+    EXPERIMENT,
+    TARGET,
+    WORKER_ENV,
+    Report,
+    SessionSpec,
+    WorkerShare,
+    now_ms,
+)
 from kedro_azureml_mlflow.tracking.run_info import pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.target import TargetSpec, plan_target
 
@@ -60,6 +68,7 @@ class TrackedRun:
             journal_dir=str(journal_directory(project.path)),
             flush_interval=tracking.flush_interval_seconds,
             max_wait=tracking.max_wait_seconds,
+            restore_experiment=tracking.restore_deleted_experiment,
         )
         keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
         try:
@@ -84,6 +93,15 @@ class TrackedRun:
         if first:
             self.link.hand(first.to_json())
         self.node_code.arm()
+        self._await_experiment()
+
+    def _await_experiment(self) -> None:
+        """A warm agent looks the experiment up in milliseconds: its answer (a deleted experiment is
+        logged by the link, in one line) then comes before the pipeline's first line. A cold one is
+        still importing MLflow; the pipeline does not wait for it, and the line comes when it knows."""
+        target = self.link.wait_for(TARGET, 0)
+        if target is not None and target.get("warm"):
+            self.link.wait_for(EXPERIMENT, self.config.tracking.max_wait_seconds)
 
     def share_with_workers(self) -> None:
         """Worker processes start after this: tell them the session (not the key), in the environment."""
