@@ -180,3 +180,33 @@ def test_an_agent_leaves_nothing_behind_when_it_exits(project: KedroProject, war
     assert (warm_agents.files / "agent.log.1").read_text().startswith("an earlier agent's line")
     assert old_log.stat().st_size < 1_000_000  # the log was rotated, not grown on
     assert [path.name for path in project.path.iterdir() if path.name.endswith(".lock")] == []  # nothing for git
+
+
+def test_a_deleted_experiment_is_said_before_the_pipeline_runs_and_can_be_restored(
+    project: KedroProject, warm_agents: WarmAgents
+) -> None:
+    warm_agents.run(project)
+    experiment = project.client().get_experiment_by_name("probe")
+    project.client().delete_experiment(experiment.experiment_id)  # in the MLflow UI, or `mlflow experiments delete`
+
+    result = warm_agents.run(project)
+    lines = (result.stdout + result.stderr).splitlines()
+    said = [i for i, line in enumerate(lines) if "experiment 'probe' is deleted" in line]
+    assert len(said) == 1, "\n".join(lines[-40:])  # said once…
+    first_node = next(i for i, line in enumerate(lines) if "Completed node" in line or "Running node" in line)
+    assert said[0] < first_node  # …before the pipeline runs (the agent is warm)
+    assert f"mlflow experiments restore --experiment-id {experiment.experiment_id}" in " ".join(lines)
+    assert "kedro azureml sync" in " ".join(lines)
+    from mlflow.entities import ViewType
+
+    everything = project.client().search_runs([experiment.experiment_id], run_view_type=ViewType.ALL)
+    assert len(everything) == 1  # nothing went into it
+
+    project.write("conf/base/azureml.yml", "tracking:\n  restore_deleted_experiment: true\n")  # still deleted
+    result = warm_agents.run(project)
+    assert "was deleted; restoring it" in result.stdout + result.stderr
+    assert project.client().get_experiment(experiment.experiment_id).lifecycle_stage == "active"
+    synced = warm_agents.kedro(project, "azureml", "sync")  # the run journaled while it was deleted
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    runs = project.client().search_runs([experiment.experiment_id])
+    assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
