@@ -186,15 +186,13 @@ class AgentSession:
             problem = client_ops.ExperimentDeleted(
                 target.experiment_name, str(lookup.experiment.experiment_id), target.tracking_uri
             )
-            self._reply({"op": EXPERIMENT, "error": str(problem)})
+            deleted = {"name": problem.name, "id": problem.experiment_id, "tracking_uri": problem.tracking_uri}
+            self._reply({"op": EXPERIMENT, "deleted": deleted})
             return ExperimentCheck(client, None, problem)
-        note = (
-            f"MLflow: the experiment {target.experiment_name!r} was deleted; restoring it "
-            "(tracking.restore_deleted_experiment: true)"
-            if client_ops.deleted(lookup)
-            else None
-        )
-        self._reply({"op": EXPERIMENT, "note": note})
+        if client_ops.deleted(lookup):
+            self._reply({"op": EXPERIMENT, "restoring": target.experiment_name})
+        else:
+            self._reply({"op": EXPERIMENT})
         return ExperimentCheck(client, lookup, None)
 
     def _await_header(self, target: TrackingTarget) -> RunHeader | None:

@@ -44,11 +44,10 @@ class ExperimentDeleted(RuntimeError):
     def __init__(self, name: str, experiment_id: str, tracking_uri: str) -> None:
         from kedro_azureml_mlflow.redaction import mask_uri
 
+        self.name, self.experiment_id, self.tracking_uri = name, experiment_id, mask_uri(tracking_uri)
         super().__init__(
-            f"MLflow: the experiment {name!r} is deleted, so this run is journaled, not tracked: restore it "
-            f"(MLFLOW_TRACKING_URI={mask_uri(tracking_uri)} mlflow experiments restore --experiment-id "
-            f"{experiment_id}, or in the MLflow UI) and run `kedro azureml sync`, or set tracking.experiment "
-            "to another name (tracking.restore_deleted_experiment: true restores it by itself)"
+            f"the experiment {name!r} (id {experiment_id}) is deleted: restore it, or set tracking.experiment "
+            "to another name"
         )
 
 

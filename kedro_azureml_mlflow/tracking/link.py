@@ -220,7 +220,19 @@ class AgentLink:
 
 def _say_experiment(message: dict[str, Any]) -> None:
     """What the agent found about the run's experiment, in one line: deleted (and what to do), or restored."""
-    if message.get("error"):
-        logger.warning("%s", message["error"])
-    elif message.get("note"):
-        logger.info("%s", message["note"])
+    deleted = message.get("deleted")
+    if deleted:
+        logger.warning(
+            "MLflow: the experiment %r is deleted, so this run is journaled, not tracked: restore it "
+            "(MLFLOW_TRACKING_URI=%s mlflow experiments restore --experiment-id %s, or in the MLflow UI) and run "
+            "`kedro azureml sync`, or set tracking.experiment to another name "
+            "(tracking.restore_deleted_experiment: true restores it by itself)",
+            deleted["name"],
+            deleted["tracking_uri"],
+            deleted["id"],
+        )
+    elif message.get("restoring"):
+        logger.info(
+            "MLflow: the experiment %r was deleted; restoring it (tracking.restore_deleted_experiment: true)",
+            message["restoring"],
+        )
