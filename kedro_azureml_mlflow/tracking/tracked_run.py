@@ -41,6 +41,9 @@ if TYPE_CHECKING:
     from kedro_azureml_mlflow.redaction import Redactor
 
 
+_EXPERIMENT_WAIT_SECONDS = 5.0
+
+
 class Handover(Protocol):
     """What the hooks need in any process: the metric rules, node code's bridge, a way to hand records."""
 
@@ -98,10 +101,11 @@ class TrackedRun:
     def _await_experiment(self) -> None:
         """A warm agent looks the experiment up in milliseconds: its answer (a deleted experiment is
         logged by the link, in one line) then comes before the pipeline's first line. A cold one is
-        still importing MLflow; the pipeline does not wait for it, and the line comes when it knows."""
+        still importing MLflow, and a slow server is not worth holding the pipeline for: the line
+        then comes when the agent knows."""
         target = self.link.wait_for(TARGET, 0)
         if target is not None and target.get("warm"):
-            self.link.wait_for(EXPERIMENT, self.config.tracking.max_wait_seconds)
+            self.link.wait_for(EXPERIMENT, min(self.config.tracking.max_wait_seconds, _EXPERIMENT_WAIT_SECONDS))
 
     def share_with_workers(self) -> None:
         """Worker processes start after this: tell them the session (not the key), in the environment."""
