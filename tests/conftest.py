@@ -21,6 +21,9 @@ pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
 # A real `mlflow server` and a recording (and crashing) proxy in front of it (tests/tracking_server.py).
 pytest_plugins = [*pytest_plugins, "tests.tracking_server"]
 
+# Warm tracking agents as shipped, each test's in its own runtime folder, all stopped after the test.
+pytest_plugins = [*pytest_plugins, "tests.warm_agents"]
+
 
 @pytest.fixture
 def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:

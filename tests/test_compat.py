@@ -140,3 +140,21 @@ def test_a_newly_registered_credential_signs_the_next_client_in(azureml_double) 
 
     assert signed_by_first == {1000}
     assert _token_lifetimes(azureml_double, since) == {5000}
+
+
+def test_a_forgotten_sql_store_is_opened_afresh(tmp_path: Path) -> None:
+    """MLflow keeps a SQLite store (its file open) per URI for the process; forgetting it must reach a new file."""
+    from mlflow.tracking import MlflowClient
+
+    database = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{database.as_posix()}"
+    try:
+        MlflowClient(uri).create_experiment("before")
+        database.unlink()
+        compat.forget_sql_store(uri)
+        MlflowClient(uri).create_experiment("after")  # without forgetting: "attempt to write a readonly database"
+
+        assert database.exists()
+        assert {e.name for e in MlflowClient(uri).search_experiments()} == {"Default", "after"}
+    finally:
+        compat.forget_sql_store(uri)  # nothing of this test's store stays in the process

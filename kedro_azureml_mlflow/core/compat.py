@@ -161,3 +161,31 @@ def deactivate_run(activated: ActivatedRun) -> None:
         stack[:] = [run for run in stack if run is not activated.run]
     if activated.experiment_set and fluent._active_experiment_id == activated.run.info.experiment_id:
         fluent._active_experiment_id = None
+
+
+def forget_sql_store(tracking_uri: str) -> None:
+    """Drop what MLflow keeps for a SQL store URI: the store objects and their engines (open files).
+
+    MLflow builds one store per URI for the whole process (``TrackingStoreRegistry``'s cache) on one
+    engine per URI (``SqlAlchemyStore._engine_map``), with no public way to let go of either. A warm
+    agent whose ``mlflow.db`` was deleted must stop writing to the deleted file and create a new one.
+    Only the modules already imported are touched (nothing is imported to forget nothing).
+    """
+    import sys
+
+    for module_name in ("mlflow.store.tracking.sqlalchemy_store", "mlflow.store.model_registry.sqlalchemy_store"):
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        store_class = module.SqlAlchemyStore
+        with store_class._engine_map_lock:
+            engine = store_class._engine_map.pop(tracking_uri, None)
+        if engine is not None:
+            engine.dispose()
+    for module_name, class_name in (
+        ("mlflow.tracking._tracking_service.registry", "TrackingStoreRegistry"),
+        ("mlflow.tracking._model_registry.registry", "ModelRegistryStoreRegistry"),
+    ):
+        module = sys.modules.get(module_name)
+        if module is not None:
+            getattr(module, class_name)._get_store_with_resolved_uri.cache_clear()

@@ -126,6 +126,9 @@ class TrackingConfig(_Strict):
     """Track here instead of the workspace's (or the embedded) tracking URI; a password in it is never printed."""
     experiment: ExperimentName | None = None
     """The MLflow experiment; default: the project's package name. At most 500 characters, no ``/``."""
+    restore_deleted_experiment: bool = False
+    """Restore ``experiment`` when it was deleted (MLflow UI, ``mlflow experiments delete``); off, the run
+    says so before the pipeline runs and what it logs waits in the journal (docs/troubleshooting.md)."""
     run_name: str | None = None
     """The MLflow run name; default: the pipeline name(s), joined with ``+``."""
     disable_for_pipelines: list[str] = Field(default_factory=list)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import signal
 import sys
 import threading
 
@@ -27,6 +28,15 @@ def _preload(modules: list[str]) -> None:
             logger.exception("Could not preload %s", name)
 
 
+def _exit_on_sigterm() -> None:
+    """``kill`` (SIGTERM) ends the agent as an idle exit does: its socket and key are removed, not left behind."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # in the main thread, out of accept(): Agent.serve cleans up on the way out
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> None:
     settings = json.loads(sys.stdin.readline())
     configure_logging()
@@ -35,6 +45,7 @@ def main() -> None:
     listener = listen(endpoint, endpoint.authkey())
     sys.stdout.write("ready\n")
     sys.stdout.flush()
+    _exit_on_sigterm()
     threading.Thread(target=_preload, args=(settings["preload"],), name="preload", daemon=True).start()
     from kedro_azureml_mlflow.tracking.agent.server import Agent
 

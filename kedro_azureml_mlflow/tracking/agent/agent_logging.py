@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
+from typing import TextIO
+
+from kedro_azureml_mlflow.core.redaction import scrub
 
 # The agent's MLflow client waits less than MLflow's defaults (120 s per attempt, 7 retries with
 # a backoff factor of 2: minutes per request). A lower value set by the user is kept.
@@ -26,8 +30,30 @@ def bound_http_requests() -> None:
         os.environ[name] = str(int(value)) if value == int(value) else str(value)
 
 
+class _Scrubbed(io.TextIOBase):
+    """The agent's stderr (its log file) with URI passwords and secret query values masked.
+
+    MLflow names the server in its errors as it was given, ``http://user:password@host/api/2.0/…``;
+    tracebacks and warnings reach stderr without passing through a log record.
+    """
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        self._stream.write(scrub(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+
 def configure_logging() -> None:
-    """Everything to stderr, which the launcher points at the agent's log file."""
+    """Everything to stderr, which the launcher points at the agent's log file, secrets masked."""
+    sys.stderr = _Scrubbed(sys.stderr)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()

@@ -43,7 +43,20 @@ class RunSender:
     def ends_run(self) -> bool:
         return not self._resume
 
-    def open(self) -> None:
+    def open(
+        self,
+        restore: bool = False,
+        lookup: client_ops.ExperimentLookup | None = None,
+        failure: BaseException | None = None,
+    ) -> None:
+        """Open (or resume) the run; ``restore``, ``lookup``: as for ``client_ops.experiment_id_for``.
+
+        ``failure``: why looking the experiment up failed already (a deleted experiment, the server
+        down): the run is not opened and everything is journaled, without trying again.
+        """
+        if failure is not None:
+            self._fail("opening the MLflow run", failure)
+            return
         try:
             self._client = self._connect()
             if self._resume:
@@ -52,7 +65,7 @@ class RunSender:
                     Batch(tags=[(k, v) for k, v in self.header.tags.items() if not k.startswith("mlflow.")])
                 )
             else:
-                self._info = client_ops.open_run(self._client, self.header)
+                self._info = client_ops.open_run(self._client, self.header, restore, lookup)
                 self.run_id = self._info["run_id"]
                 self.journal.header = replace(self.header, run_id=self.run_id)
                 self.requests += 2

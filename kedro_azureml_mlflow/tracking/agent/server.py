@@ -19,10 +19,11 @@ from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from kedro_azureml_mlflow.tracking.agent.session import AgentSession, Reply
+from kedro_azureml_mlflow.tracking.agent.store_watch import StoreWatch, enter_project
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import installed_stamp
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
 from kedro_azureml_mlflow.tracking.wire import protocol
-from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, send
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, remove_key_if_ours, send
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class Agent:
     def __init__(self, listener: Listener, endpoint: Endpoint, keep_alive: float) -> None:
         self._listener = listener
         self._endpoint = endpoint
+        self._authkey = endpoint.authkey()
         self._keep_alive = keep_alive
         self._stamp = installed_stamp()
         self._lock = threading.Condition()
@@ -48,9 +50,18 @@ class Agent:
         self._last_busy = time.monotonic()
         self._stopping = False
         self._workspaces: dict[str, Any] = {}
+        self._stores = StoreWatch()
 
     def serve(self) -> None:
+        """Accept connections until told to stop; then remove this agent's socket and key (SIGTERM too)."""
         threading.Thread(target=self._housekeeping, name="housekeeping", daemon=True).start()
+        try:
+            self._accept_until_stopped()
+        finally:
+            self._listener.close()  # removes the socket file
+            remove_key_if_ours(self._endpoint, self._authkey)
+
+    def _accept_until_stopped(self) -> None:
         while not self._stopping:
             try:
                 conn = self._listener.accept()
@@ -64,8 +75,6 @@ class Agent:
                 self._connections += 1
                 self._served = True
             threading.Thread(target=self._serve_connection, args=(conn,), daemon=True).start()
-        self._listener.close()
-        self._endpoint.key_file.unlink(missing_ok=True)
 
     # --- one connection --------------------------------------------------------------------
 
@@ -105,7 +114,14 @@ class Agent:
                 _route(session, op, message, reply)
 
     def _open_session(self, spec: dict[str, Any], reply: Reply) -> AgentSession:
-        session = AgentSession(protocol.SessionSpec(**spec), reply, self._realise, warm=self._sessions_served > 0)
+        enter_project(spec["project_path"])  # every session of this agent is of this project (see launcher)
+        session = AgentSession(
+            protocol.SessionSpec(**spec),
+            reply,
+            self._realise,
+            warm=self._sessions_served > 0,
+            opened=self._stores.opened,
+        )
         with self._lock:
             self._sessions_served += 1
             self._sessions[session.spec.session_id] = session
@@ -119,7 +135,11 @@ class Agent:
             return self._sessions.get(session_id)
 
     def _realise(self, spec: TargetSpec) -> TrackingTarget:
-        """The target; a workspace (its credential, its tracking URI) is kept for later runs."""
+        """The target; a workspace (its credential, its tracking URI) is kept for later runs.
+
+        A SQLite store kept from an earlier run is checked first: a deleted ``mlflow.db`` is made afresh.
+        """
+        self._stores.before_run(spec.tracking_uri)
         if spec.workspace is None:
             return spec.realise()
         key = json.dumps([spec.workspace, spec.credentials], sort_keys=True)
@@ -156,6 +176,7 @@ class Agent:
         try:  # wake the accept() in the main thread
             connect(self._endpoint, 5.0).close()
         except (OSError, EOFError, TimeoutError, ValueError):
+            remove_key_if_ours(self._endpoint, self._authkey)
             os._exit(0)
 
 

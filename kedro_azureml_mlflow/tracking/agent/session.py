@@ -15,16 +15,19 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
+from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
 from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS
 from kedro_azureml_mlflow.tracking.wire.protocol import (
+    EXPERIMENT,
     KILLED,
     REPORT,
     RUN,
@@ -41,15 +44,35 @@ logger = logging.getLogger(__name__)
 Reply = Callable[[dict[str, Any]], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
 Pending = list[tuple[int | None, dict[str, Any]]]
+Opened = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ExperimentCheck:
+    """What looking the run's experiment up found: the client it used, the lookup, or why it failed."""
+
+    client: Any
+    lookup: client_ops.ExperimentLookup | None
+    failure: BaseException | None
+
+
 _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
+
+
+def _nothing(tracking_uri: str) -> None:
+    """The default ``opened``: nothing to note."""
 
 
 class AgentSession:
     """Owned by one pipeline process (``reply`` reaches it); workers may add records too."""
 
-    def __init__(self, spec: SessionSpec, reply: Reply, realise: Realise, warm: bool = False) -> None:
+    def __init__(
+        self, spec: SessionSpec, reply: Reply, realise: Realise, warm: bool = False, opened: Opened = _nothing
+    ) -> None:
+        """``opened``: told the tracking URI once the run is open (the agent notes which store file it holds)."""
         self.spec = spec
+        self._opened = opened
         self._warm = warm
         self._reply = reply
         self._realise = realise
@@ -119,7 +142,8 @@ class AgentSession:
             target = self._target()
             header = self._await_header(target) if target is not None else None
             if header is not None:
-                self._track(target, header)  # type: ignore[arg-type]  # target is set when header is
+                experiment = self._look_up_experiment(target)  # type: ignore[arg-type]  # set when header is
+                self._track(target, header, experiment)  # type: ignore[arg-type]
         except Exception:  # a bug must still end the session: end the run, journal what it held
             logger.exception("Tracking session %s failed", self.spec.session_id)
             self._salvage()
@@ -141,9 +165,38 @@ class AgentSession:
                 "tracking_uri": target.tracking_uri,
                 "description": target.description,
                 "agent_pid": os.getpid(),
+                "warm": self._warm,
             }
         )
         return target
+
+    def _look_up_experiment(self, target: TrackingTarget) -> ExperimentCheck | None:
+        """The run's experiment, looked up as soon as the run is asked for: a deleted one is said at once.
+
+        The pipeline process (when this agent is warm) waits for this answer before running the
+        pipeline, so the one line naming the problem comes first; opening the run reuses the lookup.
+        """
+        if target.resume_run_id is not None or target.experiment_name is None:
+            self._reply({"op": EXPERIMENT})
+            return None
+        try:
+            client = target.client()
+            lookup = client_ops.ExperimentLookup(client.get_experiment_by_name(target.experiment_name))
+        except Exception as exc:  # noqa: BLE001 - the server in trouble: the run is journaled, as when opening fails
+            self._reply({"op": EXPERIMENT})
+            return ExperimentCheck(None, None, exc)
+        if client_ops.deleted(lookup) and not self.spec.restore_experiment:
+            problem = client_ops.ExperimentDeleted(
+                target.experiment_name, str(lookup.experiment.experiment_id), target.tracking_uri
+            )
+            deleted = {"name": problem.name, "id": problem.experiment_id, "tracking_uri": problem.tracking_uri}
+            self._reply({"op": EXPERIMENT, "deleted": deleted})
+            return ExperimentCheck(client, None, problem)
+        if client_ops.deleted(lookup):
+            self._reply({"op": EXPERIMENT, "restoring": target.experiment_name})
+        else:
+            self._reply({"op": EXPERIMENT})
+        return ExperimentCheck(client, lookup, None)
 
     def _await_header(self, target: TrackingTarget) -> RunHeader | None:
         with self._cond:
@@ -162,14 +215,18 @@ class AgentSession:
             run_key=header.get("run_key") or new_run_key(),
         )
 
-    def _track(self, target: TrackingTarget, header: RunHeader) -> None:
+    def _track(self, target: TrackingTarget, header: RunHeader, experiment: ExperimentCheck | None) -> None:
         journal = Journal(Path(self.spec.journal_dir), header)
-        sender = RunSender(header, journal, target.client, resume=target.resume_run_id is not None)
+        experiment = experiment or ExperimentCheck(None, None, None)
+        client = experiment.client
+        connect = target.client if client is None else lambda: client
+        sender = RunSender(header, journal, connect, resume=target.resume_run_id is not None)
         with self._cond:
             if self._reported:
                 return  # given up before the run was even asked for: the watchdog journaled it all
             self._sender = sender
-        sender.open()
+        sender.open(self.spec.restore_experiment, experiment.lookup, experiment.failure)
+        self._opened(target.tracking_uri)
         if self._reported:  # abandoned while opening: the journal holds everything, without this run
             sender.abort()
             return

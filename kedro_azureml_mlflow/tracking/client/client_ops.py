@@ -7,7 +7,9 @@ kind in :func:`send_record`; a new kind adds a branch there and one in ``idempot
 
 from __future__ import annotations
 
+import logging
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from kedro_azureml_mlflow.core.errors import first_line
@@ -18,6 +20,8 @@ from kedro_azureml_mlflow.tracking.wire.records import RunHeader
 # Error codes that mean "the server understood and refused": retrying or journaling won't help.
 _PERMANENT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
 RUN_KEY_TAG = "kedro.run_key"
+
+logger = logging.getLogger(__name__)
 
 
 class UnknownRecord(ValueError):
@@ -34,12 +38,46 @@ def make_client(tracking_uri: str) -> Any:
         return MlflowClient(tracking_uri=tracking_uri)
 
 
-def experiment_id_for(client: Any, name: str) -> str:
-    """The experiment's id, creating it on first use (tolerating a concurrent creator)."""
+class ExperimentDeleted(RuntimeError):
+    """The run's experiment is deleted: no run can be created in it until it is restored (or renamed)."""
+
+    def __init__(self, name: str, experiment_id: str, tracking_uri: str) -> None:
+        from kedro_azureml_mlflow.core.redaction import mask_uri
+
+        self.name, self.experiment_id, self.tracking_uri = name, experiment_id, mask_uri(tracking_uri)
+        super().__init__(
+            f"the experiment {name!r} (id {experiment_id}) is deleted: restore it, or set tracking.experiment "
+            "to another name"
+        )
+
+
+@dataclass(frozen=True)
+class ExperimentLookup:
+    """What ``get_experiment_by_name`` returned for the run's experiment (``None``: none yet)."""
+
+    experiment: Any
+
+
+def deleted(lookup: ExperimentLookup) -> bool:
+    return lookup.experiment is not None and lookup.experiment.lifecycle_stage == "deleted"
+
+
+def experiment_id_for(client: Any, name: str, restore: bool = False, lookup: ExperimentLookup | None = None) -> str:
+    """The experiment's id, creating it on first use (tolerating a concurrent creator).
+
+    A deleted experiment raises :class:`ExperimentDeleted`, unless ``restore`` (then it is restored).
+    ``lookup``: the experiment as already looked up by name (else it is looked up now).
+    """
     from mlflow.exceptions import MlflowException
 
-    experiment = client.get_experiment_by_name(name)
+    lookup = lookup or ExperimentLookup(client.get_experiment_by_name(name))
+    experiment = lookup.experiment
     if experiment is not None:
+        if deleted(lookup):
+            if not restore:
+                raise ExperimentDeleted(name, str(experiment.experiment_id), str(client.tracking_uri))
+            client.restore_experiment(experiment.experiment_id)
+            logger.info("Restored the deleted experiment %r (tracking.restore_deleted_experiment)", name)
         return str(experiment.experiment_id)
     try:
         return str(client.create_experiment(name))
@@ -54,9 +92,14 @@ def create_run(client: Any, header: RunHeader) -> str:
     return str(open_run(client, header)["run_id"])
 
 
-def open_run(client: Any, header: RunHeader) -> dict[str, Any]:
-    """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info."""
-    experiment_id = experiment_id_for(client, header.experiment_name or "Default")
+def open_run(
+    client: Any, header: RunHeader, restore: bool = False, lookup: ExperimentLookup | None = None
+) -> dict[str, Any]:
+    """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info.
+
+    ``restore``, ``lookup``: as for :func:`experiment_id_for`.
+    """
+    experiment_id = experiment_id_for(client, header.experiment_name or "Default", restore, lookup)
     tags = {**header.tags, RUN_KEY_TAG: header.run_key}
     run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=tags, run_name=header.run_name)
     return info_of(run)

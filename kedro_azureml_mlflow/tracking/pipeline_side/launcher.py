@@ -8,6 +8,7 @@ gets its own agent; the old one exits when idle or when it sees its files change
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -34,7 +35,9 @@ _ENV_PREFIXES = ("MLFLOW_", "AZURE", "IDENTITY_", "MSI_", "REQUESTS_", "SSL_CERT
 _ENV_NAMES = {"PATH", "HOME", "PYTHONPATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "VIRTUAL_ENV"}
 _STARTUP_SECONDS = 30.0
 _CONNECT_SECONDS = 5.0
-_LOG_LIMIT_BYTES = 1_000_000
+_LOG_LIMIT_BYTES = 1_000_000  # then agent.log becomes agent.log.1 (the one older log kept)
+LOG_NAME = "agent.log"
+SPAWN_LOCK_NAME = "spawn.lock"
 
 
 def keep_alive_seconds(configured: float) -> float:
@@ -87,7 +90,8 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
             pass  # gone (its socket outlived it) or not ours: start another under the lock
     from filelock import FileLock  # only on the cold path
 
-    with FileLock(f"{endpoint.key_file}.lock", timeout=_STARTUP_SECONDS):
+    # One lock for every agent of the user (starting one is rare and quick): no lock file per agent left behind.
+    with FileLock(str(private_dir() / SPAWN_LOCK_NAME), timeout=_STARTUP_SECONDS):
         try:
             return connect(endpoint, _CONNECT_SECONDS)  # started meanwhile by a concurrent run
         except (OSError, EOFError, TimeoutError, ValueError):
@@ -98,7 +102,7 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
 def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: list[str]) -> None:
     """Start an agent detached from the terminal (Ctrl-C must reach the pipeline, not the agent)."""
     write_new_key(endpoint)
-    log = _log_file(endpoint.key_file.stem if keep_alive > 0 else "per-run")
+    log = log_file()
     settings = {"endpoint": endpoint.to_json(), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
     windows_flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(subprocess, "DETACHED_PROCESS", 0)
     detach: dict[str, object] = (
@@ -123,8 +127,10 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
         raise RuntimeError(f"the tracking agent did not start (see {log})")
 
 
-def _log_file(name: str) -> Path:
-    log = private_dir() / f"{name}.log"
-    if log.exists() and log.stat().st_size > _LOG_LIMIT_BYTES:
-        log.unlink()
+def log_file() -> Path:
+    """The log every agent of the user appends to (each line names its process), rotated past the limit."""
+    log = private_dir() / LOG_NAME
+    with contextlib.suppress(FileNotFoundError):  # a concurrent start may have rotated it already
+        if log.stat().st_size > _LOG_LIMIT_BYTES:
+            log.replace(log.with_name(f"{LOG_NAME}.1"))
     return log

@@ -24,6 +24,7 @@ from kedro_azureml_mlflow.tracking.wire.channel import receive, send
 from kedro_azureml_mlflow.tracking.wire.protocol import (
     ASK_RUN,
     END,
+    EXPERIMENT,
     KILLED,
     RECORD,
     REPORT,
@@ -213,6 +214,8 @@ class AgentLink:
                 self._run_id = message["info"]["run_id"]
             self._run_id = message.get("run_id") or self._run_id
             self._cond.notify_all()
+        if op == EXPERIMENT:
+            _say_experiment(message)
         return op == REPORT
 
     def _lose(self, why: str) -> None:
@@ -231,3 +234,23 @@ class AgentLink:
         started = time.monotonic()
         self.close(KILLED)
         logger.info("MLflow: run marked KILLED (%.1f s)", time.monotonic() - started)
+
+
+def _say_experiment(message: dict[str, Any]) -> None:
+    """What the agent found about the run's experiment, in one line: deleted (and what to do), or restored."""
+    deleted = message.get("deleted")
+    if deleted:
+        logger.warning(
+            "MLflow: the experiment %r is deleted, so this run is journaled, not tracked: restore it "
+            "(MLFLOW_TRACKING_URI=%s mlflow experiments restore --experiment-id %s, or in the MLflow UI) and run "
+            "`kedro azureml sync`, or set tracking.experiment to another name "
+            "(tracking.restore_deleted_experiment: true restores it by itself)",
+            deleted["name"],
+            deleted["tracking_uri"],
+            deleted["id"],
+        )
+    elif message.get("restoring"):
+        logger.info(
+            "MLflow: the experiment %r was deleted; restoring it (tracking.restore_deleted_experiment: true)",
+            message["restoring"],
+        )

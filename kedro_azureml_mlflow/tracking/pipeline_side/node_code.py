@@ -28,15 +28,21 @@ from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
 logger = logging.getLogger(__name__)
 
 AskRun = Callable[[float], "dict[str, Any] | None"]
+# How long node code waits for the plugin's run. The agent answers as soon as the run is open, or
+# when it cannot be (its requests are bounded), so this only bounds an agent that never answers. Not
+# ``max_wait_seconds``: a cold agent on a loaded machine (importing MLflow, creating mlflow.db) took
+# longer than that, and node code's calls then opened a run of their own beside the plugin's.
+RUN_WAIT_SECONDS = 600.0
 
 
 class NodeCode:
     """One process's bridge between node code and the plugin's run."""
 
     def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float, armed: bool = False) -> None:
+        """``wait_seconds``: the run's ``max_wait_seconds``; node code waits at least ``RUN_WAIT_SECONDS``."""
         self._ask_run = ask_run
         self._target = target
-        self._wait = wait_seconds
+        self._wait = max(wait_seconds, RUN_WAIT_SECONDS)
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._armed = armed

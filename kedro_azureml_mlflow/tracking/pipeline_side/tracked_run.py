@@ -27,6 +27,7 @@ from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
 from kedro_azureml_mlflow.tracking.wire.protocol import (
+    EXPERIMENT,
     SESSION_ENV,
     TARGET,
     Report,
@@ -39,6 +40,9 @@ if TYPE_CHECKING:
     from kedro_azureml_mlflow.core.redaction import Redactor
     from kedro_azureml_mlflow.settings.config import PluginConfig
     from kedro_azureml_mlflow.settings.project import ProjectInfo
+
+
+_EXPERIMENT_WAIT_SECONDS = 5.0
 
 
 class Handover(Protocol):
@@ -70,6 +74,7 @@ class TrackedRun:
             journal_dir=str(journal_directory(project.path)),
             flush_interval=tracking.flush_interval_seconds,
             max_wait=tracking.max_wait_seconds,
+            restore_experiment=tracking.restore_deleted_experiment,
         )
         keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
         try:
@@ -95,6 +100,16 @@ class TrackedRun:
         if first:
             self.link.hand(first.to_json())
         self.node_code.arm()
+        self._await_experiment()
+
+    def _await_experiment(self) -> None:
+        """A warm agent looks the experiment up in milliseconds: its answer (a deleted experiment is
+        logged by the link, in one line) then comes before the pipeline's first line. A cold one is
+        still importing MLflow, and a slow server is not worth holding the pipeline for: the line
+        then comes when the agent knows."""
+        target = self.link.wait_for(TARGET, 0)
+        if target is not None and target.get("warm"):
+            self.link.wait_for(EXPERIMENT, min(self.config.tracking.max_wait_seconds, _EXPERIMENT_WAIT_SECONDS))
 
     def share_with_workers(self) -> None:
         """Worker processes start after this: tell them the session (not the key), in the environment."""

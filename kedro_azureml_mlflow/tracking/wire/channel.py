@@ -100,6 +100,15 @@ def write_new_key(endpoint: Endpoint) -> bytes:
     return key
 
 
+def remove_key_if_ours(endpoint: Endpoint, authkey: bytes) -> None:
+    """Remove an exiting agent's key, unless a newer agent of the same name has written its own since."""
+    try:
+        if endpoint.authkey() == authkey:
+            endpoint.key_file.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass  # gone already, or not a key: nothing of this agent's
+
+
 def listen(endpoint: Endpoint, authkey: bytes) -> Listener:
     if not _WINDOWS:
         Path(endpoint.address).unlink(missing_ok=True)  # a dead agent's socket; the caller holds the spawn lock

@@ -6,7 +6,8 @@ Every message is a JSON object with an ``op``. A session is one ``kedro run``:
   run's header, at ``before_pipeline_run``), ``record`` (numbered, any record kind of the
   journal's format), ``end`` (status; the agent answers ``report``);
 - worker → agent: ``join`` (a session by id), ``record`` (unnumbered), ``ask_run``;
-- agent → pipeline: ``target`` (where it tracks, or why it cannot), ``run`` (the run's info,
+- agent → pipeline: ``target`` (where it tracks, or why it cannot), ``experiment`` (whether the
+  run can go into its experiment: a deleted one is said at once), ``run`` (the run's info,
   for node code), ``settled`` (every record up to ``seq`` is sent or journaled), ``report``.
 
 A session whose owner's connection closes before ``end`` ended with its process: the agent
@@ -23,6 +24,7 @@ from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
 
 SESSION, RUN, RECORD, END, JOIN, ASK_RUN = "session", "run", "record", "end", "join", "ask_run"
 TARGET, SETTLED, REPORT = "target", "settled", "report"
+EXPERIMENT = "experiment"
 
 KILLED = "KILLED"
 SESSION_ENV = "KEDRO_AZUREML_MLFLOW_SESSION"  # how ParallelRunner workers find their session
@@ -42,6 +44,7 @@ class SessionSpec:
     journal_dir: str
     flush_interval: float
     max_wait: float
+    restore_experiment: bool = False  # tracking.restore_deleted_experiment
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,97 @@
+"""Warm tracking agents as shipped (kept alive between runs), each test's in a runtime folder of its own.
+
+The other tests end every agent with its run (``KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE=0``); these
+leave that variable unset, as a user does. ``XDG_RUNTIME_DIR`` points the agents' sockets, keys and
+logs at the test's own folder, so a test sees only its own agents (found by that variable in their
+environment, not by what the run prints) and stops every one of them at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import KEEP_ALIVE_ENV
+from tests.kedro_project import KedroProject, clean_env, run_kedro
+from tests.waiting import wait_until
+
+_AGENT_MODULE = b"kedro_azureml_mlflow.tracking.agent"
+
+
+def agent_pids(runtime: Path) -> set[int]:
+    """Live tracking agents started with ``XDG_RUNTIME_DIR=runtime`` (read from /proc)."""
+    wanted = b"XDG_RUNTIME_DIR=" + os.fsencode(runtime)
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if _AGENT_MODULE in (entry / "cmdline").read_bytes() and wanted in (entry / "environ").read_bytes().split(
+                b"\0"
+            ):
+                found.add(int(entry.name))
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+    return {pid for pid in found if _alive(pid)}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@dataclass
+class WarmAgents:
+    runtime: Path
+    seen: set[int] = field(default_factory=set)
+
+    @property
+    def files(self) -> Path:
+        """The agents' private folder (sockets whose path is too long live under /tmp/kam-<uid>)."""
+        return self.runtime / "kedro-azureml-mlflow"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        env = clean_env(XDG_RUNTIME_DIR=str(self.runtime))
+        del env[KEEP_ALIVE_ENV]  # as shipped: agents stay warm (tracking.agent.keep_alive_seconds)
+        return {**env, **extra}
+
+    def kedro(self, project: KedroProject, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        result = run_kedro(args, project.path, env=self.env(**extra))
+        self.seen |= self.alive()
+        return result
+
+    def run(self, project: KedroProject, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        result = run_kedro(("run", *args), project.path, env=self.env(**extra), check=True)
+        self.seen |= self.alive()
+        return result
+
+    def alive(self) -> set[int]:
+        return agent_pids(self.runtime)
+
+    def stop_all(self) -> None:
+        for pid in self.alive() | self.seen:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue
+        wait_until(lambda: not self.alive(), 60, "the test's tracking agents to exit")
+
+
+@pytest.fixture
+def warm_agents(tmp_path: Path) -> Iterator[WarmAgents]:
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    agents = WarmAgents(runtime)
+    try:
+        yield agents
+    finally:
+        agents.stop_all()
