@@ -13,7 +13,7 @@ import click
 
 from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_params
-from kedro_azureml_mlflow.errors import PluginError
+from kedro_azureml_mlflow.errors import PluginError, quoted
 
 
 @click.command(name="sweep")
@@ -83,7 +83,7 @@ def check_against_pipeline(
     check_pipeline(pipeline_name)
     if not config.tracking.enabled or tracking_switched_off() or pipeline_name in config.tracking.disable_for_pipelines:
         raise PluginError(
-            f"A sweep compares tracked runs, and pipeline '{pipeline_name}' is not tracked: check tracking.enabled "
+            f"A sweep compares tracked runs, and pipeline {quoted(pipeline_name)} is not tracked: check tracking.enabled "
             f"and tracking.disable_for_pipelines in {info.config_file}, and KEDRO_AZUREML_MLFLOW_TRACKING"
         )
     pipeline = pipelines[pipeline_name]
