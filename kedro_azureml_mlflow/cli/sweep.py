@@ -84,7 +84,8 @@ def check_against_pipeline(
     if not config.tracking.enabled or tracking_switched_off() or pipeline_name in config.tracking.disable_for_pipelines:
         raise PluginError(
             f"A sweep compares tracked runs, and pipeline {quoted(pipeline_name)} is not tracked: check "
-            f"tracking.enabled and tracking.disable_for_pipelines in {info.config_file}, and KEDRO_AZUREML_MLFLOW_TRACKING"
+            f"tracking.enabled and tracking.disable_for_pipelines in {info.config_file}, "
+            "and KEDRO_AZUREML_MLFLOW_TRACKING"
         )
     pipeline = pipelines[pipeline_name]
     project_path = Path(metadata.project_path)
