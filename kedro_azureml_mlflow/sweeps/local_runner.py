@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -121,10 +121,29 @@ class LocalSweep:
     fixed: dict[str, str] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _stop_reason: str | None = None
+    _running: list[_Running] = field(default_factory=list)
 
     def run(self) -> SweepOutcome:
         client = self.target.client()
         experiment_id = client_ops.experiment_id_for(client, self.target.experiment_name or "Default")
+        parent_id = self._open_parent(client, experiment_id)
+        logs = self.command.project_path / ".kedro_azureml_mlflow" / "sweeps" / parent_id
+        logs.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._stop_on_interrupt():
+                results = self._run_trials(client, experiment_id, parent_id, logs)
+        except BaseException as exc:
+            # The sweep itself broke (the store, a bug): no trial is left running, the sweep's run says why.
+            _stop_all(self._running)
+            with suppress(Exception):
+                error = f"{type(exc).__name__}: {exc}"[:5000]
+                client_ops.log_request(client, parent_id, Batch(tags=[("kedro.error", error)]))
+                client_ops.end_run(client, parent_id, FAILED, int(time.time() * 1000))
+            raise
+        return self._close_parent(client, parent_id, results)
+
+    def _open_parent(self, client: Any, experiment_id: str) -> str:
+        """The sweep's run, holding its definition as params."""
         parent = client.create_run(
             experiment_id, run_name=f"sweep {self.settings.objective}", tags={"kedro.sweep": "parent"}
         )
@@ -132,10 +151,10 @@ class LocalSweep:
         params = {**self.settings.as_params(), **{f"sweep.params.{k}": v for k, v in self.fixed.items()}}
         for part in chunk(Batch(params=sorted(params.items()))):
             client_ops.log_request(client, parent_id, part)
-        logs = self.command.project_path / ".kedro_azureml_mlflow" / "sweeps" / parent_id
-        logs.mkdir(parents=True, exist_ok=True)
-        with self._stop_on_interrupt():
-            results = self._run_trials(client, experiment_id, parent_id, logs)
+        return parent_id
+
+    def _close_parent(self, client: Any, parent_id: str, results: list[TrialResult]) -> SweepOutcome:
+        """The best trial written to the sweep's run, which then ends."""
         best = best_trial(results, self.settings.goal)
         status = self._parent_status(best)
         tags = [("kedro.sweep.stopped", self._stop_reason)] if self._stop_reason else []
@@ -174,7 +193,7 @@ class LocalSweep:
 
     def _run_trials(self, client: Any, experiment_id: str, parent_id: str, logs: Path) -> list[TrialResult]:
         pending = list(enumerate(self.settings.trials, start=1))
-        running: list[_Running] = []
+        running = self._running
         results: list[TrialResult] = []
         timeout = self.settings.timeout_minutes
         deadline = time.monotonic() + timeout * 60 if timeout else math.inf
@@ -256,6 +275,18 @@ def _ask_to_stop(trial: _Running) -> None:
         trial.process.send_signal(signal.SIGINT)
     elif time.monotonic() - trial.stop_sent > _KILL_GRACE_SECONDS:
         trial.process.kill()
+
+
+def _stop_all(running: list[_Running]) -> None:
+    """Stop every trial still running and wait for it (killed after the grace period)."""
+    for trial in running:
+        _ask_to_stop(trial)
+    for trial in running:
+        try:
+            trial.process.wait(timeout=_KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            trial.process.kill()
+            trial.process.wait()
 
 
 def find_trial_run(client: Any, experiment_id: str, parent_id: str, number: int) -> Any:
