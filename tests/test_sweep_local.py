@@ -195,3 +195,27 @@ def test_ctrl_c_stops_the_trials_and_ends_every_run_killed(project: KedroProject
     assert [run.info.status for run in [parent, *children]] == ["KILLED"] * 3, output
     trial_pids = {int(path.name) for path in hang_dir.iterdir()}
     assert not any(Path(f"/proc/{pid}").exists() for pid in trial_pids), "a trial process outlived the sweep"
+
+
+OBJECTIVE = ["--objective", "model_metrics.accuracy"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--search", "model.alpha=choice(0.1, 0.2", *OBJECTIVE], "does not parse"),
+        (["--search", "model.alpah=choice(0.1)", *OBJECTIVE], "did you mean 'model.alpha'"),
+        (["--search", "model.alpha=normal(0, 1)", "--sampling", "grid", *OBJECTIVE],
+         "grid sampling takes only choice, not normal"),
+        (["--search", "model.alpha=choice(0.1)", "--objective", "score_metrics.accuracy"],
+         "no output of pipeline '__default__' is logged as metrics under 'score_metrics'"),
+    ],
+)  # fmt: skip
+def test_a_bad_sweep_is_one_error_line_before_any_run(project: KedroProject, args: list[str], message: str):
+    _sweep_project(project)
+    result = run_kedro(["azureml", "sweep", "--backend", "local", "--goal", "maximize", *args], project.path)
+    assert result.returncode == 1
+    errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and message in errors[0], result.stdout + result.stderr
+    assert project.runs(experiment="probe") == []
+    assert not (project.path / ".kedro_azureml_mlflow" / "sweeps").exists()
