@@ -6,6 +6,7 @@ on) is made before the first trial starts.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,9 @@ def run_local(info: Any, config: Any, settings: Any, cli: dict[str, Any], fixed:
     from kedro_azureml_mlflow.tracking.params import flatten, to_text
     from kedro_azureml_mlflow.tracking.target import resolve_target
 
+    # Each trial opens a run of its own in the project's experiment: a run this process was started
+    # inside (`mlflow run`, a job) is neither the trials' nor the sweep's.
+    os.environ.pop("MLFLOW_RUN_ID", None)
     target = resolve_target(config, info)
     total = len(settings.trials)
     console.print(
