@@ -219,3 +219,24 @@ def test_a_bad_sweep_is_one_error_line_before_any_run(project: KedroProject, arg
     assert len(errors) == 1 and message in errors[0], result.stdout + result.stderr
     assert project.runs(experiment="probe") == []
     assert not (project.path / ".kedro_azureml_mlflow" / "sweeps").exists()
+
+
+def test_the_timeout_stops_running_trials_and_starts_no_more(project: KedroProject, tmp_path: Path):
+    _sweep_project(project)
+    hang_dir = tmp_path / "hanging"
+    hang_dir.mkdir()
+    result = run_kedro(
+        [
+            "azureml", "sweep", "--backend", "local", *OBJECTIVE, "--goal", "maximize",
+            "--search", "model.alpha=choice(0.1, 0.2, 0.3)", "--max-concurrent", "2", "--timeout", "0.5",
+        ],
+        project.path,
+        extra_env={"PROBE_HANG_DIR": str(hang_dir)},
+        timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "No trial logged the objective 'model_metrics.accuracy'" in result.stderr
+    parent, children = _runs(project, "probe")
+    assert parent.data.tags["kedro.sweep.stopped"] == "timeout"
+    assert parent.info.status == "FAILED"
+    assert [run.info.status for run in children] == ["KILLED", "KILLED"]  # the third trial never started
