@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "runs": "kedro_azureml_mlflow.cli.runs:runs",
     "status": "kedro_azureml_mlflow.cli.jobs:status",
     "submit": "kedro_azureml_mlflow.cli.submit:submit",
+    "sweep": "kedro_azureml_mlflow.cli.sweep:sweep",
     "sync": "kedro_azureml_mlflow.cli.sync:sync",
     "ui": "kedro_azureml_mlflow.cli.ui:ui",
 }

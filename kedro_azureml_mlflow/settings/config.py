@@ -13,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from kedro_azureml_mlflow.core.redaction import DEFAULT_PATTERNS
 from kedro_azureml_mlflow.settings.checks import check_experiment_name, check_tracking_uri
+from kedro_azureml_mlflow.settings.sweep_config import SweepConfig
 
 # Checked when the file is read, so MLflow or Azure ML never refuse them mid-run.
 TrackingUri = Annotated[str, AfterValidator(check_tracking_uri)]
@@ -210,3 +211,5 @@ class PluginConfig(_Strict):
     """Where and how ``kedro run`` is tracked."""
     submit: SubmitConfig = Field(default_factory=SubmitConfig)
     """Defaults for ``kedro azureml submit``."""
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    """Defaults for ``kedro azureml sweep`` (see docs/sweeps.md)."""

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
+from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.core.redaction import Redactor, active
 
 _RUNNER_NAME = re.compile(r"(\w+) object at 0x")
+TRIAL_ENV = "KEDRO_AZUREML_MLFLOW_SWEEP_TRIAL"
+"""Set by ``kedro azureml sweep`` for each trial: ``{"parent_run_id": …, "trial": n}`` (JSON)."""
 
 
 def pipeline_names(run_params: dict[str, Any]) -> list[str]:
@@ -62,7 +67,24 @@ def run_tags(
     }
     if run_params.get("tags"):
         tags["kedro.node_tags"] = ",".join(run_params["tags"])
+    tags.update(trial_tags())
     return {key: value for key, value in tags.items() if value}
+
+
+def trial_tags() -> dict[str, str]:
+    """A sweep's trial is a child of the sweep's run, in the same experiment, found by its trial number.
+
+    Tags on the run the plugin creates anyway: no extra request, and the warm agent is shared (the
+    variable is not part of its identity, unlike ``MLFLOW_RUN_ID``, and each trial ends its own run).
+    """
+    raw = os.environ.get(TRIAL_ENV)
+    if not raw:
+        return {}
+    try:
+        trial = json.loads(raw)
+        return {"mlflow.parentRunId": str(trial["parent_run_id"]), "kedro.sweep.trial": str(int(trial["trial"]))}
+    except (ValueError, KeyError, TypeError):
+        raise PluginError(f'{TRIAL_ENV}: expected {{"parent_run_id": …, "trial": n}} (got {raw[:80]!r})') from None
 
 
 def source_tags(project_path: Path) -> dict[str, str]:
