@@ -21,6 +21,9 @@ pytest_plugins = [*pytest_plugins, "tests.azureml_double.fixtures"]
 # A real `mlflow server` and a recording (and crashing) proxy in front of it (tests/tracking_server.py).
 pytest_plugins = [*pytest_plugins, "tests.tracking_server"]
 
+# A spaceflights-like project whose nodes are in namespaces (pipeline jobs): the spaceflights fixture.
+pytest_plugins = [*pytest_plugins, "tests.pipeline_project"]
+
 
 @pytest.fixture
 def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:

@@ -59,13 +59,15 @@ def _members(pipeline: Any, split_by: SplitBy) -> dict[str, list[str]]:
 
 
 def _step_tag(node: Any) -> str:
-    steps = sorted(tag.removeprefix(STEP_TAG_PREFIX) for tag in node.tags if tag.startswith(STEP_TAG_PREFIX))
+    steps: list[str] = sorted(
+        str(tag).removeprefix(STEP_TAG_PREFIX) for tag in node.tags if tag.startswith(STEP_TAG_PREFIX)
+    )
     if len(steps) > 1:
         raise PluginError(
             f"node `{node.name}` has {len(steps)} step tags ({', '.join(STEP_TAG_PREFIX + s for s in steps)}); "
             "--split-by tag expects at most one step.<name> tag per node"
         )
-    return steps[0] if steps else node.name
+    return steps[0] if steps else str(node.name)
 
 
 def _topological(reads: Mapping[str, Mapping[str, str]], split_by: str) -> list[str]:
@@ -77,7 +79,7 @@ def _topological(reads: Mapping[str, Mapping[str, str]], split_by: str) -> list[
         if state.get(group) == "done":
             return
         if state.get(group) == "visiting":
-            raise PluginError(_cycle_message(path[path.index(group) :] + [group], reads, split_by))
+            raise PluginError(_cycle_message([*path[path.index(group) :], group], reads, split_by))
         state[group] = "visiting"
         for producer in reads[group]:
             visit(producer, [*path, group])

@@ -35,7 +35,4 @@ def safe_names(names: Iterable[str], prefix: str = "") -> dict[str, str]:
     counts: dict[str, int] = {}
     for safe in sanitised.values():
         counts[safe] = counts.get(safe, 0) + 1
-    return {
-        name: f"{safe}_{_short_hash(name)}" if counts[safe] > 1 else safe
-        for name, safe in sanitised.items()
-    }
+    return {name: f"{safe}_{_short_hash(name)}" if counts[safe] > 1 else safe for name, safe in sanitised.items()}

@@ -17,7 +17,13 @@ def spaceflights_like() -> object:
     return pipeline(
         [
             node(_f, "companies", "prep_companies", name="preprocess_companies", namespace="data_processing"),
-            node(_f, ["prep_companies", "shuttles"], "model_input", name="create_model_input", namespace="data_processing"),
+            node(
+                _f,
+                ["prep_companies", "shuttles"],
+                "model_input",
+                name="create_model_input",
+                namespace="data_processing",
+            ),
             node(_f, ["model_input", "params:split"], ["x", "y"], name="split", namespace="data_science"),
             node(_f, "x", "model", name="train", namespace="data_science.training"),
             node(_f, ["model", "y"], "metrics", name="evaluate"),
