@@ -84,6 +84,7 @@ def test_one_step_asking_for_two_computes_is_an_error_naming_the_nodes(tmp_path:
     submit = SubmitConfig(compute_by_tag={"gpu": "gpu-cluster", "big": {"compute": "cpu-big", "instance_count": 2}})
     with pytest.raises(
         PluginError,
-        match=r"step `ns` holds nodes asking for different computes: `ns.n1` \(gpu: gpu-cluster\), `ns.n2` \(big: cpu-big\)",
+        match=r"step `ns` holds nodes asking for different computes: "
+        r"`ns.n1` \(gpu: gpu-cluster\), `ns.n2` \(big: cpu-big\)",
     ):
         plan_pipeline(pipeline(p, namespace="ns"), "namespace", tmp_path, {}, {}, submit)
