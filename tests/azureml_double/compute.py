@@ -319,7 +319,11 @@ class Job:
         self.command_resolved: str | None = None
         self.python_bin: Path | None = None  # the job's own interpreter (None: the test venv's)
         self.tmp: Path | None = None  # the job's TMPDIR, removed when it ends
+        self.mlflow_tags: dict[str, str] = {}  # more tags for its MLflow run (a pipeline step's parent run)
         self.lock = threading.Lock()
+
+    def keep_named_outputs(self, storage: Storage) -> None:
+        """Called in ``Finalizing``: a pipeline step keeps its named outputs in the datastore (pipeline_jobs.py)."""
 
     @property
     def experiment_name(self) -> str:
@@ -633,6 +637,7 @@ class EmulatedCompute:
                     "mlflow.source.type": "JOB",
                     "mlflow.user": "double@example.invalid",
                     "azureml.computeName": job.compute_name or "",
+                    **job.mlflow_tags,
                 },
             )
             if job.cancel_requested:
@@ -712,6 +717,7 @@ class EmulatedCompute:
         try:
             self._ship_log(job)
             ship_outputs(self.storage, job)
+            job.keep_named_outputs(self.storage)
         finally:
             if job.mlflow_run_id:
                 mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]

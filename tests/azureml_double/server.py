@@ -1159,8 +1159,10 @@ def main(argv: list[str]) -> None:
 
 # Route groups kept in their own modules register on ``router`` when imported (after everything above exists).
 from tests.azureml_double import (  # noqa: E402, F401
+    components,
     routes_data,
     routes_datastores,
     routes_job_control,
     routes_models,
+    routes_pipelines,
 )
