@@ -137,6 +137,10 @@ def make_spaceflights(project: KedroProject) -> KedroProject:
     project.write("conf/base/parameters.yml", PARAMETERS)
     project.write("data/01_raw/companies.csv", companies_csv())
     project.write("data/01_raw/shuttles.csv", shuttles_csv())
+    # What the job installs: only what the double's emulated image build finds in the test venv.
+    project.write("requirements.txt", "kedro>=1.0\nkedro-datasets[pandas-csvdataset]>=5\npandas\npyarrow\nnumpy\n")
+    # The raw data travels with the code (with --include-data): .amlignore beats the .gitignore that leaves data/ out.
+    project.write(".amlignore", "mlruns/\nmlflow.db\n")
     return project
 
 
