@@ -88,7 +88,21 @@ def register_pipelines():
         outputs={"regressor", "metrics"},
         parameters={"params:model_options"},
     )
-    return {"__default__": processing + science}
+    # Grouped by tag, step a writes what b reads and reads what b writes: a cycle.
+    cyclic = pipeline(
+        [
+            node(preprocess_companies, "companies", "preprocessed_companies", name="prep", tags=["step.a"]),
+            node(
+                create_model_input_table,
+                ["shuttles", "preprocessed_companies"],
+                "model_input_table",
+                name="table",
+                tags=["step.b"],
+            ),
+            node(len, "model_input_table", "row_count", name="count", tags=["step.a"]),
+        ]
+    )
+    return {"__default__": processing + science, "cyclic": cyclic}
 """
 
 CATALOG = """

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from tests.azureml_double import AzureMLDouble
@@ -90,3 +91,88 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
     assert sorted(run.info.run_id for run in step_runs) == sorted(child.name for child in children.values())
     assert {run.info.status for run in step_runs} == {"FINISHED"}
     assert {run.data.tags["mlflow.runName"] for run in step_runs} == {"data_processing", "data_science"}
+
+
+def test_a_dry_run_prints_the_step_graph_writes_the_yaml_and_sends_nothing(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble, tmp_path: Path
+) -> None:
+    since = azureml_double.last_seq()
+    target = tmp_path / "review" / "job.yaml"
+    target.parent.mkdir()
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "namespace",
+        "--compute",
+        "cpu-cluster",
+        "--dry-run",
+        "--include-data",
+        "--output",
+        str(target),
+    )
+    assert "Pipeline job: 2 steps (split by namespace)" in output
+    assert "step data_science: compute cpu-cluster (default); reuse off" in output
+    assert "reads `preprocessed_shuttles` from data_processing: pickled (cloudpickle)" in output
+    assert (
+        "reads `model_input_table` from data_processing: re-rooted file data/03_primary/model_input_table.csv" in output
+    )
+    assert "params: p_model_options = model_options (json)" in output
+    job = yaml.safe_load(target.read_text())
+    assert set(job["jobs"]) == {"data_processing", "data_science"}
+    code = Path(job["jobs"]["data_science"]["component"]["code"])
+    assert code.is_relative_to(tmp_path / "review" / "job.yaml.snapshot")
+    assert (code / "src/probe/pipeline_registry.py").is_file()
+    assert azureml_double.requests(since) == []
+
+
+def test_a_cyclic_grouping_is_one_error_line_and_sends_nothing(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    since = azureml_double.last_seq()
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "tag",
+        "--pipeline",
+        "cyclic",
+        "--compute",
+        "cpu-cluster",
+        check=False,
+    )
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, output
+    assert "makes a cycle between steps" in errors[0] and "`a`" in errors[0] and "`b`" in errors[0]
+    assert "dataset `preprocessed_companies`" in errors[0] or "dataset `model_input_table`" in errors[0]
+    assert "[exit 1]" in output
+    assert creating_requests(azureml_double, since) == []
+
+
+def test_a_failing_node_fails_its_step_and_the_steps_after_it_never_start(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "node",
+        "--compute",
+        "cpu-cluster",
+        "--include-data",
+        "--wait",
+        "--params",
+        "model_options.features=[no_such_column]",
+        check=False,
+    )
+    assert "[exit 1]" in output
+    assert "Failed nodes: /data_science_split_data" in output, output
+    name = job_name_from(output)
+    # Keyed by the steps' Azure ML names: the double lists a child under its node name (not its display name).
+    children = {c.display_name: c for c in azureml_double.ml_client().jobs.list(parent_job_name=name)}
+    assert children["data_science_split_data"].status == "Failed"
+    assert children["data_processing_create_model_input_table"].status == "Completed"
+    for later in ("data_science_train_model", "data_science_evaluate_model"):
+        assert later not in children or children[later].status in {"NotStarted", "Canceled"}, children[later].status
+    log = azureml_double.job_log(children["data_science_split_data"].name)
+    assert "no_such_column" in log

@@ -103,6 +103,7 @@ def _place(node: Any, step: StepPlan, options: JobOptions) -> None:
     from azure.ai.ml.entities import JobResourceConfiguration
 
     node.name = step.name
+    node.display_name = step.group  # Studio shows Kedro's own name; the node's name is the sanitised one
     node.environment_variables = dict(options.environment_variables)
     if step.compute is None:
         return
