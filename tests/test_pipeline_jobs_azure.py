@@ -91,6 +91,15 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
     assert sorted(run.info.run_id for run in step_runs) == sorted(child.name for child in children.values())
     assert {run.info.status for run in step_runs} == {"FINISHED"}
     assert {run.data.tags["mlflow.runName"] for run in step_runs} == {"data_processing", "data_science"}
+    by_step = {run.data.tags["kedro.step"]: run for run in step_runs}
+    assert by_step["data_science"].data.tags["kedro.nodes"] == (
+        "data_science.split_data,data_science.train_model,data_science.evaluate_model"
+    )
+    # The step's metrics (the `metrics` dataset: metrics.mae, metrics.rows) are in its own run and rolled up.
+    reported = json.loads((reference.path / "data/08_reporting/metrics.json").read_text())
+    expected = {f"metrics.{key}": value for key, value in reported.items()}
+    assert by_step["data_science"].data.metrics == pytest.approx(expected)
+    assert client.get_run(name).data.metrics == pytest.approx(expected)
 
 
 def test_a_dry_run_prints_the_step_graph_writes_the_yaml_and_sends_nothing(

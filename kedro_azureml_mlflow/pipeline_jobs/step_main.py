@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.pipeline_jobs.params import from_literal, nested
+from kedro_azureml_mlflow.pipeline_jobs.rollup import finish_step
 from kedro_azureml_mlflow.pipeline_jobs.step_catalog import STEP_DATA_ENV
 
 STEP_ENV = "KEDRO_AZUREML_MLFLOW_STEP"
@@ -47,10 +48,15 @@ def run_step(spec: dict[str, Any], inputs: dict[str, str], output: Path, project
     bootstrap_project(project_path)
     runner = load_obj(spec["runner"], "kedro.runner")()
     session: Any
-    with KedroSession.create(
-        project_path=project_path, env=spec["env"], runtime_params=runtime_params(spec, inputs)
-    ) as session:
-        session.run(**_pipeline_argument(session, spec["pipeline"]), node_names=spec["nodes"], runner=runner)
+    succeeded = False
+    try:
+        with KedroSession.create(
+            project_path=project_path, env=spec["env"], runtime_params=runtime_params(spec, inputs)
+        ) as session:
+            session.run(**_pipeline_argument(session, spec["pipeline"]), node_names=spec["nodes"], runner=runner)
+        succeeded = True
+    finally:
+        finish_step(spec["step"], spec["nodes"], succeeded)
 
 
 def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
