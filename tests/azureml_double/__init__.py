@@ -29,8 +29,11 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    {ws}/codes/{n}/versions?hash=..            code de-dup;  POST .../versions/{v}/startPendingUpload
     PUT|GET {ws}/codes/{n}/versions/{v}
     PUT|GET {ws}/environments/{n}/versions/{v}        + GET .../versions ($top), GET {ws}/environments[/{n}]
-    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command jobs only (others -> 400); every job has
-                                                      outputs.default = workspaceartifactstore ExperimentRun/dcid.<n>
+    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command and pipeline jobs (others -> 400); a command job
+                                                      has outputs.default (workspaceartifactstore, dcid.<n>)
+    PUT|GET {ws}/components/{n}/versions/{v}          component versions; anonymous ones get a server GUID
+                                                      (components.py)
+    GET    /history/v1.0/{ws}/runs/{id}/children      a pipeline's steps (azureml.StepRun runs; routes_pipelines.py)
     GET    {ws}/datastores[/{name}], POST .../listSecrets   workspaceblobstore, workspaceartifactstore (Azurite
                                                       containers; routes_datastores.py), an account SAS as secret
     POST   /history/v1.0/{ws}/rundata                 run metadata (jobs.download)
@@ -67,7 +70,12 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
                                                       (routes_data.py): ``latestVersion``/``nextVersion`` on the
                                                       container, a version's ``dataUri`` cannot change
 
-Not emulated: pipeline / sweep / AutoML / Spark jobs, registries, the data plane's data asset API that rslex
+Pipeline jobs (``routes_pipelines.py``, ``pipeline_jobs.py``, ``pipeline_runner.py``): command nodes run as steps,
+each a child run on its own compute, in DAG order, data crossing them through ``workspaceblobstore``
+(``azureml/<step run id>/<output>/``), with reuse, ``force_rerun``, ``continue_on_step_failure`` and cancel; what
+they do not emulate is listed in docs/architecture.md ("Pipeline jobs").
+
+Not emulated: sweep / AutoML / Spark jobs, registries, the data plane's data asset API that rslex
 reads for ``azureml://.../data/<n>/versions/<v>`` URIs (``/data/v1.0/.../dataversion``; the plugin resolves assets
 with ``data.get`` instead), data asset archiving, ``MLTable`` validation, data asset ``dataUri`` normalisation (kept
 as sent; the SDK sends the short ``azureml://datastores/...`` form and the plugin reads both), datastores other than
@@ -113,7 +121,9 @@ Test-facing API (``azureml_double`` fixture -> :class:`AzureMLDouble`)::
                                  token_clock_skew_seconds=...)
     inject_http_fault(path_regex, status=429, count=1, method="*", retry_after=1)
     mlflow_down(seconds=None, mode="503"|"reset"), fail_next_job(count=1, message=None), clear_faults(), faults()
-    job_info(name), jobs(), wait_for_job(name, timeout=120, statuses=(...)), job_log(name),
+    job_info(name), jobs(), wait_for_job(name, timeout=120, statuses=(...)), job_log(name)
+                        (a pipeline's job_info adds kind "pipeline", steps {node: step run id}, failed_nodes,
+                        output_locations; a step's kind "step", pipeline, node, reused_from, output_locations),
     force_job_status(name, "NotResponding" | "Paused" | "Unknown" | ... | None),
     logs("mlflow"|"azurite"|"control-plane")
 

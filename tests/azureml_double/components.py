@@ -1,12 +1,13 @@
 """Component versions, as the pipeline jobs of the double use them (anonymous components above all).
 
-``PUT {ws}/components/{name}/versions/{version}`` answers as recorded (``component_anonymous_put.json`` of the
-shared recordings, fact 6 of their ``SOURCES.md``): 201 with a ``Location`` naming the URL's version, but a body
-whose ``name``/``id`` is a server GUID, different from the client's content hash in the URL; that id is what
-the SDK puts into a pipeline's ``jobs.<node>.componentId``. A second PUT of the same URL version answers 201
-again with the version first created. The spec comes back normalised: booleans become ``"True"``/``"False"``,
-an input without ``optional`` gets ``"False"``, ``azureml:<name>:<version>`` environments become the
-``azureml`` registry's id, ``resources.instance_count: "1"`` is added, ``_source`` is dropped.
+``PUT {ws}/components/{name}/versions/{version}`` answers as recorded (source [P1] of
+``tests/test_double_conformance_pipelines.py``, which checks it): 201 with a ``Location`` naming the URL's
+version, but a body whose ``name``/``id`` is a server GUID, different from the client's content hash in the
+URL; that id is what the SDK puts into a pipeline's ``jobs.<node>.componentId``. A second PUT of the same URL
+version answers 201 again with the version first created. The spec comes back normalised: booleans become
+``"True"``/``"False"``, an input without ``optional`` gets ``"False"``, ``azureml:<name>:<version>``
+environments become the ``azureml`` registry's id, ``resources.instance_count: "1"`` is added, ``_source`` is
+dropped.
 
 Routes (relative to the workspace scope)::
 

@@ -2,7 +2,7 @@
 
 Both are emulated-compute jobs (``compute.Job``) kept in the workspace's ``jobs``, so the job, cancel,
 run-history, log and test-only routes serve them like command jobs; what differs is here, each shape after
-the shared recordings (``SOURCES.md`` facts 1-10):
+Azure ML's recorded answers (the sources [P1]-[P6] of ``tests/test_double_conformance_pipelines.py``):
 
 - :class:`PipelineJob`: the MFE body echoes the PUT's ``jobs`` and ``settings``, ``properties`` gains the
   ``azureml.*`` keys once it runs (``azureml.pipelines.stages`` once it ends), no ``outputs.default``;
@@ -22,7 +22,7 @@ from typing import Any
 from tests.azureml_double.compute import TERMINAL, Job, Storage
 
 JOB_TYPE = "Microsoft.MachineLearningServices/workspaces/jobs"
-# Recorded on every pipeline (pipeline_put_201_and_get.json), next to ones read from the job itself.
+# Recorded on every pipeline ([P1]), next to ones read from the job itself.
 PIPELINE_FIXED_PROPERTIES = {
     "azureml.DevPlatv2": "true",
     "azureml.DatasetAccessMode": "Asset",
@@ -84,7 +84,7 @@ class PipelineJob(Job):
         return str(cid).rstrip("/").split("/")[-1] if cid else None
 
     def server_properties(self) -> dict[str, str]:
-        """``properties.properties`` once the service has read the job (fact 2 of the recordings)."""
+        """``properties.properties`` once the service has read the job ([P1], [P4])."""
         props = dict(self.props.get("properties") or {})
         if self.status == "NotStarted":
             return props
@@ -163,7 +163,7 @@ class PipelineJob(Job):
         }
 
     def pipeline_error(self) -> dict[str, Any] | None:
-        """``PipelineHasStepJobFailed`` as recorded (pipeline_failed_children_and_rundata.json)."""
+        """``PipelineHasStepJobFailed`` as recorded ([P6])."""
         if self.status != "Failed":
             return self.error
         failed = ", ".join(f"/{node}" for node in self.failed_nodes)
@@ -221,7 +221,7 @@ class PipelineJob(Job):
                 "computeType": None,
             },
             "target": None,
-            "uniqueChildRunComputeTargets": sorted({s.compute_name or "" for s in self.steps.values()}),
+            "uniqueChildRunComputeTargets": sorted({s.compute_name or "" for s in list(self.steps.values())}),
             "tags": dict(self.props.get("tags") or {}),
             "properties": self.server_properties(),
             "parameters": {},
@@ -244,7 +244,7 @@ class PipelineJob(Job):
         return {
             **super().internal(),
             "kind": "pipeline",
-            "steps": {node: step.name for node, step in self.steps.items()},
+            "steps": {node: step.name for node, step in dict(self.steps).items()},  # a copy: the runner adds
             "failed_nodes": list(self.failed_nodes),
             "output_locations": dict(self.output_locations),
         }
@@ -284,7 +284,7 @@ class StepJob(Job):
                 storage.upload_file(container, f"{prefix}/{path.relative_to(folder).as_posix()}", path)
 
     def to_rest(self) -> dict[str, Any]:
-        """What MFE answers for a step (child_job_get.json): no ``properties`` at all."""
+        """What MFE answers for a step ([P2]): no ``properties`` at all."""
         return {
             "id": self.arm_id,
             "name": self.name,
@@ -349,7 +349,7 @@ class StepJob(Job):
         }
 
     def run(self) -> dict[str, Any]:
-        """The step as run history lists it (pipeline_children_list.json, child_job_get.json)."""
+        """The step as run history lists it ([P1], [P2])."""
         status = self.visible_status
         original = self.reused_from
         container_run = original.name if original is not None else self.name
@@ -362,7 +362,6 @@ class StepJob(Job):
             "runNumber": int(self.created.timestamp()),
             "rootRunId": self.pipeline.name,
             "createdUtc": _utc(self.created),
-            "createdTimeUtc": _utc(self.created),
             "createdBy": USER,
             "userId": USER["userObjectId"],
             "token": None,
@@ -444,9 +443,10 @@ class StepJob(Job):
         }
 
     def run_details(self, base_url: str) -> dict[str, Any]:
-        """Run history's details of the step: its run plus the log files of the command it ran."""
-        logs = super().run_details(base_url)["logFiles"]
-        return {**self.run(), "logFiles": logs}
+        """Run history's details of the step: its run plus the log files of the command it ran (a reused step's
+        are the original's: it shares its data container)."""
+        logs = Job.run_details(self.reused_from or self, base_url)["logFiles"]
+        return {**self.run(), "createdTimeUtc": _utc(self.created), "logFiles": logs}
 
     def internal(self) -> dict[str, Any]:
         return {

@@ -9,13 +9,15 @@
   before its command starts and sees a local folder. Literal pipeline inputs (``${{parent.inputs.X}}``) are
   substituted; ``$[[ … ]]`` blocks are dropped when an optional input inside is not given.
 - **Failure.** A failed step's downstream nodes never start; with ``continue_on_step_failure`` false the
-  running steps are cancelled too (absent, the service takes it as true: fact 2 of the recordings). The
-  pipeline then fails with ``PipelineHasStepJobFailed``. Cancelling the pipeline cancels its running steps.
+  running steps are cancelled too (absent, the service takes it as true: [P1], [P4] of
+  ``tests/test_double_conformance_pipelines.py``). The pipeline then fails with ``PipelineHasStepJobFailed``.
+  Cancelling the pipeline cancels its running steps.
 - **Reuse.** A node whose component is deterministic, in a pipeline not ``force_rerun``, whose component
-  (command, environment, code content, ports), settings (compute, resources, distribution, environment
-  variables) and inputs (literal values; the data an upstream step produced) match an earlier Completed step
-  of the workspace is not run: its step is Completed at once with the original's outputs and the
-  ``azureml.isreused`` / ``azureml.reusedrunid`` markers (fact 8).
+  (name, version, command, environment, code content, ports), settings (compute, resources, distribution,
+  environment variables) and inputs (literal values; the data an upstream step produced) match an earlier Completed step
+  of the workspace (or one still running: then it waits for it, as recorded) is not run: its step ends
+  as the original did, with start == end, the original's outputs and the ``azureml.isreused`` /
+  ``azureml.reusedrunid`` markers ([P1], [P2]).
 """
 
 from __future__ import annotations
@@ -83,9 +85,16 @@ def validate(ws: Any, props: dict[str, Any]) -> None:
             raise HttpError(
                 400, "UserError", f"Compute '{compute}' of node {key} was not found in workspace '{ws.name}'."
             )
-        missing = upstream_nodes(node) - set(nodes)
-        if missing:
-            raise HttpError(400, "UserError", f"Node {key} binds outputs of unknown node(s) {sorted(missing)}.")
+        for item in (node.get("inputs") or {}).values():
+            bound = JOB_OUTPUT.fullmatch(str(item.get("value", "")).strip())
+            upstream = nodes.get(bound.group(1)) if bound else None
+            if bound and upstream is None:
+                raise HttpError(400, "UserError", f"Node {key} binds an output of unknown node {bound.group(1)}.")
+            spec = (component_by_id(ws, str((upstream or {}).get("componentId") or "")) or {}).get("properties", {})
+            if bound and bound.group(2) not in (spec.get("componentSpec", {}).get("outputs") or {}):
+                raise HttpError(
+                    400, "UserError", f"Node {key} binds {bound.group(0)}: {bound.group(1)} has no such output."
+                )
     done: set[str] = set()
     while len(done) < len(nodes):
         ready = [k for k, node in nodes.items() if k not in done and upstream_nodes(node) <= done]
@@ -191,7 +200,10 @@ class StepPlan:
         asset = ws.codes.get((found.group(1).lower(), found.group(2))) if found else None
         code_hash = ((asset or {}).get("properties") or {}).get("properties", {}).get("hash_sha256") or code
         content = {
-            "component": {k: self.spec.get(k) for k in ("type", "command", "environment", "inputs", "outputs")},
+            "component": {
+                k: self.spec.get(k)
+                for k in ("name", "version", "type", "command", "environment", "inputs", "outputs", "is_deterministic")
+            },
             "code": code_hash,
             "settings": self.settings(),
             "inputs": self.identities,
@@ -289,7 +301,7 @@ class PipelineRunner:
                     upstream = upstream_nodes(self.nodes[node])
                     if all(n in pipeline.steps and pipeline.steps[n].status == "Completed" for n in upstream):
                         pending.remove(node)
-                        running.extend(self._start(node))
+                        running.append(self._start(node))
             if not running:
                 break
             time.sleep(POLL_SECONDS)
@@ -301,7 +313,7 @@ class PipelineRunner:
             return "Canceled"
         return "Completed"
 
-    def _start(self, node: str) -> list[StepJob]:
+    def _start(self, node: str) -> StepJob:
         plan = StepPlan(self.pipeline, node, str(uuid.uuid4()))
         key = plan.reuse_key()
         original = None if self.force_rerun or not plan.deterministic else self._reusable(key)
@@ -315,33 +327,43 @@ class PipelineRunner:
             container, prefix = step.output_locations[output]
             self.pipeline.output_locations[name] = f"{container}/{prefix}"
         if original is not None:
-            self._complete_reused(step)
-            return []
-        thread = threading.Thread(target=self._run_step, args=(step, plan), name=f"step-{step.name}", daemon=True)
+            thread = threading.Thread(target=self._complete_reused, args=(step,), daemon=True)
+        else:
+            thread = threading.Thread(target=self._run_step, args=(step, plan), daemon=True)
         self.compute.threads.append(thread)
         thread.start()
-        return [step]
+        return step
 
     def _reusable(self, key: str) -> StepJob | None:
-        """The step that really ran with this key and Completed (a reused step points at it)."""
+        """A step that really ran (or runs) with this key, Completed ones first. As recorded, a node reuses
+        even a step that is still running: it stays NotStarted until that one ends."""
         with self.double.lock:
-            jobs = list(self.pipeline.ws.jobs.values())
-        for job in sorted(jobs, key=lambda j: j.created):
-            if isinstance(job, StepJob) and job.reuse_key == key and job.status == "Completed":
-                return job.reused_from or job
-        return None
+            jobs = [j for j in self.pipeline.ws.jobs.values() if isinstance(j, StepJob) and j.reused_from is None]
+        candidates = [j for j in jobs if j.reuse_key == key and j.status not in ("Failed", "Canceled")]
+        candidates.sort(key=lambda j: (j.status != "Completed", j.created))
+        return candidates[0] if candidates else None
 
     def _complete_reused(self, step: StepJob) -> None:
-        """No process runs: an (empty) MLflow child run, Completed at once with start == end."""
+        """No process runs: once the original ends, an (empty) MLflow child run and the original's status,
+        with start == end."""
+        original = step.reused_from
+        assert original is not None
+        while not original.finished.wait(POLL_SECONDS):
+            if step.cancel_requested:
+                break
+        status = original.status if original.finished.is_set() else "Canceled"
         mlflow = self.compute.mlflow
         step.mlflow_experiment_id = mlflow.experiment_id(step.experiment_name)
         step.mlflow_run_id = mlflow.create_run(
             step.mlflow_experiment_id, step.name, step.node, {"mlflow.source.type": "JOB", **step.mlflow_tags}
         )
-        mlflow.end_run_if_running(step.mlflow_run_id, "FINISHED")
+        mlflow.end_run_if_running(
+            step.mlflow_run_id, {"Completed": "FINISHED", "Failed": "FAILED"}.get(status, "KILLED")
+        )
         with step.lock:
             step.start_time = step.end_time = _now()
-            step.status = "Completed"
+            step.error = original.error
+            step.status = status
         step.finished.set()
 
     def _run_step(self, step: StepJob, plan: StepPlan) -> None:
@@ -352,13 +374,15 @@ class PipelineRunner:
                 folder = Path(self.compute.scratch_root) / f"{step.name}-inputs" / name
                 folder.mkdir(parents=True, exist_ok=True)
                 self.compute.storage.download_prefix(container, prefix, folder)
-                local[name] = str(folder)
+                files = list(folder.iterdir())
+                is_file = (plan.spec.get("inputs") or {}).get(name, {}).get("type") == "uri_file" and len(files) == 1
+                local[name] = str(files[0] if is_file else folder)
             step.props = plan.job_properties(local)
         except Exception as e:  # noqa: BLE001 - the step fails as a failed input mount would
             step.error = {"error": {"code": "UserError", "message": f"azureml double: input download failed: {e!r}"}}
             self.compute._finalize(step, "Failed")
             return
-        self.compute._run(step, None)
+        self.compute._run(step, self.double.faults.take_job_failure())  # fail_next_job: steps are jobs too
 
     def _finish(self, end_status: str) -> None:
         pipeline = self.pipeline

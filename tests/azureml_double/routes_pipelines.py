@@ -1,14 +1,15 @@
 """Routes of pipeline jobs and their steps (``pipeline_jobs.py`` holds the shapes, ``pipeline_runner.py`` runs them).
 
 Registered with ``first=True`` in front of the command-job routes of ``server.py``; each hands anything that is
-not a pipeline or a step back to the command-job route it shadows::
+not a pipeline or a step back to the command-job route it shadows ([P1]-[P3]: the recorded sources listed in
+``tests/test_double_conformance_pipelines.py``)::
 
-    PUT  {ws}/jobs/{name}                      jobType Pipeline: 201 NotStarted, jobs/settings echoed (fact 1, 3)
-    GET  {ws}/jobs/{name}                      a pipeline; a step: id, name, type, systemData only (fact 9)
+    PUT  {ws}/jobs/{name}                      jobType Pipeline: 201 NotStarted, jobs/settings echoed ([P1])
+    GET  {ws}/jobs/{name}                      a pipeline; a step: id, name, type, systemData only ([P2])
     GET  {ws}/jobs                             without the steps
-    POST {ws}/jobs/{name}/cancel               a pipeline: cancels its running steps; ended: 400 (fact 11)
+    POST {ws}/jobs/{name}/cancel               a pipeline: cancels its running steps; ended: 400 ([P3])
     GET  /history/v1.0/{ws}/runs/{id}          a pipeline's or a step's run (Run shape)
-    GET  /history/v1.0/{ws}/runs/{id}/children the steps, by creation time (fact 7)
+    GET  /history/v1.0/{ws}/runs/{id}/children the steps, by creation time ([P1])
 
 A step's run-history details (``runs/{id}/details``: status, error, ``logFiles``) and log files are served by
 the command-job routes, from the step's own ``run_details``.
