@@ -102,7 +102,7 @@ def register_pipelines():
             node(len, "model_input_table", "row_count", name="count", tags=["step.a"]),
         ]
     )
-    return {"__default__": processing + science, "cyclic": cyclic}
+    return {"__default__": processing + science, "processing": processing, "cyclic": cyclic}
 """
 
 CATALOG = """
