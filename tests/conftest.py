@@ -24,6 +24,9 @@ pytest_plugins = [*pytest_plugins, "tests.tracking_server"]
 # Warm tracking agents as shipped, each test's in its own runtime folder, all stopped after the test.
 pytest_plugins = [*pytest_plugins, "tests.warm_agents"]
 
+# A spaceflights-like project whose nodes are in namespaces (pipeline jobs): the spaceflights fixture.
+pytest_plugins = [*pytest_plugins, "tests.pipeline_project"]
+
 
 @pytest.fixture
 def mlflow_tracking_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:

@@ -417,3 +417,16 @@ def test_a_failed_pipeline_reports_its_failed_nodes_and_cannot_be_cancelled(azur
             "innerError": {"code": "CancelPipelineRunInTerminalStatus", "innerError": None},
         },
     }
+
+
+def test_a_binding_to_an_output_no_node_has_is_refused_at_put(azureml_double) -> None:
+    """Not recorded: the double refuses it at the PUT (400 UserError) rather than failing a step later."""
+    component = put_component(azureml_double, RECORDED_COMPONENT_SPEC).json()
+    body = recorded_pipeline(azureml_double, component["id"])
+    inputs = body["properties"]["jobs"]["test_123724332721_1"]["inputs"]
+    inputs["component_in_path"]["value"] = "${{parent.jobs.test_123724332721.outputs.nope}}"
+
+    put = call(azureml_double, "PUT", f"{azureml_double.workspace_scope}/jobs/pipe-{uuid.uuid4().hex[:8]}", body)
+
+    assert put.status_code == 400 and put.json()["error"]["code"] == "UserError"
+    assert "test_123724332721 has no such output" in put.json()["error"]["message"]

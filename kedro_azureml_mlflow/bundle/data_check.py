@@ -14,8 +14,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro_azureml_mlflow.bundle.snapshot import SnapshotFile
+from kedro_azureml_mlflow.io.catalog_lookup import PATH_KEYS
 
-PATH_KEYS = ("filepath", "path")
 # Data assets (``azureml:<name>:<version>``) and ``azureml://`` URIs are read from the workspace.
 CLOUD_PREFIXES = ("azureml:",)
 DATA_DOCS = "docs/data.md"
@@ -74,14 +74,14 @@ def missing_inputs(
     hint: str,
 ) -> list[MissingInput]:
     """The pipeline's free inputs kept in local files that are not among ``files``."""
-    resolver = _resolver(catalog)
+    resolver = catalog_resolver(catalog)
     shipped = {f.path for f in files}
     missing = []
     for dataset, nodes in free_inputs(pipeline).items():
         path = local_path(resolver.resolve_pattern(dataset))
         if path is None:
             continue
-        rel = _inside(project_path, path)
+        rel = inside_project(project_path, path)
         if rel is None or not _shipped(rel, shipped):
             shown = str(rel) if rel is not None else path
             missing.append(
@@ -90,7 +90,7 @@ def missing_inputs(
     return missing
 
 
-def _resolver(catalog: Mapping[str, Any]) -> Any:
+def catalog_resolver(catalog: Mapping[str, Any]) -> Any:
     """Kedro's own resolver of catalog entries and dataset factories; credentials are not needed
     for a path, so they are left out (nothing secret is read)."""
     from kedro.io.catalog_config_resolver import DEFAULT_RUNTIME_PATTERN, CatalogConfigResolver
@@ -111,7 +111,7 @@ def _without_credentials(config: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _inside(project_path: Path, path: str) -> PurePosixPath | None:
+def inside_project(project_path: Path, path: str) -> PurePosixPath | None:
     """``path`` relative to the project (Kedro resolves relative paths from there), None outside it."""
     candidate = Path(path) if os.path.isabs(path) else project_path / path
     try:

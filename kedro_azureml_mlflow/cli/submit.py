@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from kedro_azureml_mlflow.azure_ml.client import require_workspace
 from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_no_secret_params, check_params, check_selection
 from kedro_azureml_mlflow.core.errors import PluginError, quoted
+from kedro_azureml_mlflow.pipeline_jobs.grouping import SPLIT_CHOICES
 from kedro_azureml_mlflow.settings.config import PluginConfig, SubmitConfig
 from kedro_azureml_mlflow.settings.project import ProjectInfo
 
@@ -75,6 +77,24 @@ from kedro_azureml_mlflow.settings.project import ProjectInfo
 @click.option(
     "--strict", is_flag=True, help="Fail before uploading when an input of the pipeline is not in the snapshot."
 )
+@click.option(
+    "--split-by",
+    type=click.Choice(SPLIT_CHOICES),
+    default=None,
+    help="Run as a pipeline job of steps by top-level namespace, node or step.<name> tag [default: submit.split_by].",
+)
+@click.option("--force-rerun", is_flag=True, help="Split jobs: run every step, even those Azure ML could reuse.")
+@click.option(
+    "--continue-on-step-failure/--stop-on-step-failure",
+    default=None,
+    help="Split jobs: let independent steps go on after one failed [default: submit.continue_on_step_failure].",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Split jobs: write the pipeline job as YAML to FILE, its snapshot in FILE.snapshot/.",
+)
 @click.pass_obj
 def submit(metadata: Any, /, **cli: Any) -> None:
     """Run the pipeline as a job on Azure ML compute, tracked in the workspace's MLflow."""
@@ -85,6 +105,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     from kedro_azureml_mlflow.bundle.build import staging_folder
     from kedro_azureml_mlflow.bundle.report import human_size, show_package
     from kedro_azureml_mlflow.cli.input_check import check_inputs, confirm_missing_inputs, run_catalog
+    from kedro_azureml_mlflow.pipeline_jobs.submission import snapshot_folder_for
 
     console = Console(stderr=True)
     project_path = Path(metadata.project_path)
@@ -96,13 +117,16 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     request = package_request(metadata, info.env, config.submit, cli, catalog)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
     options = job_options(config.submit, cli, request.use_conda)
+    plan = pipeline_plan(config, cli, request, project_path)  # before anything is packaged or sent
     to_azure = cli["backend"] == "azureml" and not cli["dry_run"]
-    if to_azure and options.compute is None:
+    if to_azure and options.compute is None and plan is None:
         raise PluginError(f"No compute to run on: pass --compute or set submit.compute in {info.config_file}")
     workspace = require_workspace(config, info.path, info.config_file) if to_azure else None
-    with staging_folder(project_path) as staging:
+    staging_place = nullcontext(snapshot_folder_for(cli["output"])) if cli["output"] else staging_folder(project_path)
+    with staging_place as staging:
         with console.status("Packaging the project as an MLflow Project…"):
-            package = package_project(request, staging / metadata.package_name, list_only=cli["dry_run"])
+            list_only = cli["dry_run"] and not cli["output"]
+            package = package_project(request, staging / metadata.package_name, list_only=list_only)
         console.print(
             f"Packaged {len(package.files)} files ({human_size(package.total_bytes)}) as an MLflow Project "
             f"[dim]({package.plugin.requirement})[/dim]"
@@ -112,13 +136,88 @@ def submit(metadata: Any, /, **cli: Any) -> None:
             from kedro_azureml_mlflow.backend.environment import job_command
 
             command = job_command(package.staging, package.staging / package.env_file, package.command)
+            if plan is not None:
+                flags = pipeline_flags(config, cli)
+                show_pipeline_dry_run(plan, package.staging, request.run, options, experiment, flags, cli, Console())
             show_package(package, command, Console())
             return
         confirm_missing_inputs(missing, cli["strict"])
         if cli["backend"] == "local":
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
+        if plan is not None:
+            flags = pipeline_flags(config, cli)
+            submit_pipeline_job(workspace, package.staging, plan, request.run, options, experiment, flags, cli, console)
+            return
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
+
+
+def pipeline_plan(config: PluginConfig, cli: dict[str, Any], request: Any, project_path: Path) -> Any:
+    """With ``--split-by`` (or ``submit.split_by``) other than ``none``, the pipeline job's plan; else None."""
+    split_by = cli["split_by"] or config.submit.split_by
+    if split_by == "none":
+        if cli["output"] or cli["force_rerun"]:
+            raise PluginError("--output and --force-rerun are for pipeline jobs: add --split-by namespace|node|tag")
+        return None
+    if cli["backend"] == "local":
+        raise PluginError(f"--split-by {split_by} runs on Azure ML only; --backend local runs the whole pipeline")
+    from kedro_azureml_mlflow.cli.input_check import submitted_pipeline
+    from kedro_azureml_mlflow.pipeline_jobs.submission import plan_submission
+
+    runtime_params = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
+    pipeline = submitted_pipeline(request.run)
+    return plan_submission(pipeline, split_by, project_path, request.run.env, runtime_params, config.submit)
+
+
+def pipeline_flags(config: PluginConfig, cli: dict[str, Any]) -> dict[str, bool]:
+    keep_going = cli["continue_on_step_failure"]
+    return {
+        "force_rerun": bool(cli["force_rerun"]),
+        "continue_on_step_failure": config.submit.continue_on_step_failure if keep_going is None else keep_going,
+    }
+
+
+def show_pipeline_dry_run(
+    plan: Any,
+    staging: Path,
+    run: Any,
+    options: Any,
+    experiment: str,
+    flags: dict[str, bool],
+    cli: dict[str, Any],
+    console: Any,
+) -> None:
+    """The step graph; with ``--output``, the pipeline job's YAML (built here, sent nowhere)."""
+    from kedro_azureml_mlflow.pipeline_jobs.report import show_plan
+    from kedro_azureml_mlflow.pipeline_jobs.submission import build_job, write_yaml
+
+    show_plan(plan, options.compute, console)
+    if cli["output"]:
+        write_yaml(build_job(staging, plan, run, options, experiment, flags), cli["output"], console)
+
+
+def submit_pipeline_job(
+    workspace: Any,
+    staging: Path,
+    plan: Any,
+    run: Any,
+    options: Any,
+    experiment: str,
+    flags: dict[str, bool],
+    cli: dict[str, Any],
+    console: Any,
+) -> None:
+    """Send the pipeline job; with ``--wait`` follow it and fail unless it completed."""
+    from kedro_azureml_mlflow.pipeline_jobs.submission import submit_pipeline
+
+    job = submit_pipeline(workspace, staging, plan, run, options, experiment, flags, cli["output"], console)
+    if not cli["wait"]:
+        console.print(f"Follow it with: kedro azureml status {job.name} / kedro azureml logs {job.name}")
+        return
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
+    from kedro_azureml_mlflow.cli.jobs import follow
+
+    follow(AzureMLSubmittedRun(workspace, job.name, stream=False, limits=options.wait_limits()), console)
 
 
 def package_request(

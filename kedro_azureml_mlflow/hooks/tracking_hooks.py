@@ -76,6 +76,13 @@ class AzureMLMlflowHooks:
         self._run = TrackedRun(config, project) if on else None
         handoff.set_target(lambda: plan_target(config, project).realise())  # datasets that load from a run
 
+    @hook_impl
+    def after_catalog_created(self, catalog: Any, save_version: str, load_versions: dict[str, str]) -> None:
+        """Inside a pipeline job's step, datasets that cross steps are read and written in its folders."""
+        from kedro_azureml_mlflow.io.step_catalog import reroute
+
+        reroute(catalog, save_version, load_versions)
+
     @hook_impl(trylast=True)  # after kedro-mlflow's: its run, if it opened one, is the run
     def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol[Any, Any]) -> None:
         """Ask for the run and hand over its params; fail fast on a bad workspace or params."""

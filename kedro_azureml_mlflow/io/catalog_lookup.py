@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# The config keys a file-based Kedro dataset keeps its path under, in the order they are looked up.
+PATH_KEYS = ("filepath", "path")
+
 
 def declared_dataset(catalog: Any, name: str) -> Any:
     """The catalog's dataset for ``name``, or ``None`` when it declares none (or cannot say)."""

@@ -163,6 +163,17 @@ class TrackingConfig(_Strict):
         return value
 
 
+class StepComputeConfig(_Strict):
+    """Where the steps whose nodes carry one tag run (``submit.compute_by_tag``)."""
+
+    compute: str = Field(min_length=1)
+    """The compute cluster of those steps."""
+    instance_count: int = Field(default=1, ge=1)
+    """How many nodes those steps run on."""
+    distribution: Literal["pytorch", "mpi", "tensorflow"] | None = None
+    """The distribution of a multi-node step."""
+
+
 class SubmitConfig(_Strict):
     """Defaults for ``kedro azureml submit``; every key can be overridden on the command line."""
 
@@ -198,6 +209,17 @@ class SubmitConfig(_Strict):
     itself goes on."""
     unknown_status_minutes: float = Field(default=5, gt=0)
     """How long a job may report ``Unknown`` before ``--wait`` stops following it (exit code 3)."""
+    split_by: Literal["none", "namespace", "node", "tag"] = "none"
+    """``none``: one command job; else a pipeline job of steps by top-level namespace, node or ``step.<name>``
+    tag (``--split-by``, see docs/pipeline-jobs.md)."""
+    compute_by_tag: dict[str, str | StepComputeConfig] = Field(default_factory=dict)
+    """Split jobs: steps whose nodes carry a tag run on its compute (``{gpu: gpu-cluster}`` or
+    ``{gpu: {compute: gpu-cluster, instance_count: 2, distribution: pytorch}}``); others on ``compute``."""
+    reuse_tags: list[str] = Field(default_factory=list)
+    """Split jobs: steps with a node carrying one of these tags may be reused by Azure ML when nothing they
+    depend on changed; every other step always runs."""
+    continue_on_step_failure: bool = False
+    """Split jobs: let independent steps go on after a step failed (sent as ``false`` unless set)."""
 
 
 class PluginConfig(_Strict):

@@ -85,9 +85,16 @@ def validate(ws: Any, props: dict[str, Any]) -> None:
             raise HttpError(
                 400, "UserError", f"Compute '{compute}' of node {key} was not found in workspace '{ws.name}'."
             )
-        missing = upstream_nodes(node) - set(nodes)
-        if missing:
-            raise HttpError(400, "UserError", f"Node {key} binds outputs of unknown node(s) {sorted(missing)}.")
+        for item in (node.get("inputs") or {}).values():
+            bound = JOB_OUTPUT.fullmatch(str(item.get("value", "")).strip())
+            upstream = nodes.get(bound.group(1)) if bound else None
+            if bound and upstream is None:
+                raise HttpError(400, "UserError", f"Node {key} binds an output of unknown node {bound.group(1)}.")
+            spec = (component_by_id(ws, str((upstream or {}).get("componentId") or "")) or {}).get("properties", {})
+            if bound and bound.group(2) not in (spec.get("componentSpec", {}).get("outputs") or {}):
+                raise HttpError(
+                    400, "UserError", f"Node {key} binds {bound.group(0)}: {bound.group(1)} has no such output."
+                )
     done: set[str] = set()
     while len(done) < len(nodes):
         ready = [k for k, node in nodes.items() if k not in done and upstream_nodes(node) <= done]

@@ -33,6 +33,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("hooks", ("hooks",)),
     ("bundle", ("bundle",)),
     ("backend", ("backend",)),
+    ("pipeline_jobs", ("pipeline_jobs",)),
     ("sweeps", ("sweeps",)),
     ("cli", ("cli",)),
     # Public paths kept for users and entry points: they re-export what lives in the rooms above.

@@ -1,0 +1,54 @@
+"""At a step's end, on the compute: tag the step's run with its Kedro step and nodes, and roll its
+metrics up to the pipeline job's run, so one run shows the whole pipeline's numbers.
+
+The step does it itself, so nobody has to wait: a job submitted without ``--wait``, or resubmitted
+from Studio, still ends with every step's metrics on the parent. Inside a step Azure ML sets
+``MLFLOW_RUN_ID`` to the step's run and ``AZUREML_ROOT_RUN_ID`` to the pipeline's. A key the parent
+already has (another step logged it) is kept as ``<step>.<key>``, and a ``kedro.rollup.<key>`` tag
+says so. Best effort: a tracking outage warns and never fails the step (the step's own run keeps
+its metrics, and its journal is replayed by ``sync``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Mapping
+from typing import Any
+
+logger = logging.getLogger(__name__)
+NODES_TAG_LIMIT = 5000
+
+
+def finish_step(step: str, nodes: list[str], succeeded: bool) -> None:
+    run_id = os.environ.get("MLFLOW_RUN_ID")
+    if not run_id:
+        return
+    root = os.environ.get("AZUREML_ROOT_RUN_ID")
+    try:
+        from mlflow.tracking import MlflowClient
+
+        client = MlflowClient()
+        client.set_tag(run_id, "kedro.step", step)
+        client.set_tag(run_id, "kedro.nodes", ",".join(nodes)[:NODES_TAG_LIMIT])
+        if succeeded and root and root != run_id:
+            roll_up(client, client.get_run(run_id).data.metrics, root, step)
+    except Exception as exc:  # noqa: BLE001 - a tracking outage must not fail a step that ran
+        logger.warning("Could not tag step %s's run or roll its metrics up to the pipeline's run: %s", step, exc)
+
+
+def roll_up(client: Any, metrics: Mapping[str, float], root: str, step: str) -> None:
+    """Log ``metrics`` to the root run; a key it already holds becomes ``<step>.<key>``, said in a tag."""
+    from mlflow.entities import Metric, RunTag
+
+    held = set(client.get_run(root).data.metrics)
+    now = int(time.time() * 1000)
+    rolled, tags = [], []
+    for key, value in metrics.items():
+        target = f"{step}.{key}" if key in held else key
+        rolled.append(Metric(target, value, now, 0))
+        if target != key:
+            tags.append(RunTag(f"kedro.rollup.{key}", f"logged by more than one step; {step}'s is {target}"))
+    if rolled:
+        client.log_batch(root, metrics=rolled, tags=tags)

@@ -1,0 +1,187 @@
+"""``submit --split-by`` end to end against the Azure ML double with the real SDK: the spaceflights-like
+project as a pipeline job of two steps, data crossing them through the double's datastore."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from mlflow.tracking import MlflowClient
+
+from tests.azureml_double import AzureMLDouble
+from tests.kedro_project import KedroProject, run_kedro
+from tests.test_submit_azure import job_name_from
+
+pytestmark = [pytest.mark.azure, pytest.mark.slow]
+
+CREATING = ("startPendingUpload", "/codes/", "/components/", "/jobs/", "/environments/")
+
+
+def submit(project: KedroProject, double: AzureMLDouble, *args: str, check: bool = True) -> str:
+    result = run_kedro(
+        ["azureml", "submit", *args], project.path, extra_env=double.client_env(), check=check, timeout=600
+    )
+    return result.stdout + result.stderr + f"\n[exit {result.returncode}]"
+
+
+def creating_requests(double: AzureMLDouble, since: int) -> list[str]:
+    return [
+        f"{r['method']} {r['path']}"
+        for r in double.requests(since)
+        if r["method"] in {"PUT", "POST", "PATCH", "DELETE"} and any(part in r["path"] for part in CREATING)
+    ]
+
+
+def step_logs(double: AzureMLDouble) -> str:
+    """Every job's log tail, to read when a step fails."""
+    return "\n".join(f"--- {job.get('name')}: {double.job_log(job['name'])[-3000:]}" for job in double.jobs())
+
+
+def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble, tmp_path: Path
+) -> None:
+    reference = KedroProject(Path(shutil.copytree(spaceflights.path, tmp_path / "reference")))
+    reference.run()
+
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "namespace",
+        "--compute",
+        "cpu-cluster",
+        "--include-data",
+        "--wait",
+        check=False,
+    )
+    assert "[exit 0]" in output, output + step_logs(azureml_double)
+    name = job_name_from(output)
+    info = azureml_double.job_info(name)
+    assert info["status"] == "Completed", output
+    ml_client = azureml_double.ml_client()
+    children = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=name)}
+    assert set(children) == {"data_processing", "data_science"}
+    assert {child.status for child in children.values()} == {"Completed"}
+    folders = {}
+    for step, child in children.items():
+        folders[step] = tmp_path / "downloaded" / step
+        ml_client.jobs.download(child.name, download_path=folders[step], output_name="data")
+    produced = folders["data_processing"] / "named-outputs/data"
+    # A parquet file, a CSV (a dataset factory's) and a MemoryDataset crossed to data_science in their own formats.
+    pd.read_parquet(produced / "data/02_intermediate/preprocessed_companies.parquet")
+    pd.read_csv(produced / "data/03_primary/model_input_table.csv")
+    assert (produced / "memory/preprocessed_shuttles.pickle").is_file()
+    kept = folders["data_science"] / "named-outputs/data"
+    assert json.loads((kept / "data/08_reporting/metrics.json").read_text()) == json.loads(
+        (reference.path / "data/08_reporting/metrics.json").read_text()
+    )
+    ((version,),) = [list((kept / "data/06_models/regressor.pickle").iterdir())]
+    ((ref_version,),) = [list((reference.path / "data/06_models/regressor.pickle").iterdir())]
+    ours = pickle.loads((version / "regressor.pickle").read_bytes())
+    assert ours.tolist() == pickle.loads((ref_version / "regressor.pickle").read_bytes()).tolist()
+
+    client = MlflowClient(azureml_double.mlflow_url)
+    parent = client.get_run(name)
+    step_runs = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{name}'")
+    assert sorted(run.info.run_id for run in step_runs) == sorted(child.name for child in children.values())
+    assert {run.info.status for run in step_runs} == {"FINISHED"}
+    assert {run.data.tags["mlflow.runName"] for run in step_runs} == {"data_processing", "data_science"}
+    by_step = {run.data.tags["kedro.step"]: run for run in step_runs}
+    assert by_step["data_science"].data.tags["kedro.nodes"] == (
+        "data_science.split_data,data_science.train_model,data_science.evaluate_model"
+    )
+    # The step's metrics (the `metrics` dataset: metrics.mae, metrics.rows) are in its own run and rolled up.
+    reported = json.loads((reference.path / "data/08_reporting/metrics.json").read_text())
+    expected = {f"metrics.{key}": value for key, value in reported.items()}
+    assert by_step["data_science"].data.metrics == pytest.approx(expected)
+    assert client.get_run(name).data.metrics == pytest.approx(expected)
+
+
+def test_a_dry_run_prints_the_step_graph_writes_the_yaml_and_sends_nothing(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble, tmp_path: Path
+) -> None:
+    since = azureml_double.last_seq()
+    target = tmp_path / "review" / "job.yaml"
+    target.parent.mkdir()
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "namespace",
+        "--compute",
+        "cpu-cluster",
+        "--dry-run",
+        "--include-data",
+        "--output",
+        str(target),
+    )
+    assert "Pipeline job: 2 steps (split by namespace)" in output
+    assert "step data_science: compute cpu-cluster (default); reuse off" in output
+    assert "reads `preprocessed_shuttles` from data_processing: pickled (cloudpickle)" in output
+    assert (
+        "reads `model_input_table` from data_processing: re-rooted file data/03_primary/model_input_table.csv" in output
+    )
+    assert "params: p_model_options = model_options (json)" in output
+    job = yaml.safe_load(target.read_text())
+    assert set(job["jobs"]) == {"data_processing", "data_science"}
+    code = Path(job["jobs"]["data_science"]["component"]["code"])
+    assert code.is_relative_to(tmp_path / "review" / "job.yaml.snapshot")
+    assert (code / "src/probe/pipeline_registry.py").is_file()
+    assert azureml_double.requests(since) == []
+
+
+def test_a_cyclic_grouping_is_one_error_line_and_sends_nothing(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    since = azureml_double.last_seq()
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "tag",
+        "--pipeline",
+        "cyclic",
+        "--compute",
+        "cpu-cluster",
+        check=False,
+    )
+    errors = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, output
+    assert "makes a cycle between steps" in errors[0] and "`a`" in errors[0] and "`b`" in errors[0]
+    assert "dataset `preprocessed_companies`" in errors[0] or "dataset `model_input_table`" in errors[0]
+    assert "[exit 1]" in output
+    assert creating_requests(azureml_double, since) == []
+
+
+def test_a_failing_node_fails_its_step_and_the_steps_after_it_never_start(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    output = submit(
+        spaceflights,
+        azureml_double,
+        "--split-by",
+        "node",
+        "--compute",
+        "cpu-cluster",
+        "--include-data",
+        "--wait",
+        "--params",
+        "model_options.features=[no_such_column]",
+        check=False,
+    )
+    assert "[exit 1]" in output
+    assert "Failed nodes: /data_science_split_data" in output, output
+    name = job_name_from(output)
+    # Keyed by the steps' Azure ML names: the double lists a child under its node name (not its display name).
+    children = {c.display_name: c for c in azureml_double.ml_client().jobs.list(parent_job_name=name)}
+    assert children["data_science_split_data"].status == "Failed"
+    assert children["data_processing_create_model_input_table"].status == "Completed"
+    for later in ("data_science_train_model", "data_science_evaluate_model"):
+        assert later not in children or children[later].status in {"NotStarted", "Canceled"}, children[later].status
+    log = azureml_double.job_log(children["data_science_split_data"].name)
+    assert "no_such_column" in log
