@@ -10,7 +10,6 @@ import pytest
 from kedro_azureml_mlflow.config_loading import validate_plugin_config
 from kedro_azureml_mlflow.errors import ConfigError
 from kedro_azureml_mlflow.init_config import default_config_text
-from tests.kedro_project import KedroProject
 
 
 def error_for(raw: object, conf_dirs: list[Path]) -> str:
@@ -68,30 +67,3 @@ def test_empty_and_default_files_are_valid() -> None:
     default = validate_plugin_config(yaml.safe_load(default_config_text()), [])
     assert default.tracking.metrics.datasets == ["*metrics"]
     assert default.workspace is None
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("yaml_text", "expected"),
-    [
-        ("tracking:\n  experimnt: x\n", "tracking.experimnt: unknown key in tracking"),
-        (
-            "tracking:\n  flush_interval_seconds: soon\n",
-            "tracking.flush_interval_seconds: Input should be a valid number",
-        ),
-        ("workspace:\n  subscription_id: s\n  name: w\n", "workspace.resource_group: field required"),
-        ("tracking: [1\n", "Invalid YAML"),
-    ],
-    ids=["unknown-key", "wrong-type", "missing-workspace-field", "bad-yaml"],
-)
-def test_kedro_run_reports_one_located_line(project: KedroProject, yaml_text: str, expected: str) -> None:
-    config = project.write("conf/base/azureml.yml", yaml_text)
-    result = project.kedro("run")
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
-    error_lines = [line for line in output.splitlines() if line.startswith("Error: ")]
-    assert len(error_lines) == 1, output[-3000:]
-    assert error_lines[0].startswith(f"Error: {config}")
-    assert expected in error_lines[0]
-    assert "Traceback" not in output
-    assert not (project.path / "mlflow.db").exists()  # nothing half-done
