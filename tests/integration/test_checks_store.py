@@ -11,6 +11,7 @@ import pytest
 from kedro_azureml_mlflow.tracking import client_ops
 from kedro_azureml_mlflow.tracking.batching import Batch
 from kedro_azureml_mlflow.tracking.metrics import to_metric_records
+from tests.sqlite_store import migrated_sqlite_uri
 
 WORKSPACE_PATH = (
     "/mlflow/v1.0/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
@@ -19,7 +20,7 @@ WORKSPACE_PATH = (
 
 def test_nan_and_inf_as_mlflow_stores_them(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """Why ±inf gets a warning and NaN does not: what a real store gives back."""
-    client = client_ops.make_client(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = client_ops.make_client(migrated_sqlite_uri(tmp_path))
     run = client.create_run(client_ops.experiment_id_for(client, "e"))
     with caplog.at_level(logging.WARNING, logger="kedro_azureml_mlflow"):
         records = to_metric_records("m", {"nan": math.nan, "inf": math.inf}, ".", 0)
@@ -34,7 +35,7 @@ def test_nan_and_inf_as_mlflow_stores_them(tmp_path: Path, caplog: pytest.LogCap
 def test_permanent_refusals_from_a_real_store_are_told_from_outages(tmp_path: Path) -> None:
     from mlflow.entities import Param
 
-    client = client_ops.make_client(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    client = client_ops.make_client(migrated_sqlite_uri(tmp_path))
     run_id = client.create_run(client_ops.experiment_id_for(client, "e")).info.run_id
     client.log_batch(run_id, params=[Param("p", "1")])
     refusals = []

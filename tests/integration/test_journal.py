@@ -27,13 +27,14 @@ from kedro_azureml_mlflow.tracking.journal import (
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.uri_credentials import with_credentials, without_credentials
+from tests.sqlite_store import migrated_sqlite_uri
 
 EXPERIMENT = "journal-units"
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> str:
-    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    return migrated_sqlite_uri(tmp_path)
 
 
 def header(uri: str, run_id: str | None = None) -> RunHeader:

@@ -23,11 +23,12 @@ from kedro_azureml_mlflow.tracking.protocol import SessionSpec, WorkerShare
 from kedro_azureml_mlflow.tracking.replay import replay_journal
 from kedro_azureml_mlflow.tracking.target import TargetSpec
 from kedro_azureml_mlflow.tracking.worker import WorkerLink
+from tests.sqlite_store import migrated_sqlite_uri
 from tests.tracking_server import RecordingProxy
 
 
 def sqlite_uri(tmp_path: Path) -> str:
-    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    return migrated_sqlite_uri(tmp_path)
 
 
 def header(uri: str, run_id: str | None = None) -> RunHeader:
