@@ -12,6 +12,7 @@ from __future__ import annotations
 import _posixsubprocess
 import platform
 import sys
+import threading
 from collections.abc import Generator
 from typing import Any
 
@@ -39,9 +40,17 @@ class _Guard:
     def __init__(self) -> None:
         self.active = False
         self.found: list[str] = []
+        self.bystanders: set[int] = set()  # threads that were running before the test (earlier tests' servers)
+
+    def start(self) -> None:
+        self.active, self.found = True, []
+        self.bystanders = {t.ident for t in threading.enumerate() if t.ident is not None} - {threading.get_ident()}
+
+    def watching(self) -> bool:
+        return self.active and threading.get_ident() not in self.bystanders
 
     def audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if not self.active or event not in WATCHED:
+        if event not in WATCHED or not self.watching():
             return
         if event == "sqlite3.connect" and ".coverage" in str(args[0]):
             return  # coverage's own data file, not the test's
@@ -61,7 +70,7 @@ _fork_exec = _posixsubprocess.fork_exec
 
 
 def _watched_fork_exec(*args: Any, **kwargs: Any) -> Any:
-    if _GUARD.active:
+    if _GUARD.watching():
         _GUARD.refuse(f"process start {args[0]!r}"[:300])
     return _fork_exec(*args, **kwargs)
 
@@ -70,7 +79,7 @@ _posixsubprocess.fork_exec = _watched_fork_exec
 
 
 def _guarded() -> Generator[None, Any, Any]:
-    _GUARD.active, _GUARD.found = True, []
+    _GUARD.start()
     try:
         result = yield
     finally:
