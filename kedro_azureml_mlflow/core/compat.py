@@ -1,6 +1,6 @@
 """The one place the plugin uses private (underscore) APIs of azure-ai-ml, azureml-mlflow, MLflow and Kedro.
 
-Each function says why there is no public way. ``tests/test_compat.py`` checks every one against the
+Each function says why there is no public way. ``tests/unit/test_compat.py`` checks every one against the
 installed versions; ``pyproject.toml`` bounds azure-ai-ml and azureml-mlflow to the versions checked, so
 moving a bound means running that test against the new version first.
 """

@@ -13,6 +13,8 @@ Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_do
 - **real ``mlflow server``** (SQLite, ``--workers 1``) behind the proxy: ``azureml://127.0.0.1:P/mlflow/v2.0/
   <workspace scope>`` is what ``workspaces.get(ws).mlflow_tracking_uri`` returns; azureml-mlflow turns it into
   ``https://127.0.0.1:P/mlflow/v2.0/<scope>/api/2.0/mlflow/...`` and the proxy strips the prefix.
+- **a watcher** (``reaper.py``): kills all of the above, and the jobs' processes, if the test process dies
+  without stopping the double (a timeout's SIGKILL), so nothing of it outlives the test run.
 - **Azurite** (``node_modules/azurite``, pinned in ``package-lock.json``; ``npm ci`` installs it) for blob storage: code
   uploads go to SAS URIs the double hands out (``startPendingUpload``).
 - **emulated compute** (``compute.py``; ``job.py``, ``job_process.py``, ``job_logs.py``): command jobs on a

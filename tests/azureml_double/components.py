@@ -1,7 +1,7 @@
 """Component versions, as the pipeline jobs of the double use them (anonymous components above all).
 
 ``PUT {ws}/components/{name}/versions/{version}`` answers as recorded (source [P1] of
-``tests/test_double_conformance_pipelines.py``, which checks it): 201 with a ``Location`` naming the URL's
+``tests/azure/test_double_conformance_pipelines.py``, which checks it): 201 with a ``Location`` naming the URL's
 version, but a body whose ``name``/``id`` is a server GUID, different from the client's content hash in the
 URL; that id is what the SDK puts into a pipeline's ``jobs.<node>.componentId``. A second PUT of the same URL
 version answers 201 again with the version first created. The spec comes back normalised: booleans become

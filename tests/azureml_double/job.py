@@ -91,7 +91,7 @@ class Job:
         props.setdefault("experimentName", self.experiment_name)
         props.setdefault("displayName", self.name)
         props["isArchived"] = False
-        for key, default in RECORDED_JOB_DEFAULTS.items():  # as recorded: tests/test_double_conformance.py [1]
+        for key, default in RECORDED_JOB_DEFAULTS.items():  # as recorded: tests/azure/test_double_conformance.py [1]
             props.setdefault(key, copy.deepcopy(default))
         props["resources"] = {**RESOURCES_DEFAULT, **dict(props.get("resources") or {})}
         tracking = f"azureml://{self.base_url.split('://', 1)[1]}/mlflow/v2.0{self.ws.scope}"

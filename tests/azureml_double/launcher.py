@@ -22,7 +22,16 @@ from tests.azureml_double.certs import generate_tls_files
 from tests.azureml_double.control_client import ControlClient
 from tests.azureml_double.credentials import TENANT_ID, FakeTokenCredential
 from tests.azureml_double.mlflow_template import save_template, template_path
-from tests.azureml_double.processes import Child, DoubleStartError, http_ok, spawn, stop_all, tcp_ok, wait_until
+from tests.azureml_double.processes import (
+    Child,
+    DoubleStartError,
+    Reaper,
+    http_ok,
+    spawn,
+    stop_all,
+    tcp_ok,
+    wait_until,
+)
 from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +91,7 @@ class AzureMLDouble(ControlClient):
         # takes ~10 s, copying it milliseconds.
         self.cache_dir = Path(cache_dir) if cache_dir else None
         self._children: list[Child] = []
+        self._reaper: Reaper | None = None  # kills the children if this process dies without stop()
         self.msi_secret = uuid.uuid4().hex
         self.client_secret = "double-client-secret-" + uuid.uuid4().hex[:8]
         self.client_id = "00000000-0000-0000-0000-00000000c11e"
@@ -180,7 +190,11 @@ class AzureMLDouble(ControlClient):
         self._spawn("control-plane", [sys.executable, "-m", "tests.azureml_double", str(config_path)], env, REPO_ROOT)
 
     def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        self._children.append(spawn(name, argv, env, cwd, self.workdir / "logs" / f"{name}.log"))
+        if self._reaper is None:
+            self._reaper = Reaper(self.workdir / "logs" / "reaper.log")
+        child = spawn(name, argv, env, cwd, self.workdir / "logs" / f"{name}.log")
+        self._children.append(child)
+        self._reaper.watch(child.proc.pid)
 
     def _wait(self, name: str, probe: Any, deadline: float, t0: float) -> Any:
         """Wait until ``probe`` says child ``name`` is ready; record when (``start_timings``)."""
@@ -192,6 +206,9 @@ class AzureMLDouble(ControlClient):
         """SIGTERM every process group at once, SIGKILL what is left after ``grace`` seconds."""
         stop_all(self._children, grace)
         self._children.clear()
+        if self._reaper is not None:
+            self._reaper.release()
+            self._reaper = None
 
     def __enter__(self) -> AzureMLDouble:
         return self.start()

@@ -2,7 +2,7 @@
 
 Both are emulated-compute jobs (``compute.Job``) kept in the workspace's ``jobs``, so the job, cancel,
 run-history, log and test-only routes serve them like command jobs; what differs is here, each shape after
-Azure ML's recorded answers (the sources [P1]-[P6] of ``tests/test_double_conformance_pipelines.py``):
+Azure ML's recorded answers (the sources [P1]-[P6] of ``tests/azure/test_double_conformance_pipelines.py``):
 
 - :class:`PipelineJob`: the MFE body echoes the PUT's ``jobs`` and ``settings``, ``properties`` gains the
   ``azureml.*`` keys once it runs (``azureml.pipelines.stages`` once it ends), no ``outputs.default``;

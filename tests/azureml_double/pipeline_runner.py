@@ -10,7 +10,7 @@
   substituted; ``$[[ … ]]`` blocks are dropped when an optional input inside is not given.
 - **Failure.** A failed step's downstream nodes never start; with ``continue_on_step_failure`` false the
   running steps are cancelled too (absent, the service takes it as true: [P1], [P4] of
-  ``tests/test_double_conformance_pipelines.py``). The pipeline then fails with ``PipelineHasStepJobFailed``.
+  ``tests/azure/test_double_conformance_pipelines.py``). The pipeline then fails with ``PipelineHasStepJobFailed``.
   Cancelling the pipeline cancels its running steps.
 - **Reuse.** A node whose component is deterministic, in a pipeline not ``force_rerun``, whose component
   (name, version, command, environment, code content, ports), settings (compute, resources, distribution,

@@ -1,7 +1,8 @@
 """The double's child processes (mlflow server, Azurite, the control plane): start, wait until ready, stop.
 
 Each child leads its own process group (``start_new_session``), so stopping it stops what it started too
-(the uvicorn worker of ``mlflow server``, Node's helpers).
+(the uvicorn worker of ``mlflow server``, Node's helpers). A :class:`Reaper` kills them all if the process
+that started them dies without stopping them (``reaper.py``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 
 class DoubleStartError(RuntimeError):
@@ -43,6 +45,40 @@ def spawn(name: str, argv: list[str], env: dict[str, str], cwd: Path, log: Path)
             start_new_session=True,
         )
     return Child(name, proc, log)
+
+
+class Reaper:
+    """The watcher (``reaper.py``, in a session of its own) that kills the children it was told about, and all
+    their descendants, as soon as this process dies; :meth:`release` once they are stopped."""
+
+    SCRIPT = Path(__file__).with_name("reaper.py")
+
+    def __init__(self, log: Path) -> None:
+        with open(log, "ab") as fh:
+            # -I: the script's folder is not put on sys.path (no module of the double can shadow the stdlib).
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", str(self.SCRIPT), str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pipe: IO[bytes] = self.proc.stdin  # type: ignore[assignment]  # stdin=PIPE: never None
+
+    def watch(self, pid: int) -> None:
+        self._send(f"{pid}\n")
+
+    def release(self) -> None:
+        """Tell the watcher the children are stopped, and let it end."""
+        with contextlib.suppress(BrokenPipeError, ValueError):
+            self._send("done\n")
+        with contextlib.suppress(BrokenPipeError):
+            self.pipe.close()
+        self.proc.wait(10)
+
+    def _send(self, line: str) -> None:
+        self.pipe.write(line.encode())
+        self.pipe.flush()
 
 
 def wait_until(probe: Callable[[], Any], child: Child, deadline: float) -> Any:

@@ -1,7 +1,7 @@
 """Datastores of the double's workspaces, backed by Azurite, and what ``jobs.stream`` / ``jobs.download`` read.
 
 Every workspace has the two datastores Azure ML creates with it (shapes as recorded from the live service:
-source [2] of ``tests/test_double_conformance.py``, which checks them):
+source [2] of ``tests/azure/test_double_conformance.py``, which checks them):
 
 - ``workspaceblobstore`` (the default): container ``azureml-blobstore-<workspace id>``;
 - ``workspaceartifactstore``: container ``azureml``, where run history keeps each run's files under

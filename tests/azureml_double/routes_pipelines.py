@@ -2,7 +2,7 @@
 
 Registered with ``first=True`` in front of the command-job routes of ``server.py``; each hands anything that is
 not a pipeline or a step back to the command-job route it shadows ([P1]-[P3]: the recorded sources listed in
-``tests/test_double_conformance_pipelines.py``)::
+``tests/azure/test_double_conformance_pipelines.py``)::
 
     PUT  {ws}/jobs/{name}                      jobType Pipeline: 201 NotStarted, jobs/settings echoed ([P1])
     GET  {ws}/jobs/{name}                      a pipeline; a step: id, name, type, systemData only ([P2])

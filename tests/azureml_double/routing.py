@@ -39,7 +39,7 @@ def iso(dt: datetime | None) -> str | None:
 
 def user_error_404(message: str, detail: str) -> HttpError:
     """The 404 Azure ML's management front end answers for a missing asset or job (source [5] of
-    ``tests/test_double_conformance.py``)."""
+    ``tests/azure/test_double_conformance.py``)."""
     return HttpError(
         404,
         "UserError",

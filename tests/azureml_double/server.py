@@ -97,7 +97,8 @@ class Double(App):
                 f"The Resource '{PROVIDER}/workspaces/{name}' under resource group '{rg}' was not found. "
                 "For more details please go to https://aka.ms/ARMResourceNotFoundFix"
             )
-            # ARM's gateway answers this one: only code and message (source [4] of tests/test_double_conformance.py).
+            # ARM's gateway answers this one: only code and message
+            # (source [4] of tests/azure/test_double_conformance.py).
             raise HttpError(
                 404,
                 "ResourceNotFound",

@@ -1,0 +1,1 @@
+"""Tests with no subprocess, no server, no socket and no SQLite store: the quick loop (see tests/unit/conftest.py)."""

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from tests.azureml_double import AzureMLDouble
+from tests.e2e.test_backend_local import write_plain_project
 from tests.kedro_project import run_kedro
-from tests.test_backend_local import write_plain_project
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]

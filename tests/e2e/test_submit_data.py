@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.test_snapshot_rules import SPACEFLIGHTS_EXTRA, gitignore
 from tests.kedro_project import run_kedro
 from tests.planted_secrets import make_tree, reproduction
-from tests.test_snapshot_rules import SPACEFLIGHTS_EXTRA, gitignore
 
 pytestmark = pytest.mark.slow
 

@@ -1,31 +1,13 @@
-"""Distributed jobs: every node runs ``kedro run``; only rank 0 tracks the job's one run."""
+"""A multi-node job on the double tracks from rank 0 only."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from kedro_azureml_mlflow.tracking.plan.ranks import process_rank, tracks_this_process
+from tests.azure.test_submit_azure import job_name_from, mlflow_client, run_ids, ship_raw_data
 from tests.kedro_project import run_kedro
-from tests.test_submit_azure import job_name_from, mlflow_client, run_ids, ship_raw_data
-
-
-@pytest.mark.parametrize(
-    ("environ", "rank"),
-    [
-        ({}, None),
-        ({"RANK": "1", "WORLD_SIZE": "2"}, 1),
-        ({"OMPI_COMM_WORLD_RANK": "0"}, 0),
-        ({"PMI_RANK": "3"}, 3),
-        ({"TF_CONFIG": json.dumps({"task": {"type": "worker", "index": 2}})}, 2),
-        ({"TF_CONFIG": "not json"}, None),
-    ],
-)
-def test_rank_of_each_distribution(environ: dict[str, str], rank: int | None) -> None:
-    assert process_rank(environ) == rank
-    assert tracks_this_process(environ) == (rank in (None, 0))
 
 
 @pytest.mark.azure

@@ -15,8 +15,8 @@ import json
 import pytest
 
 from tests.azureml_double import AzureMLDouble
+from tests.e2e.test_hardening_cli import CLI_SECRET, SECRET_PARAMS, found_in
 from tests.kedro_project import KedroProject, run_kedro
-from tests.test_hardening_cli import CLI_SECRET, SECRET_PARAMS, found_in
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 

@@ -27,13 +27,14 @@ from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials, without_credentials
+from tests.sqlite_store import migrated_sqlite_uri
 
 EXPERIMENT = "journal-units"
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> str:
-    return f"sqlite:///{(tmp_path / 'mlflow.db').as_posix()}"
+    return migrated_sqlite_uri(tmp_path)
 
 
 def header(uri: str, run_id: str | None = None) -> RunHeader:

@@ -13,7 +13,7 @@ from packaging.requirements import Requirement
 from kedro_azureml_mlflow.bundle.pyproject import read_pyproject
 from kedro_azureml_mlflow.core import compat
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("package", ["azure-ai-ml", "azureml-mlflow"])
@@ -44,29 +44,6 @@ def test_parse_kedro_params() -> None:
     assert compat.parse_kedro_params(ctx, param, "a=1,b.c=x") == {"a": 1, "b": {"c": "x"}}
     with pytest.raises(click.UsageError):
         compat.parse_kedro_params(ctx, param, "no-equals-sign")
-
-
-@pytest.mark.azure
-def test_run_history_details_and_tracking_credential(azureml_double, tmp_path: Path) -> None:
-    from azure.ai.ml import command
-    from azure.ai.ml.entities import Environment
-    from mlflow.tracking import MlflowClient
-
-    ml_client = azureml_double.ml_client()
-    (tmp_path / "main.py").write_text("print('details')\n")
-    job = ml_client.jobs.create_or_update(
-        command(
-            code=str(tmp_path), command="python main.py", compute="cpu-cluster", environment=Environment(image="i:1")
-        )
-    )
-    azureml_double.wait_for_job(job.name)
-    details = compat.run_history_details(ml_client, job.name)
-    assert details.status == "Completed" and "user_logs/std_log.txt" in details.log_files
-
-    since = azureml_double.last_seq()
-    _register(azureml_double, azureml_double.credential())
-    assert MlflowClient(azureml_double.tracking_uri).get_run(job.name).info.run_id == job.name
-    assert azureml_double.mlflow_requests(since), "the store signed in with the registered credential"
 
 
 def test_activate_run_is_every_threads_active_run_until_deactivated() -> None:
@@ -103,58 +80,3 @@ def test_deactivating_leaves_the_same_run_active_as_its_owners() -> None:
         assert fluent._active_run_stack.get() == [owners]
     finally:
         fluent._active_run_stack.get().remove(owners)
-
-
-def _register(double, credential: object) -> None:
-    compat.register_tracking_credential(
-        double.tracking_uri,
-        double.base_url,
-        double.subscription_id,
-        double.resource_group,
-        double.workspace_name,
-        credential,
-    )
-
-
-def _token_lifetimes(double, since: int) -> set[int]:
-    """How far ahead of each MLflow request's time its bearer token expired (rounded to 100 s)."""
-    return {round((r["token_exp"] - r["time"]) / 100) * 100 for r in double.mlflow_requests(since)}
-
-
-@pytest.mark.azure
-def test_a_newly_registered_credential_signs_the_next_client_in(azureml_double) -> None:
-    """MLflow keeps one store per URI for the process: registering another credential must still take effect."""
-    from mlflow.tracking import MlflowClient
-
-    from tests.azureml_double import FakeTokenCredential
-
-    first, second = FakeTokenCredential(lifetime=1000), FakeTokenCredential(lifetime=5000)
-    _register(azureml_double, first)
-    since = azureml_double.last_seq()
-    MlflowClient(azureml_double.tracking_uri).search_experiments()
-    signed_by_first = _token_lifetimes(azureml_double, since)
-
-    _register(azureml_double, second)
-    since = azureml_double.last_seq()
-    MlflowClient(azureml_double.tracking_uri).search_experiments()
-
-    assert signed_by_first == {1000}
-    assert _token_lifetimes(azureml_double, since) == {5000}
-
-
-def test_a_forgotten_sql_store_is_opened_afresh(tmp_path: Path) -> None:
-    """MLflow keeps a SQLite store (its file open) per URI for the process; forgetting it must reach a new file."""
-    from mlflow.tracking import MlflowClient
-
-    database = tmp_path / "mlflow.db"
-    uri = f"sqlite:///{database.as_posix()}"
-    try:
-        MlflowClient(uri).create_experiment("before")
-        database.unlink()
-        compat.forget_sql_store(uri)
-        MlflowClient(uri).create_experiment("after")  # without forgetting: "attempt to write a readonly database"
-
-        assert database.exists()
-        assert {e.name for e in MlflowClient(uri).search_experiments()} == {"Default", "after"}
-    finally:
-        compat.forget_sql_store(uri)  # nothing of this test's store stays in the process

@@ -11,9 +11,9 @@ import textwrap
 import pytest
 
 from tests.artifact_project import EXPECTED_FILES, check_model, use_artifact_pipeline
+from tests.azure.test_tracking_azure import azure_env, workspace_yaml
 from tests.azureml_double import AzureMLDouble
 from tests.kedro_project import KedroProject
-from tests.test_tracking_azure import azure_env, workspace_yaml
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 

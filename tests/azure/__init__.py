@@ -1,0 +1,1 @@
+"""Tests of and with the local Azure ML double (`tests/azureml_double`)."""

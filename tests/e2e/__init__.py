@@ -1,0 +1,1 @@
+"""Slow end-to-end tests: real Kedro projects run with `kedro run` / `kedro azureml ...` subprocesses."""
