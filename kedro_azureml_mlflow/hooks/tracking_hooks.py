@@ -196,7 +196,7 @@ class AzureMLMlflowHooks:
         if run is None:
             return
         self._run = None
-        run.ending()  # one max_wait from here bounds the models' wait for the run and the end's, together
+        run.start_end_budget()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
         handoff.uninstall()

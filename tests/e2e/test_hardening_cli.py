@@ -141,7 +141,7 @@ def test_a_top_level_list_in_azureml_yml_is_one_line(project: KedroProject, comm
     config = project.write("conf/base/azureml.yml", "- tracking\n- submit\n")
     line = one_error_line(project.kedro(*command))
     assert line == f"Error: {config}: (top level): expected a mapping of sections (workspace, credentials, " + (
-        "tracking, submit), got list"
+        "tracking, submit, sweep), got list"
     )
 
 

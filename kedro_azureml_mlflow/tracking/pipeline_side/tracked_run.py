@@ -130,7 +130,7 @@ class TrackedRun:
     def hand(self, record: dict[str, Any]) -> None:
         self.link.hand(record)
 
-    def ending(self) -> None:
+    def start_end_budget(self) -> None:
         """The pipeline has ended: from now on, ``max_wait`` bounds every wait for tracking, together."""
         if self._ended_at is None:
             self._ended_at = time.monotonic()
@@ -138,7 +138,7 @@ class TrackedRun:
 
     def close(self, status: str) -> Report:
         """End the run; the report says how long this waited for tracking after the pipeline."""
-        self.ending()
+        self.start_end_budget()
         started = self._ended_at if self._ended_at is not None else time.monotonic()
         self.interrupts.stop()
         os.environ.pop(SESSION_ENV, None)
