@@ -13,9 +13,9 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from tests.azure.test_submit_azure import job_name_from
 from tests.azureml_double import AzureMLDouble
 from tests.kedro_project import KedroProject, run_kedro
-from tests.azure.test_submit_azure import job_name_from
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
