@@ -108,7 +108,8 @@ def test_a_top_level_list_is_one_line_naming_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_plugin_config(loader, [conf / "base", conf / "local"])
     assert caught.value.message == (
-        f"{bad}: (top level): expected a mapping of sections (workspace, credentials, tracking, submit, sweep), got list"
+        f"{bad}: (top level): expected a mapping of sections "
+        "(workspace, credentials, tracking, submit, sweep), got list"
     )
 
 
