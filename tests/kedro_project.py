@@ -220,6 +220,13 @@ class KedroProject:
     def store_uri(self) -> str:
         return f"sqlite:///{(self.path / 'mlflow.db').as_posix()}"
 
+    def seed_store(self) -> None:
+        """Start the project's ``mlflow.db`` migrated and empty, as its first run would make it (a copy of one
+        migrated store, ``tests/sqlite_store.py``): for tests about what a run tracks, not about making a store."""
+        from tests.sqlite_store import migrated_sqlite_uri
+
+        migrated_sqlite_uri(self.path)
+
     def client(self, uri: str | None = None) -> Any:
         """A client on the project's store. Its first use may create the store's tables, so it takes the
         plugin's store lock: a test polling while a run's agent still creates ``mlflow.db`` must not race it."""

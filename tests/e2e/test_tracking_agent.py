@@ -31,6 +31,13 @@ from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture(autouse=True)
+def _seeded_store(project: KedroProject) -> None:
+    """Runs here track into the project's own store or a server: it starts migrated (no test is about making it)."""
+    project.seed_store()
+
+
 FOUR_WORKERS = "probe.pipeline_registry.FourWorkers"
 
 

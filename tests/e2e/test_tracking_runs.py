@@ -9,6 +9,12 @@ from tests.kedro_project import KedroProject, clean_env
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def _seeded_store(project: KedroProject) -> None:
+    """Every run here tracks into the project's own store: it starts migrated (no test here is about making it)."""
+    project.seed_store()
+
+
 def only_run(project: KedroProject):
     runs = project.runs()
     assert len(runs) == 1, f"expected exactly one run, got {len(runs)}"
