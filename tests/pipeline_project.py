@@ -3,7 +3,8 @@ nodes in the namespaces ``data_processing`` and ``data_science`` (the stock star
 
 Between the two namespaces cross a parquet file (``preprocessed_companies``, read again by
 ``data_science``), a CSV (``model_input_table``) and a MemoryDataset (``preprocessed_shuttles``);
-``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads.
+``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads. The
+nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag).
 Registered in ``tests/conftest.py``: ask for ``spaceflights``.
 """
 
@@ -69,6 +70,7 @@ def register_pipelines():
             ),
         ],
         namespace="data_processing",
+        tags=["preprocessing"],
         inputs={"companies", "shuttles"},
         outputs={"preprocessed_companies", "preprocessed_shuttles", "model_input_table"},
     )
@@ -84,6 +86,7 @@ def register_pipelines():
             node(evaluate_model, ["regressor", "X_test", "y_test"], "metrics", name="evaluate_model"),
         ],
         namespace="data_science",
+        tags=["training"],
         inputs={"model_input_table", "preprocessed_companies", "preprocessed_shuttles"},
         outputs={"regressor", "metrics"},
         parameters={"params:model_options"},

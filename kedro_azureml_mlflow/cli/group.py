@@ -13,6 +13,7 @@ import click
 
 SUBCOMMANDS = {
     "cancel": "kedro_azureml_mlflow.cli.jobs:cancel",
+    "download": "kedro_azureml_mlflow.cli.jobs:download",
     "init": "kedro_azureml_mlflow.cli.init:init",
     "logs": "kedro_azureml_mlflow.cli.jobs:logs",
     "runs": "kedro_azureml_mlflow.cli.runs:runs",

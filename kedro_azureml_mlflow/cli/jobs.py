@@ -29,15 +29,26 @@ def status(metadata: Any, job: str, env: str | None) -> None:
     click.echo(f"{job}: {state}")
     if state == "Failed":
         click.echo(f"Reason: {run.failure_reason() or 'not recorded; see kedro azureml logs ' + job}")
+    from kedro_azureml_mlflow.pipeline_jobs.follow import step_table, steps_of
+
+    steps = steps_of(run.workspace, job)
+    if steps:
+        click.echo("Steps:\n" + "\n".join(step_table(steps)))
 
 
 @click.command(name="logs")
 @click.argument("job")
+@click.option("--step", default=None, help="A pipeline job's step (as status lists it): print that step's log.")
 @env_option
 @click.pass_obj
-def logs(metadata: Any, job: str, env: str | None) -> None:
+def logs(metadata: Any, job: str, step: str | None, env: str | None) -> None:
     """Print a job's log (followed until the job ends, if it is still running)."""
-    end = _submitted_run(metadata, job, env).print_logs()
+    run = _submitted_run(metadata, job, env)
+    if step is not None:
+        from kedro_azureml_mlflow.pipeline_jobs.follow import step_job
+
+        run = _submitted_run(metadata, step_job(run.workspace, job, step), env)
+    end = run.print_logs()
     if end.exit_code == EXIT_NOT_ENDED:
         raise JobNotEnded(end.not_ended())
 
@@ -84,6 +95,22 @@ def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None
     for name, text in run.logs().items():
         console.print(f"── last {lines} lines of {name}", markup=False, highlight=False)
         console.print("\n".join(text.rstrip().splitlines()[-lines:]), markup=False, highlight=False)
+
+
+@click.command(name="download")
+@click.argument("job")
+@env_option
+@click.pass_obj
+def download(metadata: Any, job: str, env: str | None) -> None:
+    """Bring a finished pipeline job's kept data into the project's data folders (submit --split-by)."""
+    from kedro_azureml_mlflow.backend.workspace import workspace_for
+    from kedro_azureml_mlflow.pipeline_jobs.download import download_outputs
+
+    info, config = project_of(metadata, env)
+    written = download_outputs(workspace_for(config, info.path, info.config_file), job, info.path)
+    for path in written:
+        click.echo(f"  {path.relative_to(info.path)}")
+    click.echo(f"{len(written)} files from job {job} written into {info.path}")
 
 
 def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:

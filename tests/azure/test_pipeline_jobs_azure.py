@@ -67,20 +67,24 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
     children = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=name)}
     assert set(children) == {"data_processing", "data_science"}
     assert {child.status for child in children.values()} == {"Completed"}
-    folders = {}
-    for step, child in children.items():
-        folders[step] = tmp_path / "downloaded" / step
-        ml_client.jobs.download(child.name, download_path=folders[step], output_name="data")
-    produced = folders["data_processing"] / "named-outputs/data"
+    downloaded = tmp_path / "downloaded"
+    ml_client.jobs.download(children["data_processing"].name, download_path=downloaded, output_name="data")
+    produced = downloaded / "named-outputs/data"
     # A parquet file, a CSV (a dataset factory's) and a MemoryDataset crossed to data_science in their own formats.
     pd.read_parquet(produced / "data/02_intermediate/preprocessed_companies.parquet")
     pd.read_csv(produced / "data/03_primary/model_input_table.csv")
     assert (produced / "memory/preprocessed_shuttles.pickle").is_file()
-    kept = folders["data_science"] / "named-outputs/data"
-    assert json.loads((kept / "data/08_reporting/metrics.json").read_text()) == json.loads(
-        (reference.path / "data/08_reporting/metrics.json").read_text()
+    # `kedro azureml download` puts the kept data where a local run writes it: equal to the local run's.
+    pulled = run_kedro(["azureml", "download", name], spaceflights.path, extra_env=azureml_double.client_env())
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert not (spaceflights.path / "memory").exists()  # pickled MemoryDatasets are not project files
+    for path in ("data/08_reporting/metrics.json", "data/03_primary/model_input_table.csv"):
+        assert (spaceflights.path / path).read_text() == (reference.path / path).read_text(), path
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(spaceflights.path / "data/02_intermediate/preprocessed_companies.parquet"),
+        pd.read_parquet(reference.path / "data/02_intermediate/preprocessed_companies.parquet"),
     )
-    ((version,),) = [list((kept / "data/06_models/regressor.pickle").iterdir())]
+    ((version,),) = [list((spaceflights.path / "data/06_models/regressor.pickle").iterdir())]
     ((ref_version,),) = [list((reference.path / "data/06_models/regressor.pickle").iterdir())]
     ours = pickle.loads((version / "regressor.pickle").read_bytes())
     assert ours.tolist() == pickle.loads((ref_version / "regressor.pickle").read_bytes()).tolist()
@@ -185,3 +189,56 @@ def test_a_failing_node_fails_its_step_and_the_steps_after_it_never_start(
         assert later not in children or children[later].status in {"NotStarted", "Canceled"}, children[later].status
     log = azureml_double.job_log(children["data_science_split_data"].name)
     assert "no_such_column" in log
+
+    env = azureml_double.client_env()
+    status = run_kedro(["azureml", "status", name], spaceflights.path, extra_env=env)
+    rows = [line.split() for line in status.stdout.splitlines() if line.startswith("  ") and line.strip()]
+    assert ["data_science_split_data", "Failed", children["data_science_split_data"].name] in rows, status.stdout
+    assert not any(row[0] == "data_science_train_model" for row in rows)
+    step_log = run_kedro(
+        ["azureml", "logs", name, "--step", "data_science_split_data"], spaceflights.path, extra_env=env
+    )
+    assert "no_such_column" in step_log.stdout + step_log.stderr
+
+
+def test_only_the_opted_in_step_is_reused_force_rerun_runs_it_and_a_tagged_step_runs_on_its_compute(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    spaceflights.write(
+        "conf/base/azureml.yml",
+        """
+        submit:
+          reuse_tags: [preprocessing]
+          compute_by_tag:
+            training: gpu-cluster
+        """,
+    )
+    args = ("--split-by", "namespace", "--compute", "cpu-cluster", "--include-data", "--wait")
+    jobs = [job_name_from(submit(spaceflights, azureml_double, *args)) for _ in range(2)]
+    jobs.append(job_name_from(submit(spaceflights, azureml_double, *args, "--force-rerun")))
+    ml_client = azureml_double.ml_client()
+    first, second, forced = (
+        {child.display_name: child for child in ml_client.jobs.list(parent_job_name=job)} for job in jobs
+    )
+    assert first["data_processing"].properties["_azureml.ClusterName"] == "cpu-cluster"
+    assert first["data_science"].properties["_azureml.ClusterName"] == "gpu-cluster"
+    reused = second["data_processing"]
+    assert reused.properties.get("azureml.isreused") == "true"
+    assert reused.properties["azureml.reusedrunid"] == first["data_processing"].name
+    assert "azureml.isreused" not in second["data_science"].properties  # not opted in: it ran again
+    assert not any("azureml.isreused" in child.properties for child in forced.values())
+    # No process ran for the reused step: nothing tagged its run with the Kedro step, as a step's end does.
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert "kedro.step" not in step_run_tags(client, reused.name)
+    assert step_run_tags(client, second["data_science"].name)["kedro.step"] == "data_science"
+    assert step_run_tags(client, forced["data_processing"].name)["kedro.step"] == "data_processing"
+
+
+def step_run_tags(client: MlflowClient, run_id: str) -> dict[str, str]:
+    """A step run's tags; a step whose run was never created has none."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return dict(client.get_run(run_id).data.tags)
+    except MlflowException:
+        return {}

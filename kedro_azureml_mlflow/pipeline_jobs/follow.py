@@ -1,0 +1,30 @@
+"""A pipeline job's steps for ``status`` (a table) and ``logs --step`` (which child job)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
+from kedro_azureml_mlflow.core.errors import PluginError
+
+
+def steps_of(workspace: AzureWorkspace, job: str) -> list[Any]:
+    """The pipeline job's started steps (child jobs); empty for a command job."""
+    with workspace.errors(f"listing the steps of job '{job}'"):
+        return list(workspace.ml_client.jobs.list(parent_job_name=job))
+
+
+def step_table(steps: list[Any]) -> list[str]:
+    """One line per started step: its name, status and child job."""
+    width = max(len(str(step.display_name)) for step in steps)
+    return [f"  {step.display_name!s:<{width}}  {step.status:<10}  {step.name}" for step in steps]
+
+
+def step_job(workspace: AzureWorkspace, job: str, step: str) -> str:
+    """The child job of ``step`` (its Kedro or Azure ML name, as Studio shows it)."""
+    steps = steps_of(workspace, job)
+    for candidate in steps:
+        if step in {candidate.display_name, candidate.name}:
+            return str(candidate.name)
+    known = ", ".join(sorted(str(s.display_name) for s in steps)) or "(none started)"
+    raise PluginError(f"job '{job}' has no started step '{step}'; its steps: {known}")
