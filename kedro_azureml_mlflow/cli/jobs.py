@@ -103,11 +103,11 @@ def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None
 @click.pass_obj
 def download(metadata: Any, job: str, env: str | None) -> None:
     """Bring a finished pipeline job's kept data into the project's data folders (submit --split-by)."""
-    from kedro_azureml_mlflow.backend.workspace import workspace_for
+    from kedro_azureml_mlflow.azure_ml.client import require_workspace
     from kedro_azureml_mlflow.pipeline_jobs.download import download_outputs
 
     info, config = project_of(metadata, env)
-    written = download_outputs(workspace_for(config, info.path, info.config_file), job, info.path)
+    written = download_outputs(require_workspace(config, info.path, info.config_file), job, info.path)
     for path in written:
         click.echo(f"  {path.relative_to(info.path)}")
     click.echo(f"{len(written)} files from job {job} written into {info.path}")
