@@ -34,6 +34,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("bundle", ("bundle",)),
     ("backend", ("backend",)),
     # pipeline_jobs, sweeps, schedules: here, between backend and cli
+    ("schedules", ("schedules",)),
     ("cli", ("cli",)),
     # Public paths kept for users and entry points: they re-export what lives in the rooms above.
     ("public", ("datasets", "starters", "workspace_data")),
