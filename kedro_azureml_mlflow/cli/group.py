@@ -16,6 +16,7 @@ SUBCOMMANDS = {
     "init": "kedro_azureml_mlflow.cli.init:init",
     "logs": "kedro_azureml_mlflow.cli.jobs:logs",
     "runs": "kedro_azureml_mlflow.cli.runs:runs",
+    "schedule": "kedro_azureml_mlflow.cli.schedule:schedule",
     "status": "kedro_azureml_mlflow.cli.jobs:status",
     "submit": "kedro_azureml_mlflow.cli.submit:submit",
     "sync": "kedro_azureml_mlflow.cli.sync:sync",
