@@ -51,6 +51,9 @@ def test_a_schedule_is_created_listed_triggered_disabled_and_deleted(
     component = call(double, "GET", got.create_job.jobs["kedro_run"].component).json()
     assert component["properties"]["componentSpec"]["is_deterministic"] == "False"  # never reused
 
+    shown = schedule(project, double, "show", name).stdout
+    assert "state: enabled (provisioning Succeeded)" in shown
+    assert "trigger: cron '0 2 * * *', time zone W. Europe Standard Time" in shown
     listed = schedule(project, double, "list")
     assert f"{name}\tenabled\tcron '0 2 * * *', time zone W. Europe Standard Time" in listed.stdout.splitlines()
 

@@ -14,6 +14,8 @@ from typing import Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.schedules.cron import Every
+from kedro_azureml_mlflow.schedules.definition import When
 
 JOB_APPEARS_TIMEOUT_SECONDS = 120.0
 LIST_VIEWS = {"enabled": "EnabledOnly", "disabled": "DisabledOnly", "all": "All"}
@@ -34,16 +36,23 @@ class ScheduleSummary:
 def summary(schedule: Any) -> ScheduleSummary:
     trigger = schedule.trigger
     expression = getattr(trigger, "expression", None)
-    when = f"cron '{expression}'" if expression else f"every {trigger.interval} {trigger.frequency}(s)"
+    zone = _text(trigger.time_zone)
+    when = When(time_zone=zone, cron=expression) if expression else None
+    when = when or When(time_zone=zone, every=Every(trigger.interval, _text(trigger.frequency)))
     job = getattr(schedule, "create_job", None)
     return ScheduleSummary(
         name=schedule.name,
         enabled=bool(schedule.is_enabled),
-        trigger=f"{when}, time zone {trigger.time_zone}",
-        provisioning_state=str(schedule.provisioning_state),
+        trigger=when.describe(),
+        provisioning_state=_text(schedule.provisioning_state),
         job_name=getattr(job, "display_name", None),
         experiment=getattr(job, "experiment_name", None),
     )
+
+
+def _text(value: Any) -> str:
+    """The SDK gives some fields as its enums, some as text."""
+    return str(getattr(value, "value", value))
 
 
 def _wait(workspace: AzureWorkspace, doing: str, start: Callable[[], Any]) -> Any:

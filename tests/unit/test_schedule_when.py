@@ -6,6 +6,7 @@ import pytest
 
 from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.schedules.cron import Every, check_cron, parse_every
+from kedro_azureml_mlflow.schedules.definition import When
 from kedro_azureml_mlflow.schedules.time_zones import IANA_TO_AZURE, azure_time_zone, azure_time_zones
 
 
@@ -99,3 +100,22 @@ def test_an_unknown_time_zone_is_refused_with_the_list(name: str, why: str) -> N
     text = raised.value.format_message()
     assert text.startswith(f"--time-zone '{name}' is {why}; expected one of Azure ML's: ")
     assert "Pacific Standard Time" in text and "Europe/Berlin" in text and "\n" not in text
+
+
+@pytest.mark.parametrize(
+    ("when", "sent"),
+    [
+        (
+            When(time_zone="Pacific Standard Time", cron="0 2 * * *"),
+            {"triggerType": "Cron", "expression": "0 2 * * *", "timeZone": "Pacific Standard Time"},
+        ),
+        (
+            When(time_zone="UTC", every=Every(6, "hour")),
+            {"triggerType": "Recurrence", "frequency": "hour", "interval": 6, "timeZone": "UTC"},
+        ),
+    ],
+)
+def test_the_trigger_azure_ml_receives(when: When, sent: dict[str, object]) -> None:
+    """What the SDK puts in the schedule's ``trigger`` (read from its REST object, nothing sent)."""
+    body = when.trigger()._to_rest_object().as_dict()
+    assert {key: body[key] for key in sent} == sent
