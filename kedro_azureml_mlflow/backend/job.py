@@ -63,10 +63,17 @@ def check_environment(workspace: AzureWorkspace, environment_id: str) -> None:
 
 def create_job(workspace: AzureWorkspace, request: JobRequest) -> Any:
     """Upload the snapshot and create the job; returns the SDK's job (name, status, studio_url)."""
+    job = command_job(request)
+    with workspace.errors("creating the job"):
+        return workspace.ml_client.jobs.create_or_update(job)
+
+
+def command_job(request: JobRequest, *, is_deterministic: bool = True) -> Any:
+    """The SDK's command job for ``request``, not yet sent (a schedule's step is one, never reused)."""
     from azure.ai.ml import command
 
     options = request.options
-    job = command(
+    return command(
         code=str(request.code_dir),
         command=request.command,
         environment=request.environment,
@@ -77,6 +84,5 @@ def create_job(workspace: AzureWorkspace, request: JobRequest) -> Any:
         environment_variables=dict(options.environment_variables),
         instance_count=options.instance_count,
         distribution=options.distribution_spec(),
+        is_deterministic=is_deterministic,
     )
-    with workspace.errors("creating the job"):
-        return workspace.ml_client.jobs.create_or_update(job)

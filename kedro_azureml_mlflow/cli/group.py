@@ -17,6 +17,7 @@ SUBCOMMANDS = {
     "init": "kedro_azureml_mlflow.cli.init:init",
     "logs": "kedro_azureml_mlflow.cli.jobs:logs",
     "runs": "kedro_azureml_mlflow.cli.runs:runs",
+    "schedule": "kedro_azureml_mlflow.cli.schedule:schedule",
     "status": "kedro_azureml_mlflow.cli.jobs:status",
     "submit": "kedro_azureml_mlflow.cli.submit:submit",
     "sweep": "kedro_azureml_mlflow.cli.sweep:sweep",

@@ -77,6 +77,11 @@ each a child run on its own compute, in DAG order, data crossing them through ``
 (``azureml/<step run id>/<output>/``), with reuse, ``force_rerun``, ``continue_on_step_failure`` and cancel; what
 they do not emulate is listed in docs/architecture.md ("Pipeline jobs").
 
+Schedules (``routes_schedules.py``, ``schedules.py``): create/update (also disable/enable), list views and delete as
+long-running operations (``mfeOperationsStatus``: first poll in progress, the next one the end), delete refused while
+enabled, ``POST …/trigger`` starting the schedule's pipeline job (``runSource: Schedule``), and the test hook
+``fire_schedule(name)``; what they do not emulate is listed in docs/architecture.md ("Schedules").
+
 Not emulated: sweep / AutoML / Spark jobs, registries, the data plane's data asset API that rslex
 reads for ``azureml://.../data/<n>/versions/<v>`` URIs (``/data/v1.0/.../dataversion``; the plugin resolves assets
 with ``data.get`` instead), data asset archiving, ``MLTable`` validation, data asset ``dataUri`` normalisation (kept

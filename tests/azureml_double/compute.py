@@ -109,6 +109,8 @@ class EmulatedCompute:
                 ws.codes.clear()
                 ws.environments.clear()
                 ws.data.clear()
+                ws.schedules.clear()
+                ws.operations.clear()
 
     def shutdown(self) -> None:
         self.stopping.set()

@@ -107,6 +107,10 @@ class ControlClient:
         """Make the APIs report ``status`` for job ``name`` (any Azure ML job status; None: its own again)."""
         return self._post(f"/_double/jobs/{name}/status", {"status": status})
 
+    def fire_schedule(self, name: str) -> str:
+        """Fire a schedule as its cron would (it must be enabled); returns the name of the job it started."""
+        return str(self._post(f"/_double/schedules/{name}/fire")["job"])
+
     def job_info(self, name: str) -> dict:
         """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""
         return self._call("GET", f"/_double/jobs/{name}")

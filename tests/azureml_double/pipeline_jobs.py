@@ -74,6 +74,7 @@ class PipelineJob(Job):
         self.steps: dict[str, StepJob] = {}
         self.failed_nodes: list[str] = []
         self.output_locations: dict[str, str] = {}  # pipeline output -> where its data is (azureml:// uri)
+        self.origin_properties: dict[str, str] = {}  # who started it, over the fixed ones (a schedule: runSource)
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -109,6 +110,7 @@ class PipelineJob(Job):
             stage = {"Completed": "Finished"}.get(self.status, self.status)
             execution = {"StartTime": _utc(self.start_time), "EndTime": _utc(self.end_time), "Status": stage}
             props["azureml.pipelines.stages"] = json.dumps({"Initialization": None, "Execution": execution})
+        props.update(self.origin_properties)
         return props
 
     def to_rest(self) -> dict[str, Any]:

@@ -47,6 +47,7 @@ ROUTE_MODULES = (
     "routes_job_control",
     "components",
     "routes_pipelines",
+    "routes_schedules",
     "routes_models",  # carves Azure ML's model-API differences out of the MLflow proxy (registers first=True)
 )
 

@@ -24,6 +24,8 @@ class Workspace:
     environments: dict[tuple[str, str], dict] = field(default_factory=dict)
     data: dict[tuple[str, str], dict] = field(default_factory=dict)  # data asset versions (routes_data.py)
     jobs: dict[str, Any] = field(default_factory=dict)  # name -> compute.Job
+    schedules: dict[str, Any] = field(default_factory=dict)  # name -> schedules.Schedule
+    operations: dict[str, Any] = field(default_factory=dict)  # schedule LROs: operation id -> schedules.Operation
 
     @property
     def arm_id(self) -> str:

@@ -35,6 +35,7 @@ ROOMS: list[tuple[str, tuple[str, ...]]] = [
     ("backend", ("backend",)),
     ("pipeline_jobs", ("pipeline_jobs",)),
     ("sweeps", ("sweeps",)),
+    ("schedules", ("schedules",)),
     ("cli", ("cli",)),
     # Public paths kept for users and entry points: they re-export what lives in the rooms above.
     ("public", ("datasets", "starters", "workspace_data")),
