@@ -23,7 +23,13 @@ from kedro_azureml_mlflow.tracking.journal.journal import Journal, pending_journ
 from kedro_azureml_mlflow.tracking.journal.kept_files import keep_for_journal, kept_directory, with_kept_file
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import (
+    ArtifactRecord,
+    ArtifactUpload,
+    RunHeader,
+    parse_record,
+    to_wire,
+)
 from tests.test_tracking_units import agent_session
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -189,7 +195,7 @@ class _Catalog(dict):
 
 def test_record_round_trips_through_json() -> None:
     record = ArtifactRecord("/tmp/model", "model", owned=True, register_as="iris-clf", label="model")
-    assert ArtifactRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert parse_record(json.loads(json.dumps(to_wire(ArtifactUpload(record))))) == ArtifactUpload(record)
 
 
 def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: Path) -> None:
@@ -199,7 +205,7 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     users.write_text("{}")
     kept = keep_for_journal(ArtifactRecord(str(users)), journal)
     assert kept.owned and not Path(kept.local_path).is_absolute()  # the journal may move with its files
-    whole = ArtifactRecord.from_json(with_kept_file(kept.to_json(), journal.path))
+    whole = with_kept_file(ArtifactUpload(kept), journal.path).artifact  # type: ignore[union-attr]
     assert users.exists() and Path(whole.local_path).read_text() == "{}"
     assert Path(whole.local_path).is_relative_to(kept_directory(journal.path))
 
@@ -208,7 +214,7 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     (staged_model / "MLmodel").write_text("flavors: {}")
     journal.records += 1  # the writer counts each record it keeps
     moved = keep_for_journal(ArtifactRecord(str(staged_model), "model", owned=True), journal)
-    moved = ArtifactRecord.from_json(with_kept_file(moved.to_json(), journal.path))
+    moved = with_kept_file(ArtifactUpload(moved), journal.path).artifact  # type: ignore[union-attr]
     assert not staged_model.exists() and (Path(moved.local_path) / "MLmodel").is_file()
     discard(moved)
     discard(whole)
@@ -231,9 +237,9 @@ def test_an_upload_the_server_cannot_take_is_journaled_with_its_file_and_synced_
     model = tmp_path / "staging" / "model"
     model.mkdir(parents=True)
     (model / "MLmodel").write_text("flavors: {}")
-    link.hand(Batch(params=[("alpha", "0.1")]).to_json())
-    link.hand(ArtifactRecord(str(report_file), "reports").to_json())
-    link.hand(ArtifactRecord(str(model), "model", owned=True).to_json())
+    link.hand(Batch(params=[("alpha", "0.1")]))
+    link.hand(ArtifactUpload(ArtifactRecord(str(report_file), "reports")))
+    link.hand(ArtifactUpload(ArtifactRecord(str(model), "model", owned=True)))
     link.close("FINISHED")
     report_file.write_text('{"f1": 0.9}')  # the next run rewrites the user's file: the journal kept its own copy
 

@@ -17,7 +17,7 @@ from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader
 
 logger = logging.getLogger(__name__)
 
@@ -72,11 +72,11 @@ class RunSender:
         self._info = client_ops.info_of(run)
         return self._info
 
-    def send(self, records: list[dict[str, Any]]) -> None:
+    def send(self, records: list[Record]) -> None:
         """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
         for record in merged(records):
-            if client_ops.record_kind(record) == "batch":
-                for part in chunk(Batch.from_json(record)):
+            if isinstance(record, Batch):
+                for part in chunk(record):
                     self._send_part(part)
             else:
                 self._send_other(record)
@@ -84,7 +84,7 @@ class RunSender:
     def finish(self, status: str, end_time_ms: int) -> None:
         """End the run (unless resumed: its owner ends it)."""
         if self.ends_run:
-            self._send_other({"end": status, "end_time_ms": end_time_ms})
+            self._send_other(RunEnd(status, end_time_ms))
 
     def abort(self) -> None:
         """A run created after the session was given up (its records are journaled without it): end it KILLED."""
@@ -98,7 +98,7 @@ class RunSender:
 
     def _send_part(self, part: Batch) -> None:
         if not self._live():
-            self.journal.write(part.to_json())
+            self.journal.write(part)
             return
         try:
             client_ops.log_request(self._client, str(self.run_id), part)
@@ -106,7 +106,7 @@ class RunSender:
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
             if not client_ops.is_permanent(exc):
                 self._fail("logging to the MLflow run", exc)
-                self.journal.write(part.to_json())
+                self.journal.write(part)
             elif part.size() > 1:
                 # One refused entity (say, a param the resumed run already has with another
                 # value) must not take the rest of its request down with it.
@@ -116,7 +116,7 @@ class RunSender:
                 self.dropped.append(f"{_summary(part)}: {first_line(exc)}")
                 logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
 
-    def _send_other(self, record: dict[str, Any]) -> None:
+    def _send_other(self, record: Record) -> None:
         if not self._live():
             self.journal.write(record)
             return
@@ -144,19 +144,19 @@ class RunSender:
         self._degraded = True
 
 
-def merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def merged(records: list[Record]) -> Iterator[Record]:
     """Consecutive batch records as one (``chunk`` splits it again within limits); others as they are."""
     pending = Batch()
     for record in records:
-        if client_ops.record_kind(record) == "batch":
-            pending.extend(Batch.from_json(record))
+        if isinstance(record, Batch):
+            pending.extend(record)
             continue
         if pending:
-            yield pending.to_json()
+            yield pending
             pending = Batch()
         yield record
     if pending:
-        yield pending.to_json()
+        yield pending
 
 
 def _summary(part: Batch) -> str:

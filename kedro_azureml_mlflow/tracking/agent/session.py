@@ -23,24 +23,25 @@ from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
-from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS
+from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS, Batch
 from kedro_azureml_mlflow.tracking.wire.protocol import (
     KILLED,
-    REPORT,
-    RUN,
-    SETTLED,
-    TARGET,
     Report,
+    RunAnswer,
+    RunStart,
     SessionSpec,
+    Settled,
+    TargetAnswer,
+    ToPipeline,
     provisional_header,
 )
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, from_wire
 
 logger = logging.getLogger(__name__)
 
-Reply = Callable[[dict[str, Any]], None]
+Reply = Callable[[ToPipeline], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
-Pending = list[tuple[int | None, dict[str, Any]]]
+Pending = list[tuple[int | None, Record]]
 _SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
 
@@ -57,7 +58,7 @@ class AgentSession:
         self._pending: Pending = []
         self._pending_counts: Counter[str] = Counter()  # metrics, params and tags in _pending
         self._in_flight: Pending = []
-        self._header: dict[str, Any] | None = None
+        self._header: RunStart | None = None
         self._end: tuple[str | None, int] | None = None
         self._run_askers: list[Reply] = []
         self._run_info: dict[str, Any] | None = None
@@ -76,12 +77,12 @@ class AgentSession:
 
     # --- called from connection threads -----------------------------------------------------
 
-    def open_run(self, header: dict[str, Any]) -> None:
+    def open_run(self, header: RunStart) -> None:
         with self._cond:
             self._header = header
             self._cond.notify_all()
 
-    def add(self, seq: int | None, record: dict[str, Any]) -> None:
+    def add(self, seq: int | None, record: Record) -> None:
         with self._cond:
             self._pending.append((seq, record))
             self._pending_counts.update(_entities(record))
@@ -95,7 +96,7 @@ class AgentSession:
                 self._run_askers.append(reply)
                 self._cond.notify_all()
                 return
-        reply({"op": RUN, "info": self._run_info})
+        reply(RunAnswer(self._run_info))
 
     def end(self, status: str | None, end_time_ms: int) -> None:
         with self._cond:
@@ -129,18 +130,11 @@ class AgentSession:
 
     def _target(self) -> TrackingTarget | None:
         try:
-            target = self._realise(TargetSpec.from_json(self.spec.target))
+            target = self._realise(from_wire(TargetSpec, self.spec.target))
         except Exception as exc:  # noqa: BLE001 - told to the pipeline, which stops with it
-            self._reply({"op": TARGET, "error": getattr(exc, "message", None) or first_line(exc)})
+            self._reply(TargetAnswer(error=getattr(exc, "message", None) or first_line(exc)))
             return None
-        self._reply(
-            {
-                "op": TARGET,
-                "tracking_uri": target.tracking_uri,
-                "description": target.description,
-                "agent_pid": os.getpid(),
-            }
-        )
+        self._reply(TargetAnswer(target.tracking_uri, target.description, os.getpid()))
         return target
 
     def _await_header(self, target: TrackingTarget) -> RunHeader | None:
@@ -149,15 +143,15 @@ class AgentSession:
             if self._header is None or (self._end is not None and self._end[0] is None):
                 return None  # not tracked after all (a disabled pipeline, a failed check)
             header = self._header
-        tags = {**header["tags"], **source_tags(Path(self.spec.project_path))}
+        tags = {**header.tags, **source_tags(Path(self.spec.project_path))}
         return RunHeader(
             tracking_uri=target.tracking_uri,
             experiment_name=target.experiment_name,
             run_id=target.resume_run_id,
-            run_name=header["run_name"],
+            run_name=header.run_name,
             tags=tags,
-            start_time_ms=header["start_time_ms"],
-            run_key=header.get("run_key") or new_run_key(),
+            start_time_ms=header.start_time_ms,
+            run_key=header.run_key,
         )
 
     def _track(self, target: TrackingTarget, header: RunHeader) -> None:
@@ -171,9 +165,7 @@ class AgentSession:
         if self._reported:  # abandoned while opening: the journal holds everything, without this run
             sender.abort()
             return
-        self._reply(
-            {"op": SETTLED, "seq": 0, "run_id": sender.run_id}
-        )  # if this agent dies, the pipeline knows the run
+        self._reply(Settled(0, sender.run_id))  # if this agent dies, the pipeline knows the run
         while True:
             if self._run_askers:
                 info = sender.run_info()
@@ -227,7 +219,7 @@ class AgentSession:
         seqs = [seq for seq, _ in batch if seq is not None]
         if seqs:
             run_id = self._sender.run_id if self._sender else None
-            self._reply({"op": SETTLED, "seq": max(seqs), "run_id": run_id})
+            self._reply(Settled(max(seqs), run_id))
 
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
@@ -245,23 +237,23 @@ class AgentSession:
         for record in merged(left):
             sender.journal.write(record)
         if end is not None and end[0] is not None and sender.ends_run:
-            sender.journal.write({"end": end[0], "end_time_ms": end[1]})
+            sender.journal.write(RunEnd(end[0], end[1]))
         logger.warning("Gave up waiting for the tracking server; the rest is in %s", sender.journal.path)
-        self._reply({"op": REPORT, **self.report().to_json()})
+        self._reply(self.report())
         self.done.set()
 
     def _answer_run_askers(self) -> None:
         with self._cond:
             askers, self._run_askers = self._run_askers, []
         for reply in askers:
-            reply({"op": RUN, "info": self._run_info})
+            reply(RunAnswer(self._run_info))
 
     def _send_report(self) -> None:
         with self._cond:
             if self._reported:
                 return
             self._reported = True
-        self._reply({"op": REPORT, **self.report().to_json()})
+        self._reply(self.report())
         self.done.set()
 
     def report(self) -> Report:
@@ -286,8 +278,10 @@ def _no_client() -> Any:
     raise RuntimeError("a session given up before its run has no client")
 
 
-def _entities(record: dict[str, Any]) -> Counter[str]:
-    return Counter({kind: len(record.get(kind) or ()) for kind in REQUEST_LIMITS})
+def _entities(record: Record) -> Counter[str]:
+    if not isinstance(record, Batch):
+        return Counter()
+    return Counter({"metrics": len(record.metrics), "params": len(record.params), "tags": len(record.tags)})
 
 
 def _counts(pending: Pending) -> Counter[str]:

@@ -25,7 +25,15 @@ from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
-from kedro_azureml_mlflow.tracking.wire.protocol import SESSION_ENV, TARGET, Report, SessionSpec, WorkerShare, now_ms
+from kedro_azureml_mlflow.tracking.wire.protocol import (
+    SESSION_ENV,
+    Report,
+    SessionSpec,
+    TargetAnswer,
+    WorkerShare,
+    now_ms,
+)
+from kedro_azureml_mlflow.tracking.wire.records import Record, to_wire
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.core.redaction import Redactor
@@ -39,7 +47,7 @@ class Handover(Protocol):
     rules: MetricRules
     node_code: NodeCode
 
-    def hand(self, record: dict[str, Any]) -> None: ...
+    def hand(self, record: Record) -> None: ...
 
 
 class TrackedRun:
@@ -55,7 +63,7 @@ class TrackedRun:
         self.pid = os.getpid()
         spec = SessionSpec(
             session_id=secrets.token_hex(16),
-            target=self.target.to_json(),
+            target=to_wire(self.target),
             project_path=str(project.path),
             journal_dir=str(journal_directory(project.path)),
             flush_interval=tracking.flush_interval_seconds,
@@ -75,14 +83,14 @@ class TrackedRun:
     def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor) -> None:
         """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace."""
         if self.target.workspace is not None:
-            answer = self.link.wait_for(TARGET, self.config.tracking.max_wait_seconds)
-            if answer is not None and answer.get("error"):
+            answer = self.link.wait_for(TargetAnswer, self.config.tracking.max_wait_seconds)
+            if answer is not None and answer.error:
                 self.link.discard()
-                raise PluginError(str(answer["error"]))
+                raise PluginError(answer.error)
         name = self.config.tracking.run_name or "+".join(pipeline_names(run_params))
         self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env, redactor), now_ms())
         if first:
-            self.link.hand(first.to_json())
+            self.link.hand(first)
         self.node_code.arm()
 
     def share_with_workers(self) -> None:
@@ -90,18 +98,18 @@ class TrackedRun:
         if self.endpoint is None:
             return
         share = WorkerShare(
-            endpoint=self.endpoint.to_json(),
+            endpoint=self.endpoint,
             session_id=self.link.spec.session_id,
             patterns=self.rules.patterns,
             separator=self.rules.separator,
             journal_dir=self.link.spec.journal_dir,
-            target=self.target.to_json(),
+            target=to_wire(self.target),
             max_wait=self.config.tracking.max_wait_seconds,
             run=self.link.run_header,
         )
-        os.environ[SESSION_ENV] = json.dumps(share.to_json())
+        os.environ[SESSION_ENV] = json.dumps(to_wire(share))
 
-    def hand(self, record: dict[str, Any]) -> None:
+    def hand(self, record: Record) -> None:
         self.link.hand(record)
 
     def close(self, status: str) -> Report:

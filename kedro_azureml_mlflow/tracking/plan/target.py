@@ -52,13 +52,6 @@ class TargetSpec:
     workspace: dict[str, str] | None = None
     credentials: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TargetSpec:
-        return cls(**data)
-
     def azure_workspace(self) -> AzureWorkspace | None:
         if self.workspace is None:
             return None
