@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.azureml_double.compute import SYSTEM_PATH
+from tests.azureml_double.job_process import SYSTEM_PATH
 from tests.azureml_double.job_python import EnvironmentBuildError, job_python, requirements_of
 
 PY = f"{sys.version_info.major}.{sys.version_info.minor}"  # the double's one Python

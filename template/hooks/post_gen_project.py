@@ -15,7 +15,7 @@ from pathlib import Path
 
 
 def _default_config_text() -> str:
-    from kedro_azureml_mlflow.init_config import default_config_text
+    from kedro_azureml_mlflow.settings.init_config import default_config_text
 
     # The example pipeline reads data/01_raw/iris.csv, so a submitted job needs data/ uploaded;
     # registering its model in the workspace's registry is the user's choice (models.registration).

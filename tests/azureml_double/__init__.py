@@ -6,19 +6,19 @@ variables and public constructor arguments are used.
 
 Pieces (all on 127.0.0.1, started once per test session by ``fixtures.azureml_double_session``):
 
-- **fake control plane** (``server.py``, its own process, HTTPS with a throw-away CA generated at test time by
-  ``certs.py``): ARM/MFE workspace, computes, code assets, environments, jobs (+ cancel LRO), workspace
-  discovery, run history (details + log files), identity endpoints, an MLflow proxy and test-only
-  ``/_double/*`` endpoints (request log, reset, faults, job internals).
+- **fake control plane** (``server.py`` and one ``routes_*.py`` per route family, its own process, HTTPS with
+  a throw-away CA generated at test time by ``certs.py``): ARM/MFE workspace, computes, code assets,
+  environments, jobs (+ cancel LRO), workspace discovery, run history (details + log files), identity
+  endpoints, an MLflow proxy and test-only ``/_double/*`` endpoints (request log, reset, faults, job internals).
 - **real ``mlflow server``** (SQLite, ``--workers 1``) behind the proxy: ``azureml://127.0.0.1:P/mlflow/v2.0/
   <workspace scope>`` is what ``workspaces.get(ws).mlflow_tracking_uri`` returns; azureml-mlflow turns it into
   ``https://127.0.0.1:P/mlflow/v2.0/<scope>/api/2.0/mlflow/...`` and the proxy strips the prefix.
 - **Azurite** (``node_modules/azurite``, pinned in ``package-lock.json``; ``npm ci`` installs it) for blob storage: code
   uploads go to SAS URIs the double hands out (``startPendingUpload``).
-- **emulated compute** (``compute.py``): command jobs on a known compute (``cpu-cluster``, ``gpu-cluster``)
-  really run locally with the environment Azure ML injects; MLflow run id == job name, as on Azure ML. The job's
-  log is copied to ``workspaceartifactstore`` while it runs and once more in ``Finalizing`` (job GET and run
-  history), before the job turns terminal.
+- **emulated compute** (``compute.py``; ``job.py``, ``job_process.py``, ``job_logs.py``): command jobs on a
+  known compute (``cpu-cluster``, ``gpu-cluster``) really run locally with the environment Azure ML injects;
+  MLflow run id == job name, as on Azure ML. The job's log is copied to ``workspaceartifactstore`` while it
+  runs and once more in ``Finalizing`` (job GET and run history), before the job turns terminal.
 
 What is emulated (relative to ``/subscriptions/{s}/resourceGroups/{rg}/providers/
 Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend`` prefixes are accepted)::
@@ -130,7 +130,8 @@ Pointing code at it:
   ``AZURE_TENANT_ID`` for ``EnvironmentCredential``), ``AZUREML_SUBSCRIPTION_ID``/``AZUREML_RESOURCE_GROUP``/
   ``AZUREML_WORKSPACE_NAME``, ``AZUREML_RUN_POLLING_INTERVAL_MIN/MAX=0``, telemetry off.
 
-Adding an endpoint in minutes (``server.py``)::
+Adding an endpoint in minutes (in the ``routes_*.py`` module of its family; a new family is a new module
+listed in ``server.ROUTE_MODULES``)::
 
     @router.route("GET", WS + r"/datastores/(?P<name>[^/]+)")
     def get_datastore(d: Double, req: Request, ws: Workspace, name: str):

@@ -81,3 +81,14 @@ class FakeTokenCredential:
 
     def __exit__(self, *args: Any) -> None:
         pass
+
+
+def jwt_audience(token: str | None) -> str | None:
+    """The ``aud`` claim of a JWT bearer token (``None`` for opaque tokens), for the request log."""
+    if not token or token.count(".") != 2:
+        return None
+    try:
+        part = token.split(".")[1]
+        return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))).get("aud")
+    except Exception:  # noqa: BLE001 - opaque tokens are fine
+        return None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.azureml_double.routes_datastores import ARTIFACT_STORE_CONTAINER, run_prefix
+from tests.azureml_double.artifact_store import ARTIFACT_STORE_CONTAINER, run_prefix
 
 OUTPUTS = "outputs"
 

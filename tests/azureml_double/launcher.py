@@ -1,6 +1,8 @@
 """Start / stop the whole double (mlflow server + Azurite + fake control plane) and talk to it.
 
 :class:`AzureMLDouble` is what the pytest fixtures hand to tests. Everything listens on 127.0.0.1 only.
+Its pieces: ``processes.py`` (start, wait, stop the children), ``mlflow_template.py`` (the empty store copied
+instead of migrated), ``control_client.py`` (the test-only ``/_double/*`` API).
 """
 
 from __future__ import annotations
@@ -9,21 +11,18 @@ import contextlib
 import json
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.azureml_double.certs import generate_tls_files
+from tests.azureml_double.control_client import ControlClient
 from tests.azureml_double.credentials import TENANT_ID, FakeTokenCredential
+from tests.azureml_double.mlflow_template import save_template, template_path
+from tests.azureml_double.processes import Child, DoubleStartError, http_ok, spawn, stop_all, tcp_ok, wait_until
 from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -47,36 +46,7 @@ SDK_TOUCHED_ENV = (
 )
 
 
-class DoubleStartError(RuntimeError):
-    pass
-
-
-def _stop_group(proc: subprocess.Popen | None, timeout: float = 5.0) -> None:
-    """Stop the process group led by ``proc`` (started with ``start_new_session=True``)."""
-    if proc is None:
-        return
-    if proc.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-    # the leader exited; make sure nothing of its group survives (uvicorn workers, node children...)
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-@dataclass
-class _Proc:
-    name: str
-    proc: subprocess.Popen
-    log: Path
-
-
-class AzureMLDouble:
+class AzureMLDouble(ControlClient):
     """A running double. Attributes are plain values so tests can build configs from them."""
 
     subscription_id: str
@@ -111,7 +81,7 @@ class AzureMLDouble:
         # A pre-migrated empty mlflow SQLite DB is kept here (keyed by mlflow version): creating the schema
         # takes ~10 s, copying it milliseconds.
         self.cache_dir = Path(cache_dir) if cache_dir else None
-        self._procs: list[_Proc] = []
+        self._children: list[Child] = []
         self.msi_secret = uuid.uuid4().hex
         self.client_secret = "double-client-secret-" + uuid.uuid4().hex[:8]
         self.client_id = "00000000-0000-0000-0000-00000000c11e"
@@ -121,98 +91,64 @@ class AzureMLDouble:
     # ------------------------------------------------------------------ lifecycle
     def start(self, timeout: float = 180.0) -> AzureMLDouble:
         t0 = time.monotonic()
-        if not AZURITE_MAIN.exists():
-            raise DoubleStartError(
-                f"Azurite is not installed ({AZURITE_MAIN} missing). Run `npm ci` in {REPO_ROOT} "
-                "(Node.js >= 18) to install the pinned Azurite from package-lock.json."
-            )
-        if shutil.which("node") is None:
-            raise DoubleStartError(
-                "`node` is not on PATH: the Azure ML double needs Node.js >= 18 for Azurite "
-                f"(then run `npm ci` in {REPO_ROOT})."
-            )
+        _check_prerequisites()
         wd = self.workdir
         wd.mkdir(parents=True, exist_ok=True)
         (wd / "logs").mkdir(exist_ok=True)
         tls = generate_tls_files(wd / "tls")
-        self.ca_bundle = wd / "tls" / "ca-bundle.pem"
-        try:
-            import certifi
-
-            base_bundle = Path(certifi.where()).read_text()
-        except ImportError:  # pragma: no cover
-            base_bundle = ""
-        self.ca_bundle.write_text(base_bundle.rstrip() + "\n" + tls.ca_cert.read_text())
-
+        self.ca_bundle = _write_ca_bundle(wd / "tls" / "ca-bundle.pem", tls.ca_cert)
         mlflow_port, azurite_port = free_port(), free_port()
         self.mlflow_url = f"http://127.0.0.1:{mlflow_port}"
         self.azurite_blob_endpoint = f"http://127.0.0.1:{azurite_port}/devstoreaccount1"
         mlflow_db = wd / "mlflow" / "mlflow.db"
         mlflow_db.parent.mkdir(parents=True, exist_ok=True)
-        (wd / "azurite").mkdir(exist_ok=True)
-        template = self._mlflow_db_template()
+        template = template_path(self.cache_dir)
         if template is not None and template.exists():
             shutil.copyfile(template, mlflow_db)
-
-        base_env = dict(os.environ)
-        base_env.update(
-            {
-                "MLFLOW_DISABLE_TELEMETRY": "true",
-                "KEDRO_DISABLE_TELEMETRY": "true",
-                "DO_NOT_TRACK": "1",
-                "PYTHONUNBUFFERED": "1",
-                # MLflow 3's server otherwise forks a job runner and eight huey consumers (~2 GB) that
-                # serve its GenAI jobs, which no Azure ML tracking call uses.
-                "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            }
-        )
-        for key in SDK_TOUCHED_ENV:
-            base_env.pop(key, None)
-
-        # 1. the real mlflow server (slowest: start first)
-        mlflow_bin = VENV_BIN / "mlflow"
-        self._spawn(
-            "mlflow",
-            [
-                str(mlflow_bin) if mlflow_bin.exists() else "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{mlflow_db}",
-                "--artifacts-destination",
-                str(wd / "mlflow" / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(mlflow_port),
-                "--workers",
-                "1",
-            ],
-            env=base_env,
-            cwd=wd / "mlflow",
-        )
-        # 2. Azurite (blob only)
-        self._spawn(
-            "azurite",
-            [
-                "node",
-                str(AZURITE_MAIN),
-                "--blobHost",
-                "127.0.0.1",
-                "--blobPort",
-                str(azurite_port),
-                "--location",
-                str(wd / "azurite"),
-                "--disableTelemetry",
-                "--skipApiVersionCheck",
-                "--loose",
-                "--silent",
-            ],
-            env=base_env,
-            cwd=wd / "azurite",
-        )
-        # 3. the fake control plane
+        env = _base_env()
+        self._start_mlflow(mlflow_db, mlflow_port, env)  # the slowest: first
+        self._start_azurite(azurite_port, env)
         ready_file = wd / "control-plane.ready.json"
-        config = {
+        self._start_control_plane(self._control_plane_config(tls, ready_file, mlflow_db), env)
+        deadline = time.monotonic() + timeout
+        try:
+            info = self._wait(
+                "control-plane",
+                lambda: json.loads(ready_file.read_text()) if ready_file.exists() else None,
+                deadline,
+                t0,
+            )
+            self.base_url = info["base_url"]
+            self._wait("azurite", lambda: tcp_ok(azurite_port), deadline, t0)
+            self._wait("mlflow", lambda: http_ok(f"{self.mlflow_url}/health"), deadline, t0)
+            if template is not None and not template.exists():
+                save_template(mlflow_db, template)
+        except BaseException:
+            self.stop()
+            raise
+        host = self.base_url.split("://", 1)[1]
+        self.tracking_uri = f"azureml://{host}/mlflow/v2.0{self.workspace_scope}"
+        self._post("/_double/job-env", self._job_env_template())
+        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def _start_mlflow(self, db: Path, port: int, env: dict[str, str]) -> None:
+        mlflow_bin = VENV_BIN / "mlflow"
+        argv = [str(mlflow_bin) if mlflow_bin.exists() else "mlflow", "server"]
+        argv += ["--backend-store-uri", f"sqlite:///{db}", "--artifacts-destination", str(db.parent / "artifacts")]
+        argv += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        self._spawn("mlflow", argv, env, db.parent)
+
+    def _start_azurite(self, port: int, env: dict[str, str]) -> None:
+        """Azurite, blob service only."""
+        data = self.workdir / "azurite"
+        data.mkdir(exist_ok=True)
+        argv = ["node", str(AZURITE_MAIN), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--location", str(data)]
+        argv += ["--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent"]
+        self._spawn("azurite", argv, env, data)
+
+    def _control_plane_config(self, tls: Any, ready_file: Path, mlflow_db: Path) -> dict[str, Any]:
+        return {
             "tls_cert": str(tls.server_cert),
             "tls_key": str(tls.server_key),
             "port": self._port,
@@ -223,7 +159,7 @@ class AzureMLDouble:
             "mlflow_url": self.mlflow_url,
             "mlflow_db": str(mlflow_db),
             "azurite_blob_endpoint": self.azurite_blob_endpoint,
-            "scratch_dir": str(wd / "compute"),
+            "scratch_dir": str(self.workdir / "compute"),
             "workspaces": [
                 {
                     "subscription_id": self.subscription_id,
@@ -234,135 +170,34 @@ class AzureMLDouble:
                 }
             ],
         }
-        server_env = dict(base_env)
-        server_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), base_env.get("PYTHONPATH")]))
-        server_env["PATH"] = os.pathsep.join([str(VENV_BIN), base_env.get("PATH", "")])
-        config_path = wd / "control-plane.json"
+
+    def _start_control_plane(self, config: dict[str, Any], base_env: dict[str, str]) -> None:
+        env = dict(base_env)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), base_env.get("PYTHONPATH")]))
+        env["PATH"] = os.pathsep.join([str(VENV_BIN), base_env.get("PATH", "")])
+        config_path = self.workdir / "control-plane.json"
         config_path.write_text(json.dumps(config, indent=2))
-        self._spawn(
-            "control-plane",
-            [sys.executable, "-m", "tests.azureml_double", str(config_path)],
-            env=server_env,
-            cwd=REPO_ROOT,
-        )
+        self._spawn("control-plane", [sys.executable, "-m", "tests.azureml_double", str(config_path)], env, REPO_ROOT)
 
-        deadline = time.monotonic() + timeout
-        try:
-            info = self._wait_for(
-                lambda: json.loads(ready_file.read_text()) if ready_file.exists() else None, "control-plane", deadline
-            )
-            self.start_timings["control-plane"] = time.monotonic() - t0
-            self.base_url = info["base_url"]
-            self._wait_for(lambda: self._tcp_ok(azurite_port), "azurite", deadline)
-            self.start_timings["azurite"] = time.monotonic() - t0
-            self._wait_for(lambda: self._http_ok(f"{self.mlflow_url}/health"), "mlflow", deadline)
-            self.start_timings["mlflow"] = time.monotonic() - t0
-            if template is not None and not template.exists():
-                self._save_template(mlflow_db, template)
-        except BaseException:
-            self.stop()
-            raise
-        host = self.base_url.split("://", 1)[1]
-        self.tracking_uri = f"azureml://{host}/mlflow/v2.0{self.workspace_scope}"
-        self._post("/_double/job-env", self._job_env_template())
-        self.start_seconds = time.monotonic() - t0
-        return self
+    def _spawn(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
+        self._children.append(spawn(name, argv, env, cwd, self.workdir / "logs" / f"{name}.log"))
 
-    def _mlflow_db_template(self) -> Path | None:
-        if self.cache_dir is None:
-            return None
-        try:
-            from importlib.metadata import version
-
-            mlflow_version = version("mlflow")
-        except Exception:  # noqa: BLE001 - no cached empty db then: the server makes its own
-            return None
-        return self.cache_dir / f"mlflow-{mlflow_version}-empty.db"
-
-    @staticmethod
-    def _save_template(db: Path, template: Path) -> None:
-        import sqlite3
-
-        template.parent.mkdir(parents=True, exist_ok=True)
-        tmp = template.with_suffix(f".{os.getpid()}.tmp")
-        src = sqlite3.connect(db)
-        dst = sqlite3.connect(tmp)
-        try:
-            if src.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 0:  # still pristine
-                src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
-        if tmp.stat().st_size:
-            os.replace(tmp, template)
-        else:
-            tmp.unlink()
+    def _wait(self, name: str, probe: Any, deadline: float, t0: float) -> Any:
+        """Wait until ``probe`` says child ``name`` is ready; record when (``start_timings``)."""
+        result = wait_until(probe, next(c for c in self._children if c.name == name), deadline)
+        self.start_timings[name] = time.monotonic() - t0
+        return result
 
     def stop(self, grace: float = 3.0) -> None:
         """SIGTERM every process group at once, SIGKILL what is left after ``grace`` seconds."""
-        procs = [p.proc for p in self._procs]
-        for proc in procs:
-            if proc.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace
-        for proc in procs:
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(max(0.0, deadline - time.monotonic()))
-        for proc in procs:
-            _stop_group(proc, timeout=0)  # SIGKILLs the group if anything of it survived
-        self._procs.clear()
+        stop_all(self._children, grace)
+        self._children.clear()
 
     def __enter__(self) -> AzureMLDouble:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-    def _spawn(self, name: str, argv: list[str], env: dict, cwd: Path) -> None:
-        log = self.workdir / "logs" / f"{name}.log"
-        with open(log, "ab") as fh:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(
-                argv,
-                cwd=cwd,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        self._procs.append(_Proc(name, proc, log))
-
-    def _wait_for(self, probe, name: str, deadline: float):
-        proc = next(p for p in self._procs if p.name == name)
-        while True:
-            try:
-                result = probe()
-            except Exception:  # noqa: BLE001 - not ready yet; the deadline decides when to give up
-                result = None
-            if result:
-                return result
-            if proc.proc.poll() is not None:
-                raise DoubleStartError(
-                    f"{name} exited with {proc.proc.returncode} during start-up; log {proc.log}:\n"
-                    + proc.log.read_text(errors="replace")[-3000:]
-                )
-            if time.monotonic() > deadline:
-                raise DoubleStartError(
-                    f"{name} not ready in time; log {proc.log}:\n" + proc.log.read_text(errors="replace")[-3000:]
-                )
-            time.sleep(0.05)
-
-    @staticmethod
-    def _tcp_ok(port: int) -> bool:
-        with socket.socket() as s:
-            s.settimeout(0.5)
-            return s.connect_ex(("127.0.0.1", port)) == 0
-
-    @staticmethod
-    def _http_ok(url: str) -> bool:
-        with urllib.request.urlopen(url, timeout=2) as resp:
-            return resp.status == 200
 
     def logs(self, name: str) -> str:
         """The stdout/stderr log of ``mlflow``, ``azurite`` or ``control-plane``."""
@@ -392,7 +227,7 @@ class AzureMLDouble:
     def _job_env_template(self) -> dict[str, str]:
         """What a job gets besides Azure ML's run variables: the job's interpreter first on a system PATH,
         the test CA and the compute's managed identity (no workspace variables: jobs get AZUREML_ARM_*)."""
-        from tests.azureml_double.compute import SYSTEM_PATH
+        from tests.azureml_double.job_process import SYSTEM_PATH
 
         env = self.client_env(workspace=False)
         env.pop("AZURE_TOKEN_CREDENTIALS", None)  # not set on Azure ML compute
@@ -521,123 +356,11 @@ class AzureMLDouble:
         """An ``azure.storage.blob.BlobServiceClient`` for Azurite (account key auth)."""
         from azure.storage.blob import BlobServiceClient
 
-        from tests.azureml_double.compute import AZURITE_ACCOUNT, AZURITE_KEY
+        from tests.azureml_double.storage import AZURITE_ACCOUNT, AZURITE_KEY
 
         return BlobServiceClient(
             self.azurite_blob_endpoint, credential={"account_name": AZURITE_ACCOUNT, "account_key": AZURITE_KEY}
         )
-
-    # ------------------------------------------------------------------ test-only endpoints
-    def _call(self, method: str, path: str, body: Any = None) -> Any:
-        import ssl
-
-        data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(
-            self.base_url + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
-        )
-        if getattr(self, "_ssl_ctx", None) is None:
-            self._ssl_ctx = ssl.create_default_context(cafile=str(self.ca_bundle))
-        with urllib.request.urlopen(req, context=self._ssl_ctx, timeout=30) as resp:
-            raw = resp.read()
-        return json.loads(raw) if raw else None
-
-    def _post(self, path: str, body: Any = None) -> Any:
-        return self._call("POST", path, body if body is not None else {})
-
-    def requests(self, since: int = 0, path_contains: str | None = None, method: str | None = None) -> list[dict]:
-        """Recorded requests ``{seq, time, method, path, query, status, duration_ms, request_bytes, aud, token_exp
-        [, fault][, headers, body]}`` (``headers``/``body`` with ``settings(record_bodies=True)``),
-        oldest first (test-only endpoints excluded). Filter by substring of the path and/or method. ``path`` is
-        the decoded path without the query (``/mferp/managementfrontend`` stripped), ``aud`` the bearer token's
-        audience (None without a JWT)."""
-        items = self._call("GET", f"/_double/requests?since={since}")["requests"]
-        if path_contains is not None:
-            items = [r for r in items if path_contains in r["path"]]
-        if method is not None:
-            items = [r for r in items if r["method"] == method.upper()]
-        return items
-
-    def mlflow_requests(self, since: int = 0) -> list[dict]:
-        """Recorded MLflow calls (under the workspace's ``/mlflow/v2.0/...`` prefix)."""
-        return [r for r in self.requests(since) if r["path"].startswith("/mlflow/v2.0/")]
-
-    def last_seq(self) -> int:
-        items = self.requests()
-        return items[-1]["seq"] if items else 0
-
-    def reset(self, state: bool = False) -> None:
-        """Clear the request log and all faults, restore default settings; ``state=True`` also cancels and
-        forgets jobs, code assets and environments (MLflow data and blobs are kept)."""
-        self._post("/_double/reset", {"state": state})
-
-    def settings(self, **values: Any) -> dict:
-        """Switch double behaviours for the rest of the test (``reset()`` / the fixture restore defaults):
-        ``azure_limits=False`` lets through what Azure ML's MLflow rejects (>250 metrics per log-batch,
-        >200 params per run, ordering by metrics/params/tags, OR filters, experiment renames);
-        ``record_bodies=True`` keeps every request's headers and body in :meth:`requests`;
-        ``token_lifetime_seconds`` (3600) is how long tokens from the identity endpoints live, and a token
-        expired longer ago than ``token_clock_skew_seconds`` (300) gets Azure's 401 ``ExpiredAuthenticationToken``."""
-        return self._post("/_double/settings", values)
-
-    def inject_http_fault(
-        self, path_regex: str, status: int = 429, count: int = 1, method: str = "*", retry_after: float | int | None = 1
-    ) -> None:
-        """Answer the next ``count`` requests whose path (or ``path?query``) matches ``path_regex`` (``re.search``) with
-        ``status`` (429 / 500 / 503...) and an Azure error body; ``Retry-After`` if not None."""
-        self._post(
-            "/_double/faults",
-            {
-                "kind": "http",
-                "path": path_regex,
-                "status": status,
-                "count": count,
-                "method": method,
-                "retry_after": retry_after,
-            },
-        )
-
-    def mlflow_down(self, seconds: float | None = None, mode: str = "503") -> None:
-        """Make the MLflow proxy fail for ``seconds`` (None: until :meth:`clear_faults`). ``mode="503"``
-        answers 503 + Retry-After; ``mode="reset"`` drops the connection without a reply."""
-        self._post("/_double/faults", {"kind": "mlflow_down", "seconds": seconds, "mode": mode})
-
-    def fail_next_job(self, count: int = 1, message: str | None = None) -> None:
-        """The next ``count`` submitted jobs fail (the command is not run)."""
-        self._post("/_double/faults", {"kind": "fail_next_job", "count": count, "message": message})
-
-    def clear_faults(self) -> None:
-        self._call("DELETE", "/_double/faults")
-
-    def faults(self) -> dict:
-        return self._call("GET", "/_double/faults")
-
-    def jobs(self) -> list[dict]:
-        """Emulated-compute internals of every job (see :meth:`job_info`)."""
-        return self._call("GET", "/_double/jobs")["jobs"]
-
-    def force_job_status(self, name: str, status: str | None) -> dict:
-        """Make the APIs report ``status`` for job ``name`` (any Azure ML job status; None: its own again)."""
-        return self._post(f"/_double/jobs/{name}/status", {"status": status})
-
-    def job_info(self, name: str) -> dict:
-        """Emulated-compute internals of a job: pid, process_alive, exit_code, scratch_dir, mlflow_run_id..."""
-        return self._call("GET", f"/_double/jobs/{name}")
-
-    def wait_for_job(
-        self, name: str, timeout: float = 120.0, statuses: tuple[str, ...] = ("Completed", "Failed", "Canceled")
-    ) -> dict:
-        deadline = time.monotonic() + timeout
-        while True:
-            info = self.job_info(name)
-            if info["status"] in statuses:
-                return info
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {name} still {info['status']} after {timeout}s")
-            time.sleep(0.05)
-
-    def job_log(self, name: str) -> str:
-        path = self.job_info(name)["log_path"]
-        return Path(path).read_text(errors="replace") if path else ""
 
 
 @contextlib.contextmanager
@@ -658,3 +381,47 @@ def restore_environ(saved: dict[str, str | None]) -> None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+
+
+def _check_prerequisites() -> None:
+    if not AZURITE_MAIN.exists():
+        raise DoubleStartError(
+            f"Azurite is not installed ({AZURITE_MAIN} missing). Run `npm ci` in {REPO_ROOT} "
+            "(Node.js >= 18) to install the pinned Azurite from package-lock.json."
+        )
+    if shutil.which("node") is None:
+        raise DoubleStartError(
+            "`node` is not on PATH: the Azure ML double needs Node.js >= 18 for Azurite "
+            f"(then run `npm ci` in {REPO_ROOT})."
+        )
+
+
+def _write_ca_bundle(path: Path, ca_cert: Path) -> Path:
+    """certifi's bundle plus the throw-away test CA (what clients of the double trust)."""
+    try:
+        import certifi
+
+        base_bundle = Path(certifi.where()).read_text()
+    except ImportError:  # pragma: no cover
+        base_bundle = ""
+    path.write_text(base_bundle.rstrip() + "\n" + ca_cert.read_text())
+    return path
+
+
+def _base_env() -> dict[str, str]:
+    """The children's environment: this process's, telemetry off, no MLflow run or cloud of a test."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "KEDRO_DISABLE_TELEMETRY": "true",
+            "DO_NOT_TRACK": "1",
+            "PYTHONUNBUFFERED": "1",
+            # MLflow 3's server otherwise forks a job runner and eight huey consumers (~2 GB) that
+            # serve its GenAI jobs, which no Azure ML tracking call uses.
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        }
+    )
+    for key in SDK_TOUCHED_ENV:
+        env.pop(key, None)
+    return env

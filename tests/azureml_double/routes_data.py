@@ -2,7 +2,7 @@
 the double's Azurite-backed datastores (``routes_datastores.py``), and the data assets of azure-ai-ml.
 
 rslex does not use the ARM datastore API of azure-ai-ml. It finds the workspace's service endpoint
-(ARM workspace GET, then discovery: both served by ``server.py``) and asks the legacy data-plane
+(ARM workspace GET, then discovery: both served by ``routes_workspace.py``) and asks the legacy data-plane
 datastore API, which answers the storage account, the container and a credential in one body::
 
     GET /datastore/v1.0{ws}/datastores/{name}         one datastore (v1 ``DataStore`` DTO); unknown -> 404
@@ -19,11 +19,16 @@ Data assets (ARM, relative to the workspace scope)::
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.azureml_double._http import HttpError, Request
+from tests.azureml_double.routes_assets import put_asset_version
 from tests.azureml_double.routes_datastores import datastore_body, list_datastore_secrets
-from tests.azureml_double.server import PROVIDER, WS, Double, Workspace, put_asset_version, router, user_error_404
+from tests.azureml_double.routing import PROVIDER, WS, router, user_error_404
+from tests.azureml_double.state import Workspace
+
+if TYPE_CHECKING:
+    from tests.azureml_double.server import Double
 
 
 @router.route("GET", r"/datastore/v1\.0" + WS + r"/datastores/(?P<name>[^/]+)")

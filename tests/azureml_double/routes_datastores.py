@@ -24,31 +24,17 @@ HTTPS front for Azurite. Nothing else differs from a real account (the SAS is ch
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.azureml_double._http import Request
-from tests.azureml_double.server import HISTORY, PROVIDER, WS, Double, Workspace, router, user_error_404, utcnow
+from tests.azureml_double.artifact_store import ARTIFACT_STORE, ARTIFACT_STORE_CONTAINER, BLOB_STORE
+from tests.azureml_double.routing import HISTORY, PROVIDER, WS, router, user_error_404, utcnow
+from tests.azureml_double.state import Workspace
 
-ARTIFACT_STORE = "workspaceartifactstore"
-BLOB_STORE = "workspaceblobstore"
-ARTIFACT_STORE_CONTAINER = "azureml"  # same container as the run-artifact routes of server.py
+if TYPE_CHECKING:
+    from tests.azureml_double.server import Double
+
 SECRET_HOURS = 1  # the SDK asks for {"expirableSecret": true, "expireAfterHours": 1}
-
-
-def run_prefix(run: str) -> str:
-    """Where run history keeps a run's files in ``workspaceartifactstore``."""
-    return f"ExperimentRun/dcid.{run}"
-
-
-def default_output(job_name: str) -> dict[str, Any]:
-    """The ``outputs.default`` Azure ML adds to every command job (as in ``job_put_201_command_cluster_starting``)."""
-    return {
-        "description": None,
-        "uri": f"azureml://datastores/{ARTIFACT_STORE}/{run_prefix(job_name)}",
-        "assetName": None,
-        "mode": "ReadWriteMount",
-        "jobOutputType": "uri_folder",
-    }
 
 
 def container_of(ws: Workspace, name: str) -> str | None:
@@ -59,7 +45,7 @@ def container_of(ws: Workspace, name: str) -> str | None:
 
 def account_name(d: Double) -> str:
     """See the module docstring: the SDK's ``https://{account}.blob.<suffix>`` then lands on the blob front."""
-    from tests.azureml_double.compute import AZURITE_ACCOUNT
+    from tests.azureml_double.storage import AZURITE_ACCOUNT
 
     return f"{d.host}/_blob/{AZURITE_ACCOUNT}"
 
@@ -120,7 +106,7 @@ def list_datastore_secrets(d: Double, req: Request, ws: Workspace, name: str) ->
     datastore_body(d, ws, name)  # 404 for an unknown datastore
     from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_account_sas
 
-    from tests.azureml_double.compute import AZURITE_ACCOUNT, AZURITE_KEY
+    from tests.azureml_double.storage import AZURITE_ACCOUNT, AZURITE_KEY
 
     now = utcnow()
     sas = generate_account_sas(

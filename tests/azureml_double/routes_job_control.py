@@ -7,10 +7,13 @@ gives the job its own status back. Any value of the service's ``JobStatus`` enum
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.azureml_double._http import HttpError, Request
-from tests.azureml_double.server import Double, router
+from tests.azureml_double.routing import router
+
+if TYPE_CHECKING:
+    from tests.azureml_double.server import Double
 
 JOB_STATUSES = (
     "NotStarted",

@@ -16,8 +16,14 @@ and everything not carved out here still goes to the real MLflow server behind t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from tests.azureml_double._http import HttpError, Request
-from tests.azureml_double.server import MLFLOW, Double, Workspace, router
+from tests.azureml_double.routing import MLFLOW, router
+from tests.azureml_double.state import Workspace
+
+if TYPE_CHECKING:
+    from tests.azureml_double.server import Double
 
 _API = r"(?P<api>/api/2\.0/mlflow|/ajax-api/2\.0/mlflow)"
 
