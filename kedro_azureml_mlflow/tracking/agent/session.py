@@ -1,10 +1,18 @@
 """One ``kedro run`` inside the tracking agent: where to track, the run, its records, its end.
 
-Connection threads hand messages to a session; its own thread realises the target, opens (or
-resumes) the run, and sends what has arrived after ``flush_interval`` seconds (then less and less
-often), or as soon as a full request's worth is waiting. Once the run has ended, ``max_wait`` bounds what is left: the
-sender journals after 80 % of it, and a watchdog at 90 % journals whatever a hung request still
-holds, so the pipeline, which stops waiting at 100 %, always gets a report in time.
+Three kinds of thread share a session, and every field below ``_cond`` is read and written under it:
+
+- connection threads (one per pipeline or worker connection, in ``server``) only note what arrives:
+  ``open_run``, ``add``, ``ask_run``, ``end``, ``owner_gone``; they never send to MLflow;
+- the session's own thread (``_work``) realises the target, opens (or resumes) the run, and sends
+  what has arrived after ``flush_interval`` seconds (then less and less often), or as soon as a full
+  request's worth is waiting; it alone talks to MLflow, through the sender;
+- a watchdog timer, started by ``end``, fires ``_abandon`` if the session thread is still stuck in a
+  request: it journals what is pending and reports, and the session thread sends nothing more.
+
+How long each may take after the end is ``protocol.EndBudget`` (the sender at 80 % of
+``max_wait``, the watchdog at 90 %, the pipeline gives up at 100 %), so the pipeline always gets a
+report in time.
 """
 
 from __future__ import annotations
@@ -42,7 +50,6 @@ logger = logging.getLogger(__name__)
 Reply = Callable[[ToPipeline], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
 Pending = list[tuple[int | None, Record]]
-_SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
 
 
@@ -104,7 +111,7 @@ class AgentSession:
                 return
             self._end = (status, end_time_ms)
             self._cond.notify_all()
-        watchdog = threading.Timer(self.spec.max_wait * _WATCHDOG_SHARE, self._abandon)
+        watchdog = threading.Timer(self.spec.budget.watchdog_seconds, self._abandon)
         watchdog.daemon = True
         watchdog.start()
 
@@ -203,7 +210,7 @@ class AgentSession:
                 self._interval = min(2 * self._interval, max(_LONGEST_INTERVAL, self.spec.flush_interval))
                 self._flush_at = time.monotonic() + self._interval
             if self._end is not None and self._sender is not None and self._sender.deadline is None:
-                self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
+                self._sender.deadline = time.monotonic() + self.spec.budget.sender_seconds
             everything = self._end is not None or timed
             taken = len(self._pending) if everything else _one_request(self._pending)
             self._in_flight, self._pending = self._pending[:taken], self._pending[taken:]

@@ -117,7 +117,7 @@ class AgentLink:
         with self._cond:
             self._closed = True
             self._post(EndRun(status, end_time))
-        answer = self.wait_for(Report, self.spec.max_wait)
+        answer = self.wait_for(Report, self.spec.budget.pipeline_seconds)
         with self._cond:
             if answer is None:
                 if self._broken is None:

@@ -35,6 +35,30 @@ def now_ms() -> int:
 
 
 @dataclass(frozen=True)
+class EndBudget:
+    """``tracking.max_wait_seconds`` after the run's end, shared out in one place.
+
+    The agent's sender stops sending at 80 % and journals the rest; its watchdog journals what a hung
+    request still holds at 90 %; the pipeline stops waiting for the report at 100 %. The margins are
+    what keeps "the pipeline always gets a report in time" true when the agent is slow to answer.
+    """
+
+    max_wait: float
+
+    @property
+    def sender_seconds(self) -> float:
+        return self.max_wait * 0.8
+
+    @property
+    def watchdog_seconds(self) -> float:
+        return self.max_wait * 0.9
+
+    @property
+    def pipeline_seconds(self) -> float:
+        return self.max_wait
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """How the agent should track one ``kedro run`` (everything but the run's header)."""
 
@@ -44,6 +68,10 @@ class SessionSpec:
     journal_dir: str
     flush_interval: float
     max_wait: float
+
+    @property
+    def budget(self) -> EndBudget:
+        return EndBudget(self.max_wait)
 
 
 @dataclass(frozen=True)
