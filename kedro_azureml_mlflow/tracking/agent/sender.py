@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client import client_ops
@@ -19,18 +19,21 @@ from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 logger = logging.getLogger(__name__)
 
 
 class RunSender:
     """Owns one MLflow run by id: opens (or resumes) it, sends records, ends it."""
 
-    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], Any], resume: bool) -> None:
+    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], MlflowClient], resume: bool) -> None:
         self.header = header
         self.journal = journal
         self._connect = connect
         self._resume = resume
-        self._client: Any = None
+        self._client: MlflowClient | None = None
         self.run_id = header.run_id
         self.requests = 0
         self.dropped: list[str] = []
@@ -64,7 +67,7 @@ class RunSender:
         if self._info is not None or self.run_id is None or self._degraded:
             return self._info
         try:
-            run = self._client.get_run(self.run_id)
+            run = self._connected().get_run(self.run_id)
         except Exception as exc:  # noqa: BLE001 - any failure of the store: node code logs without the run
             self._fail("reading the MLflow run", exc)
             return None
@@ -92,7 +95,7 @@ class RunSender:
         if self.run_id is None or not self.ends_run:
             return
         try:
-            client_ops.end_run(self._client, self.run_id, "KILLED", int(time.time() * 1000))
+            client_ops.end_run(self._connected(), self.run_id, "KILLED", int(time.time() * 1000))
         except Exception as exc:  # noqa: BLE001 - nothing more to do; the journal has everything
             logger.warning("Could not end the late run %s: %s", self.run_id, first_line(exc))
 
@@ -101,7 +104,7 @@ class RunSender:
             self.journal.write(part)
             return
         try:
-            client_ops.log_request(self._client, str(self.run_id), part)
+            client_ops.log_request(self._connected(), str(self.run_id), part)
             self.requests += 1
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
             if not client_ops.is_permanent(exc):
@@ -121,11 +124,17 @@ class RunSender:
             self.journal.write(record)
             return
         try:
-            client_ops.send_record(self._client, str(self.run_id), record)
+            client_ops.send_record(self._connected(), str(self.run_id), record)
             self.requests += 1
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the record is journaled, not lost
             self._fail("sending to the MLflow run", exc)
             self.journal.write(record)
+
+    def _connected(self) -> MlflowClient:
+        """The client ``open`` made (records are sent only once the run is open, so there is one)."""
+        if self._client is None:
+            raise RuntimeError("the tracking server was never reached")
+        return self._client
 
     def _live(self) -> bool:
         late = self.deadline is not None and time.monotonic() >= self.deadline

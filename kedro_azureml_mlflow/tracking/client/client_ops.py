@@ -8,19 +8,22 @@ line, dispatched by class in :func:`send_record`; a new kind adds a branch there
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client.store_lock import store_creation_lock
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunEnd, RunHeader
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 # Error codes that mean "the server understood and refused": retrying or journaling won't help.
 _PERMANENT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
 RUN_KEY_TAG = "kedro.run_key"
 
 
-def make_client(tracking_uri: str) -> Any:
+def make_client(tracking_uri: str) -> MlflowClient:
     """The one place an ``MlflowClient`` is made; concurrent first uses of a SQLite store wait their turn."""
     from mlflow.tracking import MlflowClient
 
@@ -28,7 +31,7 @@ def make_client(tracking_uri: str) -> Any:
         return MlflowClient(tracking_uri=tracking_uri)
 
 
-def experiment_id_for(client: Any, name: str) -> str:
+def experiment_id_for(client: MlflowClient, name: str) -> str:
     """The experiment's id, creating it on first use (tolerating a concurrent creator)."""
     from mlflow.exceptions import MlflowException
 
@@ -44,11 +47,11 @@ def experiment_id_for(client: Any, name: str) -> str:
         return str(experiment.experiment_id)
 
 
-def create_run(client: Any, header: RunHeader) -> str:
+def create_run(client: MlflowClient, header: RunHeader) -> str:
     return str(open_run(client, header)["run_id"])
 
 
-def open_run(client: Any, header: RunHeader) -> dict[str, Any]:
+def open_run(client: MlflowClient, header: RunHeader) -> dict[str, Any]:
     """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info."""
     experiment_id = experiment_id_for(client, header.experiment_name or "Default")
     tags = {**header.tags, RUN_KEY_TAG: header.run_key}
@@ -67,7 +70,7 @@ def info_of(run: Any) -> dict[str, Any]:
     }
 
 
-def send_record(client: Any, run_id: str, record: Record) -> None:
+def send_record(client: MlflowClient, run_id: str, record: Record) -> None:
     """Send one journaled or handed-over record to the run (one or a few requests)."""
     if isinstance(record, RunEnd):
         end_run(client, run_id, record.end, record.end_time_ms)
@@ -80,7 +83,7 @@ def send_record(client: Any, run_id: str, record: Record) -> None:
         send_artifact(client, run_id, record.artifact)
 
 
-def refused_parts(client: Any, run_id: str, record: Record, exc: BaseException) -> list[tuple[Record, str]]:
+def refused_parts(client: MlflowClient, run_id: str, record: Record, exc: BaseException) -> list[tuple[Record, str]]:
     """After ``record`` was refused as a whole: send its entities one by one, return those refused too.
 
     One refused entity (say, a param a resumed run already has with another value) must not take
@@ -99,7 +102,7 @@ def refused_parts(client: Any, run_id: str, record: Record, exc: BaseException) 
     return refused
 
 
-def log_request(client: Any, run_id: str, part: Batch) -> None:
+def log_request(client: MlflowClient, run_id: str, part: Batch) -> None:
     """One ``log_batch`` request; ``part`` must already be within limits (see ``batching.chunk``)."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -112,7 +115,7 @@ def log_request(client: Any, run_id: str, part: Batch) -> None:
     )
 
 
-def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
+def end_run(client: MlflowClient, run_id: str, status: str, end_time_ms: int) -> None:
     """End the run; without MLflow's "View run at" print, which costs one more request."""
     from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT as SUPPRESS
 

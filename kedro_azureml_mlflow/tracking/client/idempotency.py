@@ -12,14 +12,17 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, MetricRecord
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunHeader
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
-def unsent_part(client: Any, run_id: str, record: Record) -> Record | None:
+
+def unsent_part(client: MlflowClient, run_id: str, record: Record) -> Record | None:
     """The part of ``record`` the run does not hold yet; ``None`` if it holds all of it."""
     if isinstance(record, Batch):
         return _unsent_batch(client, run_id, record)
@@ -30,7 +33,7 @@ def unsent_part(client: Any, run_id: str, record: Record) -> Record | None:
     return record  # ending a run again with the same status and time changes nothing
 
 
-def find_created_run(client: Any, header: RunHeader) -> str | None:
+def find_created_run(client: MlflowClient, header: RunHeader) -> str | None:
     """The run an earlier attempt created for ``header`` (found by its ``kedro.run_key`` tag), if any."""
     experiment = client.get_experiment_by_name(header.experiment_name or "Default")
     if experiment is None:
@@ -43,7 +46,7 @@ def find_created_run(client: Any, header: RunHeader) -> str | None:
     return str(found[0].info.run_id) if found else None
 
 
-def _unsent_batch(client: Any, run_id: str, batch: Batch) -> Batch | None:
+def _unsent_batch(client: MlflowClient, run_id: str, batch: Batch) -> Batch | None:
     data = client.get_run(run_id).data
     rest = Batch(
         metrics=_missing_metrics(client, run_id, batch.metrics),
@@ -53,7 +56,7 @@ def _unsent_batch(client: Any, run_id: str, batch: Batch) -> Batch | None:
     return rest if rest else None
 
 
-def _missing_metrics(client: Any, run_id: str, metrics: list[MetricRecord]) -> list[MetricRecord]:
+def _missing_metrics(client: MlflowClient, run_id: str, metrics: list[MetricRecord]) -> list[MetricRecord]:
     """Each value not yet in its key's history (as many times as the record has it)."""
     held: Counter[tuple[str, Any, int, int]] = Counter()
     for key in dict.fromkeys(key for key, _, _, _ in metrics):

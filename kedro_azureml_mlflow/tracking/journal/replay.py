@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.core.redaction import scrub
@@ -27,7 +27,10 @@ from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, new_run_key, to_wire
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
 
-Connect = Callable[[str], Any]
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+Connect = Callable[[str], "MlflowClient"]
 _HEADER_LINE = 1
 
 
@@ -105,7 +108,7 @@ class _Replay:
         tags = [(key, value) for key, value in self.header.tags.items() if not key.startswith("mlflow.")]
         return [] if self.opens_run or not tags else [(_HEADER_LINE, Batch(tags=tags))]
 
-    def _deliver(self, client: Any, number: int, record: Record) -> None:
+    def _deliver(self, client: MlflowClient, number: int, record: Record) -> None:
         run_id = self.run_id or self._open_run(client)
         record = with_kept_file(record, self.path)
         if self.progress.in_flight(number):
@@ -120,7 +123,7 @@ class _Replay:
         except Exception as exc:
             if not client_ops.is_permanent(exc):
                 raise
-            self._raise_if_run_gone(client, exc)
+            self._raise_if_run_gone(client, run_id, exc)
             refused = client_ops.refused_parts(client, run_id, record, exc)
             self.refused.extend((number, json.dumps(to_wire(part)), scrub(reason)) for part, reason in refused)
             if refused:
@@ -132,7 +135,7 @@ class _Replay:
         if number != _HEADER_LINE:  # count the journal's records, not its header's tags
             self.outcome.sent += 1
 
-    def _open_run(self, client: Any) -> str:
+    def _open_run(self, client: MlflowClient) -> str:
         """Create the run, unless an earlier attempt did and never heard back (found by its key)."""
         key = self.progress.creating.get(self.target) or (new_run_key() if self.to_uri else self.header.run_key)
         header = replace(self.header, run_key=key)
@@ -144,17 +147,17 @@ class _Replay:
         self.outcome.run_id = run_id
         return run_id
 
-    def _raise_if_run_gone(self, client: Any, refusal: BaseException) -> None:
+    def _raise_if_run_gone(self, client: MlflowClient, run_id: str, refusal: BaseException) -> None:
         try:
-            deleted = client.get_run(self.run_id).info.lifecycle_stage == "deleted"
+            deleted = client.get_run(run_id).info.lifecycle_stage == "deleted"
         except Exception as exc:
             if not client_ops.is_permanent(exc):
                 raise
             deleted = True
         if deleted:
-            raise _RunGone(f"run {self.run_id} is gone from {self.target} ({first_line(refusal)})")
+            raise _RunGone(f"run {run_id} is gone from {self.target} ({first_line(refusal)})")
 
-    def _end_if_left_running(self, client: Any, contents: JournalContents) -> None:
+    def _end_if_left_running(self, client: MlflowClient, contents: JournalContents) -> None:
         """A run this replay opened must not stay RUNNING when its journal holds no (readable) end."""
         ends = [number for number, record in contents.records if isinstance(record, RunEnd)]
         refused_end = any(number in ends for number, _, _ in self.refused)
