@@ -24,7 +24,7 @@ def runs(metadata: Any, env: str | None, last: int) -> None:
     project, config = project_of(metadata, env)
     target = resolve_target(config, project)
     client = target.client()
-    experiment = client.get_experiment_by_name(target.experiment_name)
+    experiment = client.get_experiment_by_name(target.experiment_name or "Default")  # as runs are created
     if experiment is None:
         raise PluginError(f"No runs yet: experiment '{target.experiment_name}' does not exist in {target.description}")
     found = client.search_runs([experiment.experiment_id], max_results=last, order_by=["attributes.start_time DESC"])

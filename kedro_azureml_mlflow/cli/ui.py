@@ -37,7 +37,7 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     project, config = project_of(metadata, env)
     target = resolve_target(config, project)
     if target.workspace is not None:
-        experiment = target.client().get_experiment_by_name(target.experiment_name)
+        experiment = target.client().get_experiment_by_name(target.experiment_name or "Default")
         ref = target.workspace.ref
         url = studio_experiment_url(
             ref.subscription_id, ref.resource_group, ref.name, experiment.experiment_id if experiment else None
