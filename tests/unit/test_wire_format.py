@@ -11,7 +11,16 @@ import pytest
 
 from kedro_azureml_mlflow.tracking.journal.journal import load_journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
-from kedro_azureml_mlflow.tracking.wire.protocol import EndRun, HandRecord, Settled, to_agent, to_pipeline
+from kedro_azureml_mlflow.tracking.wire.protocol import (
+    DeletedExperiment,
+    EndRun,
+    ExperimentAnswer,
+    HandRecord,
+    Settled,
+    TargetAnswer,
+    to_agent,
+    to_pipeline,
+)
 from kedro_azureml_mlflow.tracking.wire.records import (
     JOURNAL_VERSION,
     ArtifactRecord,
@@ -95,3 +104,21 @@ def test_messages_are_told_apart_by_op_and_refused_when_they_do_not_fit() -> Non
     assert str(refused.value) == "not a message for the agent: record.end_time_ms: Field required"
     with pytest.raises(ValueError, match="does not match any of the expected tags"):
         to_agent({"op": "shutdown"})
+
+
+def test_the_warm_agents_answers_cross_the_wire_typed() -> None:
+    """What a warm agent says before the pipeline runs: that it is warm, and a deleted experiment's facts."""
+    deleted = ExperimentAnswer(DeletedExperiment("iris", "7", "http://user@host/"))
+    sent = json.loads(json.dumps(to_wire(deleted)))
+    assert sent == {
+        "op": "experiment",
+        "deleted": {"name": "iris", "experiment_id": "7", "tracking_uri": "http://user@host/"},
+        "restoring": None,
+    }
+    assert to_pipeline(sent) == deleted
+    assert to_pipeline({"op": "experiment", "restoring": "iris"}) == ExperimentAnswer(restoring="iris")
+    assert to_pipeline({"op": "target", "tracking_uri": "sqlite:///m.db", "warm": True}).warm is True  # type: ignore[union-attr]
+    assert to_pipeline({"op": "target"}) == TargetAnswer()
+    with pytest.raises(ValueError) as refused:
+        to_pipeline({"op": "experiment", "deleted": {"name": "iris"}})
+    assert str(refused.value) == "not a message from the agent: deleted.experiment_id: Field required"
