@@ -24,6 +24,7 @@ import pytest
 from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, load_journal, pending_journals
 from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload
 from tests.artifact_project import use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.tracking_server import Hold, RecordingProxy
@@ -253,10 +254,10 @@ def test_saving_a_model_does_not_wait_for_a_run_the_server_never_gives(
     assert "node code" not in output  # nothing asked for the run: no node code uses MLflow here
 
     [journal] = pending_journals(project.path / JOURNAL_DIRNAME)
-    artifacts = [record["artifact"] for _, record in load_journal(journal).records if "artifact" in record]
-    models = [artifact for artifact in artifacts if artifact["label"] == "model"]
-    assert [model["artifact_path"] for model in models] == ["model"]  # journaled, with its copy, for sync
-    assert (kept_directory(journal) / models[0]["local_path"] / "MLmodel").is_file()
+    artifacts = [record.artifact for _, record in load_journal(journal).records if isinstance(record, ArtifactUpload)]
+    models = [artifact for artifact in artifacts if artifact.label == "model"]
+    assert [model.artifact_path for model in models] == ["model"]  # journaled, with its copy, for sync
+    assert (kept_directory(journal) / models[0].local_path / "MLmodel").is_file()
 
 
 def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(
