@@ -7,11 +7,10 @@ per request and answers heavier logging with HTTP 429).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import TypeVar
 
-from pydantic import ConfigDict
-from pydantic.dataclasses import dataclass
+from pydantic import ConfigDict, with_config
 
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
@@ -25,7 +24,8 @@ MetricRecord = tuple[str, float, int, int]  # key, value, timestamp (ms), step
 Entity = TypeVar("Entity", MetricRecord, tuple[str, str])  # a metric, or a param / tag
 
 
-@dataclass(config=ConfigDict(extra="forbid", coerce_numbers_to_str=True))
+@with_config(ConfigDict(extra="forbid", coerce_numbers_to_str=True))  # checked where it is read (parse_record)
+@dataclass
 class Batch:
     """One ``log_batch`` request's worth of entities; as a record, ``{"metrics": …, "params": …, "tags": …}``."""
 

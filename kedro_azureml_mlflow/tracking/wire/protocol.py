@@ -18,11 +18,10 @@ sends or journals what it holds and marks the run KILLED.
 from __future__ import annotations
 
 import time
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import Field
-from pydantic.dataclasses import dataclass
 
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
 from kedro_azureml_mlflow.tracking.wire.records import Record, RunHeader, from_wire, new_run_key

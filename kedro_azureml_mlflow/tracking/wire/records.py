@@ -1,10 +1,13 @@
-"""The wire format: every record, header and message that crosses between processes, as pydantic dataclasses.
+"""The wire format: every record, header and message that crosses between processes, as dataclasses.
 
 One record kind per class, told apart by the key each has always carried on disk (so journals written
 before these classes existed read the same): a :class:`~.batching.Batch` (``metrics``, ``params``,
 ``tags``), an :class:`ArtifactUpload` (``artifact``) or a :class:`RunEnd` (``end``). :data:`Record` is
 their tagged union; :func:`parse_record` is the one way in, and refuses what does not fit with one line
 saying why. :func:`to_wire` / :func:`from_wire` turn any of these classes into JSON-able data and back.
+They are plain dataclasses that pydantic checks where data comes in (``TypeAdapter``, built on first
+use): defining pydantic classes would cost every ``kedro run`` its schema building at import, and the
+pipeline's process only writes these, the agent and ``sync`` read them.
 
 A journal file (JSON lines) is a :class:`JournalHead` line, then one :data:`Record` per line.
 
@@ -18,12 +21,11 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from dataclasses import field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError
-from pydantic.dataclasses import dataclass
+from pydantic import ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, with_config
 
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
@@ -57,7 +59,8 @@ class RunHeader:
     ends_run: bool = True
 
 
-@dataclass(frozen=True, config=_STRICT)
+@with_config(_STRICT)
+@dataclass(frozen=True)
 class ArtifactRecord:
     """One upload (and, for a model folder, an optional registration) into the run."""
 
@@ -76,14 +79,16 @@ class ArtifactRecord:
         return f"{self.artifact_path}/{name}" if self.artifact_path else name
 
 
-@dataclass(frozen=True, config=_STRICT)
+@with_config(_STRICT)
+@dataclass(frozen=True)
 class ArtifactUpload:
     """The record that puts an :class:`ArtifactRecord` into the run (``{"artifact": {…}}``)."""
 
     artifact: ArtifactRecord
 
 
-@dataclass(frozen=True, config=_STRICT)
+@with_config(_STRICT)
+@dataclass(frozen=True)
 class RunEnd:
     """The run's end: its status and time (``{"end": "FINISHED", "end_time_ms": …}``)."""
 
@@ -141,8 +146,18 @@ def parse_record(data: Any) -> Record:
 
 
 def to_wire(value: Any) -> dict[str, Any]:
-    """A record, header or message as JSON-able data (NaN and infinity stay floats: ``json`` writes them)."""
-    return _adapter(type(value)).dump_python(value, mode="json")  # type: ignore[no-any-return]  # pydantic returns Any
+    """A record, header or message as JSON-able data (NaN and infinity stay floats: ``json`` writes them).
+
+    Lists and dicts are shared, not copied (the caller writes them out at once): a node's metrics cost
+    no copy on the pipeline's thread.
+    """
+    return {field.name: _wire_value(getattr(value, field.name)) for field in dataclasses.fields(value)}
+
+
+def _wire_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_wire(value)
+    return str(value) if isinstance(value, Path) else value
 
 
 def from_wire(cls: type[_T], data: Any, what: str = "", union: bool = False) -> _T:
