@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmar
 
 from benchmarks.harness.common import REPO, bench_env, run_quiet
 from benchmarks.harness.projects import PLUGIN_DIST, RUN_ARGS, disable_hooks, make_base_project, project_copy
-from kedro_azureml_mlflow.tracking.launcher import KEEP_ALIVE_ENV
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import KEEP_ALIVE_ENV
 from tests.warm_agents import agent_pids
 
 
