@@ -184,7 +184,7 @@ class AzureMLMlflowHooks:
         if run is None:
             return
         self._run = None
-        run.ending()  # one max_wait from here bounds the models' wait for the run and the end's, together
+        run.pipeline_ended()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
         handoff.uninstall()

@@ -176,3 +176,16 @@ def test_a_bad_mlflow_tracking_uri_in_the_environment_is_a_config_error(project:
     line = one_error_line(project.kedro("run", env=clean_env(MLFLOW_TRACKING_URI="garbage")))
     assert line.startswith("Error: MLFLOW_TRACKING_URI (environment variable): expected a URI with a scheme")
     assert os.listdir(project.path).count(".kedro_azureml_mlflow") == 0
+
+
+def test_an_azureml_yml_that_is_not_utf8_is_one_line(project: KedroProject) -> None:
+    config = project.write("conf/base/azureml.yml", "")
+    config.write_bytes("tracking:\n  experiment: café\n".encode("latin-1"))
+    line = one_error_line(project.kedro("run"))
+    assert line.startswith(f"Error: {config}: ") and "UTF-8" in line
+
+
+def test_sync_given_a_folder_is_one_line(project: KedroProject) -> None:
+    folder = project.path / "conf"
+    line = one_error_line(project.kedro("azureml", "sync", str(folder)))
+    assert line.startswith(f"Error: {folder}: ") and "a folder" in line

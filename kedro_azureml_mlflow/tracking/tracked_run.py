@@ -108,7 +108,7 @@ class TrackedRun:
     def hand(self, record: dict[str, Any]) -> None:
         self.link.hand(record)
 
-    def ending(self) -> None:
+    def pipeline_ended(self) -> None:
         """The pipeline has ended: from now on, ``max_wait`` bounds every wait for tracking, together."""
         if self._ended_at is None:
             self._ended_at = time.monotonic()
@@ -116,7 +116,7 @@ class TrackedRun:
 
     def close(self, status: str) -> Report:
         """End the run; the report says how long this waited for tracking after the pipeline."""
-        self.ending()
+        self.pipeline_ended()
         started = self._ended_at if self._ended_at is not None else time.monotonic()
         self.interrupts.stop()
         os.environ.pop(WORKER_ENV, None)
