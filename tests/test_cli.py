@@ -127,6 +127,59 @@ def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
         ui.wait(timeout=30)
 
 
+def processes_serving(port: int) -> dict[int, str]:
+    """The live processes started with ``mlflow … --port <port>`` (read from /proc): pid -> command line."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        line = b" ".join(args).decode(errors="replace")
+        if b"--port" in args and str(port).encode() in args and "mlflow" in line:
+            found[int(cmdline.parent.name)] = line
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("how", ["kill", "Ctrl-C"])
+def test_ui_takes_its_server_down_when_stopped(project: KedroProject, how: str) -> None:
+    import os
+
+    port = free_port()
+    ui = subprocess.Popen(
+        [KEDRO, "azureml", "ui", "--port", str(port)],
+        cwd=project.path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/health"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(answers, timeout=180, what="the MLflow UI to answer", interval=0.5)
+        if how == "kill":
+            os.kill(ui.pid, signal.SIGTERM)  # `kill <pid>` of the command
+        else:
+            os.killpg(ui.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground group
+        ui.wait(timeout=120)
+        assert processes_serving(port) == {}  # the server and its workers went with the command
+        assert not answers()
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+        for pid in processes_serving(port):  # never leave this test's server behind, whatever failed
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_sync_with_nothing_journaled(project: KedroProject) -> None:
     result = project.kedro("azureml", "sync")
     assert result.returncode == 0
