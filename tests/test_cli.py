@@ -15,6 +15,7 @@ from dulwich.ignore import IgnoreFilter
 
 from kedro_azureml_mlflow.init_config import default_config_text, ignore_local_state
 from kedro_azureml_mlflow.tracking.journal import JOURNAL_DIRNAME
+from tests.artifact_project import EXPECTED_FILES, use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 from tests.waiting import wait_until
@@ -193,6 +194,26 @@ def test_runs_shows_the_latest_runs_params_and_metrics(project: KedroProject) ->
     [run] = project.runs()
     assert f"run {run.info.run_id}" in shown.stdout
     assert "model.optimizer.lr" in shown.stdout and "model_metrics.accuracy" in shown.stdout and "0.75" in shown.stdout
+
+
+def test_runs_shows_the_files_and_model_a_run_holds(project: KedroProject) -> None:
+    use_artifact_pipeline(project)
+    project.run()
+    shown = project.kedro("azureml", "runs")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "artifact" in line]
+    assert any("model/" in row and "folder" in row for row in rows), shown.stdout
+    assert {name for name in EXPECTED_FILES if any(name in row for row in rows)} == EXPECTED_FILES
+
+
+def test_runs_on_a_project_never_run_is_one_line_and_creates_no_store(project: KedroProject) -> None:
+    result = project.kedro("azureml", "runs")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    [error] = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert error.startswith("Error: No runs yet: ") and "kedro run" in error
+    assert "alembic" not in output and "tables" not in output  # no MLflow store was created to look
+    assert not (project.path / "mlflow.db").exists()
 
 
 def test_on_error_fail_makes_the_run_fail_when_tracking_could_not_be_sent(project: KedroProject) -> None:
