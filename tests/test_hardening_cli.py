@@ -120,8 +120,17 @@ def test_init_may_create_a_new_environment_inside_conf(project: KedroProject) ->
         (["azureml", "submit", "--nodes", "evalute"], "did you mean 'evaluate'?"),
         (["azureml", "submit", "-p", "failing", "--tags", "nope"], "--tags 'nope' is not in pipeline 'failing'"),
         (["azureml", "submit", "--params", "hf_token=abc"], "--params 'hf_token': looks like a secret"),
+        (["azureml", "submit", "--dry-run", "--compute", ""], "--compute is empty: give a value"),
+        (["azureml", "submit", "--dry-run", "--experiment", " "], "--experiment is empty: give a value"),
+        (
+            ["azureml", "submit", "--dry-run", "--display-name", "x" * 10_000],
+            "--display-name: a display name of 10000 characters; expected at most 250",
+        ),
     ],
-    ids=["ui-port", "params-quote", "nodes-typo", "tags-unknown", "params-secret"],
+    ids=[
+        "ui-port", "params-quote", "nodes-typo", "tags-unknown", "params-secret",
+        "compute-empty", "experiment-empty", "display-name-long",
+    ],
 )  # fmt: skip
 def test_bad_arguments_are_one_line_and_exit_non_zero(project: KedroProject, args: list[str], says: str) -> None:
     assert says in one_error_line(project.kedro(*args))
