@@ -223,15 +223,20 @@ def _registers(config: PluginConfig) -> bool:
 
 
 def _announce(report: Report, description: str, status: str) -> None:
-    where = f"run {report.run_id} in {description}" if report.run_id else description
     agent = f"; {'warm ' if report.warm else ''}tracking agent {report.agent_pid}" if report.agent_pid else ""
-    logger.info(
-        "MLflow: %s %s (%d tracking requests%s)",
-        "tracked" if status == "FINISHED" else f"marked {status}",
-        where,
-        report.requests,
-        agent,
-    )
+    if report.run_id is None:  # nothing reached the store: never say "tracked"
+        logger.warning(
+            "MLflow: this run was not tracked: no run could be opened in %s (%s%s)", description, status, agent
+        )
+    else:
+        logger.info(
+            "MLflow: %s run %s in %s (%d tracking requests%s)",
+            "tracked" if status == "FINISHED" else f"marked {status}",
+            report.run_id,
+            description,
+            report.requests,
+            agent,
+        )
     if report.waited_seconds >= 1.0:
         logger.info("MLflow: waited %.1f s for tracking after the pipeline", report.waited_seconds)
     for problem in report.dropped:

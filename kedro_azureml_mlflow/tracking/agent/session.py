@@ -288,7 +288,8 @@ class AgentSession:
 
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
-        self._journal_held("Gave up waiting for the tracking server", end_run=False)
+        journal = self._journal_held(end_run=False)
+        logger.warning("Gave up waiting for the tracking server; the rest is in %s", journal)
 
     def _salvage(self) -> None:
         """The session thread failed: once the pipeline ends, end the run and journal every record held.
@@ -301,13 +302,18 @@ class AgentSession:
         self._answer_run_askers()
         with self._cond:
             self._cond.wait_for(lambda: self._end is not None or self._reported)
-        self._journal_held("The tracking session failed (see above)", end_run=True)
+        journal = self._journal_held(end_run=True)
+        if journal is not None:
+            logger.warning("The tracking session failed (see above); what it held is in %s", journal)
 
-    def _journal_held(self, why: str, end_run: bool) -> None:
-        """Journal what is pending or in flight (and the end); with ``end_run``, end an opened run first."""
+    def _journal_held(self, end_run: bool) -> Path | None:
+        """Journal what is pending or in flight (and the end); with ``end_run``, end an opened run first.
+
+        Reports to the pipeline; returns the journal, if anything went into it.
+        """
         with self._cond:
             if self._reported:
-                return
+                return None
             self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
             self._pending, self._in_flight, self._pending_counts = [], [], Counter()
@@ -322,10 +328,9 @@ class AgentSession:
             ended = end_run and sender.end_directly(end[0], end[1])
             if not ended:
                 sender.journal.write(RunEnd(end[0], end[1]))
-        if sender.journal.records:
-            logger.warning("%s; the rest is in %s", why, sender.journal.path)
         self._reply(self.report())
         self.done.set()
+        return sender.journal.path if sender.journal.records else None
 
     def _answer_run_askers(self) -> None:
         with self._cond:

@@ -244,8 +244,17 @@ class AgentLink:
         if os.getpid() != self._pid or self._closed:
             return
         started = time.monotonic()
-        self.close(KILLED)
-        logger.info("MLflow: run marked KILLED (%.1f s)", time.monotonic() - started)
+        report = self.close(KILLED)
+        took = time.monotonic() - started
+        if report.run_id is not None:
+            logger.info("MLflow: run %s marked KILLED (%.1f s)", report.run_id, took)
+        elif report.journaled:
+            logger.warning(
+                "MLflow: interrupted before the run was opened; what it had is in %s: send it with `kedro azureml sync`",  # noqa: E501 - one message, as the docs show it
+                report.journal_path,
+            )
+        else:
+            logger.info("MLflow: interrupted before the run was opened; nothing was tracked (%.1f s)", took)
 
 
 def _say_experiment(answer: ExperimentAnswer) -> None:
