@@ -113,6 +113,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
     check_pipeline(cli["pipeline"])
     check_selection(pipelines[cli["pipeline"]], cli["pipeline"], cli["nodes"], cli["tags"])
     check_no_secret_params(cli["params"], config.tracking.redact)
+    check_job_values(cli)  # in a dry run too: it must refuse what the real submit would
     catalog = run_catalog(project_path, info.env, click.get_current_context().meta.get(RUNTIME_PARAMS) or {})
     request = package_request(metadata, info.env, config.submit, cli, catalog)
     experiment = cli["experiment"] or config.submit.experiment or config.tracking.experiment or metadata.package_name
@@ -140,6 +141,7 @@ def submit(metadata: Any, /, **cli: Any) -> None:
                 flags = pipeline_flags(config, cli)
                 show_pipeline_dry_run(plan, package.staging, request.run, options, experiment, flags, cli, Console())
             show_package(package, command, Console())
+            show_job(options, experiment, package.staging, Console())
             return
         confirm_missing_inputs(missing, cli["strict"])
         if cli["backend"] == "local":
@@ -251,6 +253,41 @@ def credentials_patterns(loader: Any) -> tuple[str, ...]:
 
     patterns = getattr(loader, "config_patterns", {}).get("credentials")
     return tuple(patterns) if patterns else KEDRO_CREDENTIALS_PATTERNS
+
+
+def check_job_values(cli: dict[str, Any]) -> None:
+    """``--compute``, ``--experiment`` and ``--display-name`` as given: one line for each bad value.
+
+    An empty value is not "the default": the real submit would use the default (``or``) silently,
+    or send a name Azure ML refuses after the upload.
+    """
+    from kedro_azureml_mlflow.settings.checks import check_display_name, check_experiment_name
+
+    for option, key in (("--compute", "compute"), ("--experiment", "experiment"), ("--display-name", "display_name")):
+        value = cli.get(key)
+        if value is not None and not value.strip():
+            raise PluginError(f"{option} is empty: give a value, or leave the option out for the default")
+    checks = (
+        ("--experiment", "experiment", check_experiment_name),
+        ("--display-name", "display_name", check_display_name),
+    )
+    for option, key, check in checks:
+        if cli.get(key) is not None:
+            try:
+                check(cli[key])
+            except ValueError as exc:
+                raise PluginError(f"{option}: {exc}") from None
+
+
+def show_job(options: Any, experiment: str, snapshot: Path, console: Any) -> None:
+    """What a real submit would send, besides the files: where, in what, under which names."""
+    environment = options.environment or f"built from the project's requirements on {options.image}"
+    console.print("── What a real submit would send")
+    console.print(f"compute: {options.compute or '(none: pass --compute or set submit.compute)'}")
+    console.print(f"environment: {environment}")
+    console.print(f"experiment: {experiment}")
+    console.print(f"display name: {options.display_name or '(Azure ML names it)'}")
+    console.print(f"snapshot: {snapshot} (the files above, uploaded on a real submit)")
 
 
 def check_pipeline(name: str) -> None:

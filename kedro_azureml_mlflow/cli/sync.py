@@ -119,6 +119,10 @@ def _fetched(job: str, project: ProjectInfo, config: PluginConfig, directory: Pa
 
 def _find(directory: Path, name: str) -> Path:
     """A journal named by path, or by file name among the pending then the failed ones."""
+    if Path(name).is_dir():
+        raise PluginError(
+            f"{name}: a folder, not a journal; give journal files (*.jsonl), or nothing to send every pending one"
+        )
     for candidate in (Path(name), directory / name, directory / FAILED_DIRNAME / name):
         if candidate.is_file():
             return candidate

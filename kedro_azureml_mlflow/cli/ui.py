@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+from pathlib import Path
+from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +18,7 @@ from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.core.errors import PluginError
 
 STUDIO = "https://ml.azure.com"
+_GRACE_SECONDS = 3.0  # for the server to stop on SIGTERM before its group is killed
 
 
 def studio_experiment_url(subscription_id: str, resource_group: str, workspace: str, experiment_id: str | None) -> str:
@@ -37,7 +42,7 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
     project, config = project_of(metadata, env)
     target = resolve_target(config, project)
     if target.workspace is not None:
-        experiment = target.client().get_experiment_by_name(target.experiment_name)
+        experiment = target.client().get_experiment_by_name(target.experiment_name or "Default")
         ref = target.workspace.ref
         url = studio_experiment_url(
             ref.subscription_id, ref.resource_group, ref.name, experiment.experiment_id if experiment else None
@@ -60,12 +65,58 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
         "--workers",  # one person's local UI: one worker starts in a quarter of the time of MLflow's four
         "1",
     ]
-    try:
-        code = subprocess.call(command, cwd=project.path)
-    except KeyboardInterrupt:
-        raise SystemExit(0) from None
+    code = serve(command, project.path)
     if code != 0:
         raise PluginError(f"The MLflow UI stopped with exit code {code} (its own output above says why)")
+
+
+def serve(command: list[str], cwd: Path) -> int:
+    """Run the server until it exits or this command is stopped; either way, the server is gone after.
+
+    The server and its workers get a process group of their own: a Ctrl-C or ``kill <pid>`` reaches
+    this command only, which stops the whole group (SIGTERM, then SIGKILL after a short grace) before
+    it exits. Left to themselves, workers outlived ``kill <pid>`` and stayed busy long after a Ctrl-C.
+    """
+    posix = os.name == "posix"
+    process = subprocess.Popen(command, cwd=cwd, start_new_session=posix)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0 if signum == signal.SIGINT else 128 + signum)
+
+    stopping = [sig for sig in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)) if sig is not None]
+    previous = {sig: signal.signal(sig, stop) for sig in stopping}
+    try:
+        return process.wait()
+    finally:
+        _stop_server(process, posix)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _stop_server(process: subprocess.Popen[bytes], posix: bool) -> None:
+    """Stop the server's process group (workers too, even once the server itself has exited)."""
+    for sig, grace in ((signal.SIGTERM, _GRACE_SECONDS), (getattr(signal, "SIGKILL", signal.SIGTERM), 30.0)):
+        try:
+            if posix:
+                os.killpg(process.pid, sig)
+            elif process.poll() is None:
+                process.send_signal(sig)
+        except (ProcessLookupError, PermissionError):
+            return  # nothing left in the group
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        if not posix or not _group_alive(process.pid):
+            return
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 def check_can_listen(host: str, port: int) -> None:

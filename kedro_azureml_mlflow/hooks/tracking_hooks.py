@@ -37,6 +37,7 @@ from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names
 from kedro_azureml_mlflow.tracking.plan.target import plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.protocol import Report
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
@@ -106,7 +107,7 @@ class AzureMLMlflowHooks:
             self._run = None
             run.discard()
             raise
-        staged = handoff.Handoff(lambda record: run.hand(record.to_json()), _staging(run), _registers(config))
+        staged = handoff.Handoff(lambda record: run.hand(ArtifactUpload(record)), _staging(run), _registers(config))
         handoff.install(staged)
         handoff.hand_over_params(prepared.kept)
         self._artifact_rules = _artifact_rules(config)
@@ -116,7 +117,7 @@ class AzureMLMlflowHooks:
     def _join_from_worker(self) -> None:
         """In a ParallelRunner worker: datasets and node outputs hand their files to the parent's session."""
         link = worker_link() if handoff.current() is None else None
-        settings = handoff.join_from_worker(lambda record: link.hand(record.to_json())) if link else None
+        settings = handoff.join_from_worker(lambda record: link.hand(ArtifactUpload(record))) if link else None
         if settings is not None:
             self._artifact_rules = ArtifactRules(**settings)
 
@@ -144,7 +145,7 @@ class AzureMLMlflowHooks:
         if target is not None:
             batch = target.rules.records(outputs, declared_metric_names(outputs, catalog))
             if batch:
-                target.hand(batch.to_json())
+                target.hand(batch)
         if self._artifact_rules is not None:
             self._artifact_rules.log_outputs(outputs, catalog)
 
@@ -158,9 +159,7 @@ class AzureMLMlflowHooks:
         run = self._local_run()
         if run is not None:
             message = scrub(f"{type(error).__name__}: {error}")
-            run.hand(
-                Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]).to_json()
-            )
+            run.hand(Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]))
             self._close("KILLED" if run.interrupts.seen else "FAILED", quiet_failure=True)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -224,15 +223,20 @@ def _registers(config: PluginConfig) -> bool:
 
 
 def _announce(report: Report, description: str, status: str) -> None:
-    where = f"run {report.run_id} in {description}" if report.run_id else description
     agent = f"; {'warm ' if report.warm else ''}tracking agent {report.agent_pid}" if report.agent_pid else ""
-    logger.info(
-        "MLflow: %s %s (%d tracking requests%s)",
-        "tracked" if status == "FINISHED" else f"marked {status}",
-        where,
-        report.requests,
-        agent,
-    )
+    if report.run_id is None:  # nothing reached the store: never say "tracked"
+        logger.warning(
+            "MLflow: this run was not tracked: no run could be opened in %s (%s%s)", description, status, agent
+        )
+    else:
+        logger.info(
+            "MLflow: %s run %s in %s (%d tracking requests%s)",
+            "tracked" if status == "FINISHED" else f"marked {status}",
+            report.run_id,
+            description,
+            report.requests,
+            agent,
+        )
     if report.waited_seconds >= 1.0:
         logger.info("MLflow: waited %.1f s for tracking after the pipeline", report.waited_seconds)
     for problem in report.dropped:

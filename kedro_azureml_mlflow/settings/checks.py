@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 MAX_EXPERIMENT_NAME = 500  # MLflow's MAX_EXPERIMENT_NAME_LENGTH
+MAX_DISPLAY_NAME = 250  # a job's display name is its MLflow run's name: MLflow's runs.name column
 MAX_TRACKING_URI = 2048
 # The schemes MLflow's tracking store registry knows without plugins (databases take a +driver).
 _DATABASES = ("postgresql", "mysql", "sqlite", "mssql")
@@ -96,4 +97,18 @@ def check_experiment_name(name: str) -> str:
             "experiment name with '/': Azure ML cannot find such an experiment by name again "
             "(azure-sdk-for-python#45209); use '-' or '_' instead"
         )
+    return name
+
+
+def check_display_name(name: str) -> str:
+    """``name`` if it can be a job's display name: one line, and short enough to be the MLflow run's name.
+
+    A job's display name becomes its MLflow run's name; MLflow's SQL stores keep a run name in a
+    250-character column (``runs.name``). azure-ai-ml sets no limit of its own, and the service's
+    is not documented: this is the one a run name can always have.
+    """
+    if _CONTROL.search(name):
+        raise ValueError("a display name with a line break or control character; expected one line")
+    if len(name) > MAX_DISPLAY_NAME:
+        raise ValueError(f"a display name of {len(name)} characters; expected at most {MAX_DISPLAY_NAME}")
     return name

@@ -85,7 +85,9 @@ def _raise_for_malformed_file(conf_dirs: list[Path]) -> None:
     """Name the first config file Kedro cannot merge: not a mapping, or a key that is not text."""
     for file in _config_files(conf_dirs):
         try:
-            node = yaml.safe_load(file.read_text())
+            node = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except (OSError, yaml.YAMLError):
             continue
         if node is not None and not isinstance(node, dict):

@@ -15,6 +15,7 @@ from dulwich.ignore import IgnoreFilter
 
 from kedro_azureml_mlflow.settings.init_config import default_config_text, ignore_local_state
 from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME
+from tests.artifact_project import EXPECTED_FILES, use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 from tests.waiting import wait_until
@@ -127,6 +128,59 @@ def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
         ui.wait(timeout=30)
 
 
+def processes_serving(port: int) -> dict[int, str]:
+    """The live processes started with ``mlflow … --port <port>`` (read from /proc): pid -> command line."""
+    found = {}
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        line = b" ".join(args).decode(errors="replace")
+        if b"--port" in args and str(port).encode() in args and "mlflow" in line:
+            found[int(cmdline.parent.name)] = line
+    return found
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("how", ["kill", "Ctrl-C"])
+def test_ui_takes_its_server_down_when_stopped(project: KedroProject, how: str) -> None:
+    import os
+
+    port = free_port()
+    ui = subprocess.Popen(
+        [KEDRO, "azureml", "ui", "--port", str(port)],
+        cwd=project.path,
+        env=clean_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}/health"
+
+    def answers() -> bool:
+        try:
+            with urllib.request.urlopen(url, timeout=5):
+                return True
+        except OSError:
+            return False
+
+    try:
+        wait_until(answers, timeout=180, what="the MLflow UI to answer", interval=0.5)
+        if how == "kill":
+            os.kill(ui.pid, signal.SIGTERM)  # `kill <pid>` of the command
+        else:
+            os.killpg(ui.pid, signal.SIGINT)  # Ctrl-C: the terminal signals the foreground group
+        ui.wait(timeout=120)
+        assert processes_serving(port) == {}  # the server and its workers went with the command
+        assert not answers()
+    finally:
+        if ui.poll() is None:
+            ui.kill()
+        for pid in processes_serving(port):  # never leave this test's server behind, whatever failed
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_sync_with_nothing_journaled(project: KedroProject) -> None:
     result = project.kedro("azureml", "sync")
     assert result.returncode == 0
@@ -140,6 +194,26 @@ def test_runs_shows_the_latest_runs_params_and_metrics(project: KedroProject) ->
     [run] = project.runs()
     assert f"run {run.info.run_id}" in shown.stdout
     assert "model.optimizer.lr" in shown.stdout and "model_metrics.accuracy" in shown.stdout and "0.75" in shown.stdout
+
+
+def test_runs_shows_the_files_and_model_a_run_holds(project: KedroProject) -> None:
+    use_artifact_pipeline(project)
+    project.run()
+    shown = project.kedro("azureml", "runs")
+    assert shown.returncode == 0, shown.stderr
+    rows = [line for line in shown.stdout.splitlines() if "artifact" in line]
+    assert any("model/" in row and "folder" in row for row in rows), shown.stdout
+    assert {name for name in EXPECTED_FILES if any(name in row for row in rows)} == EXPECTED_FILES
+
+
+def test_runs_on_a_project_never_run_is_one_line_and_creates_no_store(project: KedroProject) -> None:
+    result = project.kedro("azureml", "runs")
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    [error] = [line for line in output.splitlines() if line.startswith("Error: ")]
+    assert error.startswith("Error: No runs yet: ") and "kedro run" in error
+    assert "alembic" not in output and "tables" not in output  # no MLflow store was created to look
+    assert not (project.path / "mlflow.db").exists()
 
 
 def test_on_error_fail_makes_the_run_fail_when_tracking_could_not_be_sent(project: KedroProject) -> None:

@@ -120,8 +120,17 @@ def test_init_may_create_a_new_environment_inside_conf(project: KedroProject) ->
         (["azureml", "submit", "--nodes", "evalute"], "did you mean 'evaluate'?"),
         (["azureml", "submit", "-p", "failing", "--tags", "nope"], "--tags 'nope' is not in pipeline 'failing'"),
         (["azureml", "submit", "--params", "hf_token=abc"], "--params 'hf_token': looks like a secret"),
+        (["azureml", "submit", "--dry-run", "--compute", ""], "--compute is empty: give a value"),
+        (["azureml", "submit", "--dry-run", "--experiment", " "], "--experiment is empty: give a value"),
+        (
+            ["azureml", "submit", "--dry-run", "--display-name", "x" * 10_000],
+            "--display-name: a display name of 10000 characters; expected at most 250",
+        ),
     ],
-    ids=["ui-port", "params-quote", "nodes-typo", "tags-unknown", "params-secret"],
+    ids=[
+        "ui-port", "params-quote", "nodes-typo", "tags-unknown", "params-secret",
+        "compute-empty", "experiment-empty", "display-name-long",
+    ],
 )  # fmt: skip
 def test_bad_arguments_are_one_line_and_exit_non_zero(project: KedroProject, args: list[str], says: str) -> None:
     assert says in one_error_line(project.kedro(*args))
@@ -176,3 +185,16 @@ def test_a_bad_mlflow_tracking_uri_in_the_environment_is_a_config_error(project:
     line = one_error_line(project.kedro("run", env=clean_env(MLFLOW_TRACKING_URI="garbage")))
     assert line.startswith("Error: MLFLOW_TRACKING_URI (environment variable): expected a URI with a scheme")
     assert os.listdir(project.path).count(".kedro_azureml_mlflow") == 0
+
+
+def test_an_azureml_yml_that_is_not_utf8_is_one_line(project: KedroProject) -> None:
+    config = project.write("conf/base/azureml.yml", "")
+    config.write_bytes("tracking:\n  experiment: café\n".encode("latin-1"))
+    line = one_error_line(project.kedro("run"))
+    assert line.startswith(f"Error: {config}: ") and "UTF-8" in line
+
+
+def test_sync_given_a_folder_is_one_line(project: KedroProject) -> None:
+    folder = project.path / "conf"
+    line = one_error_line(project.kedro("azureml", "sync", str(folder)))
+    assert line.startswith(f"Error: {folder}: ") and "a folder" in line

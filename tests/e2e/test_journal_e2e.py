@@ -13,7 +13,7 @@ from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, Journal, pending_journals
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import RunEnd, RunHeader
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
 from tests.tracking_server import Crash, Recorded, RecordingProxy
@@ -36,7 +36,7 @@ def a_run_journal(project: KedroProject, uri: str, experiment: str) -> tuple[Pat
     values = [(f"node_{i}.m{k}", i * 10 + k + 0.5, 1_700_000_000_000 + i, 0) for i in range(100) for k in range(5)]
     head = RunHeader(uri, experiment, None, "crashy", {"kedro.pipeline": "many"}, 1_700_000_000_000)
     batch = Batch(metrics=values, params=[("seed", "42"), ("model.alpha", "0.25")])
-    records = [part.to_json() for part in chunk(batch)] + [{"end": "FINISHED", "end_time_ms": 1_700_000_001_000}]
+    records = [*chunk(batch), RunEnd("FINISHED", 1_700_000_001_000)]
     return journal_in(project, head, records), values
 
 
@@ -124,15 +124,15 @@ def test_bad_journals_never_block_good_ones_and_the_next_sync_exits_0(project: K
     head = RunHeader(store, "probe", None, "r", {}, 1_700_000_000_000)
     good_run, gone_run = (client_ops.create_run(client, head) for _ in range(2))
     values = [(f"m{i}", float(i), 1_700_000_000_000, 0) for i in range(250)]
-    truncated = journal_in(project, RunHeader(store, "probe", good_run, "r", {}, 1), [Batch(metrics=values).to_json()])
+    truncated = journal_in(project, RunHeader(store, "probe", good_run, "r", {}, 1), [Batch(metrics=values)])
     with truncated.open("a") as handle:
         handle.write('{"end": "FINI')
-    gone = journal_in(project, RunHeader(store, "probe", gone_run, "r", {}, 1), [Batch(params=[("p", "1")]).to_json()])
+    gone = journal_in(project, RunHeader(store, "probe", gone_run, "r", {}, 1), [Batch(params=[("p", "1")])])
     client.delete_run(gone_run)
     bad_uri = journal_in(
         project,
         RunHeader("foo://nowhere", "probe", None, "r", {}, 1),
-        [Batch(params=[("q", "2")]).to_json(), {"end": "FINISHED", "end_time_ms": 2}],
+        [Batch(params=[("q", "2")]), RunEnd("FINISHED", 2)],
     )
     (project.path / JOURNAL_DIRNAME / "0-empty.jsonl").write_text("")
 

@@ -223,7 +223,8 @@ def test_kedro_run_tracks_the_example(starter_project: Path, extra_args: list[st
 def test_the_first_run_shows_an_image_and_a_model_and_registering_it_is_opt_in(starter_project: Path) -> None:
     from mlflow.tracking import MlflowClient
 
-    run_kedro(["run"], starter_project, check=True)
+    result = run_kedro(["run"], starter_project, check=True)
+    assert "register_new_resolver" not in result.stdout + result.stderr  # a new user's first screen is clean
     client = MlflowClient(f"sqlite:///{(starter_project / 'mlflow.db').as_posix()}")
     [first] = client.search_runs([client.get_experiment_by_name("demo").experiment_id])
     names = {item.path for item in client.list_artifacts(first.info.run_id)}

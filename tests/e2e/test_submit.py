@@ -24,8 +24,14 @@ def test_dry_run_shows_everything_and_leaves_secrets_out(starter_project: Path) 
     (starter_project / ".env").write_text("AZURE_CLIENT_SECRET=secret\n")
     (starter_project / "deploy.pem").write_text("-----BEGIN PRIVATE KEY-----\n")
     (starter_project / ".amlignore").unlink()  # no ignore file of its own: the fixed rules still apply
-    result = submit(starter_project, "--dry-run", "--pipeline", "training", "--params", "model.C=3")
+    result = submit(
+        starter_project, "--dry-run", "--pipeline", "training", "--params", "model.C=3", "--compute", "cpu-cluster"
+    )
     out = result.stdout
+    job = out.split("── What a real submit would send")[1]  # besides the files
+    assert "compute: cpu-cluster" in job and "experiment: demo" in job and "display name: (Azure ML names it)" in job
+    assert "environment: built from the project's requirements on mcr.microsoft.com/azureml/" in job
+    assert "snapshot: " in job
     assert "── MLproject" in out and "── python_env.yaml" in out and "── Command" in out
     assert "kedro run --pipelines=training --env=local --params=model.C=3" in out
     job_command = out.split("── Azure ML job command")[1]

@@ -24,6 +24,7 @@ import pytest
 from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, load_journal, pending_journals
 from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, RunEnd
 from tests.artifact_project import use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.tracking_server import Hold, RecordingProxy
@@ -232,8 +233,10 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
     # MLflow's retry settings are left at their defaults (minutes per request): only max_wait bounds the end.
     project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
     result = project.kedro("run", timeout=90)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "kedro azureml sync" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "kedro azureml sync" in output
+    assert "MLflow: tracked" not in output and "MLflow: this run was not tracked" in output  # no run, no "tracked"
 
     records = [
         json.loads(line)
@@ -245,6 +248,39 @@ def test_a_server_that_never_answers_delays_the_end_by_at_most_max_wait(
     assert {"model.alpha", "seed"} <= params
     assert {"model_metrics.accuracy", "score_metrics", "curve_metrics"} <= metrics
     assert [record["end"] for record in records if "end" in record] == ["FINISHED"]
+
+
+def test_a_run_interrupted_before_it_existed_says_so_not_killed(project: KedroProject, silent_server: str) -> None:
+    project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
+    marker = project.path / "reached"
+    process = subprocess.Popen(
+        [KEDRO, "run", "--pipeline", "interrupted"],
+        cwd=project.path,
+        env=clean_env(PROBE_MARKER=str(marker)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        wait_until(marker.exists, 180, "the pipeline never reached its last node")
+        os.killpg(process.pid, signal.SIGINT)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert "marked KILLED" not in output  # there was no run to mark
+    assert "MLflow: interrupted before the run was opened" in output and "kedro azureml sync" in output
+    [journal] = pending_journals(project.path / JOURNAL_DIRNAME)  # what it had, for sync
+    assert [record.end for _, record in load_journal(journal).records if isinstance(record, RunEnd)] == ["KILLED"]
+
+
+def test_node_code_is_told_when_the_run_never_came(project: KedroProject, silent_server: str) -> None:
+    project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
+    result = project.kedro("run", "--pipeline", "node_log_metric", timeout=180)
+    output = " ".join((result.stdout + result.stderr).split())  # rich wraps long lines
+    assert result.returncode == 0, output
+    assert "the plugin's run could not be opened" in output and "go to a run of their own" in output
 
 
 def test_saving_a_model_does_not_wait_for_a_run_the_server_never_gives(
@@ -260,10 +296,10 @@ def test_saving_a_model_does_not_wait_for_a_run_the_server_never_gives(
     assert "node code" not in output  # nothing asked for the run: no node code uses MLflow here
 
     [journal] = pending_journals(project.path / JOURNAL_DIRNAME)
-    artifacts = [record["artifact"] for _, record in load_journal(journal).records if "artifact" in record]
-    models = [artifact for artifact in artifacts if artifact["label"] == "model"]
-    assert [model["artifact_path"] for model in models] == ["model"]  # journaled, with its copy, for sync
-    assert (kept_directory(journal) / models[0]["local_path"] / "MLmodel").is_file()
+    artifacts = [record.artifact for _, record in load_journal(journal).records if isinstance(record, ArtifactUpload)]
+    models = [artifact for artifact in artifacts if artifact.label == "model"]
+    assert [model.artifact_path for model in models] == ["model"]  # journaled, with its copy, for sync
+    assert (kept_directory(journal) / models[0].local_path / "MLmodel").is_file()
 
 
 def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(

@@ -18,6 +18,7 @@ from kedro_azureml_mlflow.tracking.journal.kept_files import (
 )
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload
 from tests.integration.test_tracking_store import agent_session, sqlite_uri
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -44,9 +45,9 @@ def test_an_upload_the_server_cannot_take_is_journaled_with_its_file_and_synced_
     model = tmp_path / "staging" / "model"
     model.mkdir(parents=True)
     (model / "MLmodel").write_text("flavors: {}")
-    link.hand(Batch(params=[("alpha", "0.1")]).to_json())
-    link.hand(ArtifactRecord(str(report_file), "reports").to_json())
-    link.hand(ArtifactRecord(str(model), "model", owned=True).to_json())
+    link.hand(Batch(params=[("alpha", "0.1")]))
+    link.hand(ArtifactUpload(ArtifactRecord(str(report_file), "reports")))
+    link.hand(ArtifactUpload(ArtifactRecord(str(model), "model", owned=True)))
     link.close("FINISHED")
     report_file.write_text('{"f1": 0.9}')  # the next run rewrites the user's file: the journal kept its own copy
 

@@ -25,7 +25,7 @@ from kedro_azureml_mlflow.tracking.journal.journal import (
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, RunEnd, RunHeader, to_wire
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials, without_credentials
 from tests.sqlite_store import migrated_sqlite_uri
 
@@ -90,9 +90,9 @@ def journal_with(directory: Path, head: RunHeader, *records: dict[str, Any]) -> 
 
 def test_a_record_the_server_took_before_the_crash_is_not_sent_again(tmp_path: Path, store: str) -> None:
     run_id = client_ops.create_run(client_ops.make_client(store), header(store))
-    first = Batch(metrics=metrics("a", 30), params=[("alpha", "1")]).to_json()
-    second = Batch(metrics=metrics("b", 20)).to_json()
-    path = journal_with(tmp_path / "j", header(store, run_id), first, second, {"end": "FINISHED", "end_time_ms": 2})
+    first = Batch(metrics=metrics("a", 30), params=[("alpha", "1")])
+    second = Batch(metrics=metrics("b", 20))
+    path = journal_with(tmp_path / "j", header(store, run_id), first, second, RunEnd("FINISHED", 2))
     # An earlier replay marked the first record (line 2) in flight, sent it, and died before noting it done.
     client_ops.send_record(client_ops.make_client(store), run_id, first)
     ReplayProgress.load(path).sending(2)
@@ -112,8 +112,8 @@ def test_a_record_the_server_took_before_the_crash_is_not_sent_again(tmp_path: P
 def test_a_record_partly_taken_before_the_crash_sends_only_the_rest(tmp_path: Path, store: str) -> None:
     run_id = client_ops.create_run(client_ops.make_client(store), header(store))
     values = metrics("m", 10) + metrics("m", 10, step=1)  # one key at two steps: a history, not just a latest value
-    path = journal_with(tmp_path / "j", header(store, run_id), Batch(metrics=values).to_json())
-    client_ops.send_record(client_ops.make_client(store), run_id, Batch(metrics=values[:13]).to_json())
+    path = journal_with(tmp_path / "j", header(store, run_id), Batch(metrics=values))
+    client_ops.send_record(client_ops.make_client(store), run_id, Batch(metrics=values[:13]))
     ReplayProgress.load(path).sending(2)
 
     client = RecordingClient(store)
@@ -125,9 +125,7 @@ def test_a_record_partly_taken_before_the_crash_sends_only_the_rest(tmp_path: Pa
 
 def test_a_run_created_before_the_crash_is_found_not_created_again(tmp_path: Path, store: str) -> None:
     head = header(store)  # the run did not exist when the journal was written
-    path = journal_with(
-        tmp_path / "j", head, Batch(metrics=metrics("a", 3)).to_json(), {"end": "FINISHED", "end_time_ms": 5}
-    )
+    path = journal_with(tmp_path / "j", head, Batch(metrics=metrics("a", 3)), RunEnd("FINISHED", 5))
     # An earlier replay announced it was creating the run, the server created it, the replay died.
     ReplayProgress.load(path).creating_run(store, head.run_key)
     client_ops.create_run(client_ops.make_client(store), head)
@@ -143,9 +141,7 @@ def test_a_run_created_before_the_crash_is_found_not_created_again(tmp_path: Pat
 def test_a_run_the_live_writer_created_without_hearing_back_is_found(tmp_path: Path, store: str) -> None:
     head = header(store)
     client_ops.create_run(client_ops.make_client(store), head)  # the server created it; the answer was lost
-    path = journal_with(
-        tmp_path / "j", head, Batch(params=[("p", "1")]).to_json(), {"end": "FINISHED", "end_time_ms": 5}
-    )
+    path = journal_with(tmp_path / "j", head, Batch(params=[("p", "1")]), RunEnd("FINISHED", 5))
     replay_journal(path, lambda _uri: client_ops.make_client(store))
     [run] = runs(store)
     assert run.data.params == {"p": "1"} and run.info.status == "FINISHED"
@@ -155,7 +151,7 @@ def test_a_resumed_run_gets_the_journal_header_tags_and_keeps_its_owners(tmp_pat
     client = client_ops.make_client(store)
     run_id = client_ops.create_run(client, RunHeader(store, EXPERIMENT, None, "job", {"mlflow.source.type": "JOB"}, 1))
     head = RunHeader(store, None, run_id, "p", {"kedro.pipeline": "p", "mlflow.source.type": "PROJECT"}, 1)
-    path = journal_with(tmp_path / "j", head, Batch(metrics=metrics("a", 2)).to_json())  # no tags record
+    path = journal_with(tmp_path / "j", head, Batch(metrics=metrics("a", 2)))  # no tags record
 
     replay_journal(path, lambda _uri: client_ops.make_client(store))
 
@@ -169,9 +165,9 @@ def test_a_resumed_run_gets_the_journal_header_tags_and_keeps_its_owners(tmp_pat
 
 def test_a_truncated_last_line_delivers_every_valid_record_and_sets_the_rest_aside(tmp_path: Path, store: str) -> None:
     run_id = client_ops.create_run(client_ops.make_client(store), header(store))
-    records = [Batch(metrics=metrics(f"n{k}.", 250)).to_json() for k in range(2)]
+    records = [Batch(metrics=metrics(f"n{k}.", 250)) for k in range(2)]
     path = journal_with(tmp_path / "j", header(store, run_id), *records)
-    cut = json.dumps({"end": "FINISHED", "end_time_ms": 9})[:12]
+    cut = json.dumps(to_wire(RunEnd("FINISHED", 9)))[:12]
     with path.open("a") as handle:
         handle.write(cut)  # the writer died mid-line
 
@@ -189,7 +185,7 @@ def test_an_empty_journal_is_removed_and_one_without_header_is_set_aside(tmp_pat
     directory = tmp_path / "j"
     directory.mkdir()
     (directory / "empty.jsonl").write_text("")
-    (directory / "headless.jsonl").write_text(json.dumps(Batch(params=[("p", "1")]).to_json()) + "\n")
+    (directory / "headless.jsonl").write_text(json.dumps(to_wire(Batch(params=[("p", "1")]))) + "\n")
     never = lambda _uri: pytest.fail("nothing here may be sent")  # noqa: E731
 
     assert replay_journal(directory / "empty.jsonl", never).empty
@@ -204,8 +200,8 @@ def test_a_journal_whose_run_was_deleted_is_set_aside_whole(tmp_path: Path, stor
     path = journal_with(
         tmp_path / "j",
         header(store, run_id),
-        Batch(metrics=metrics("a", 5)).to_json(),
-        {"end": "FINISHED", "end_time_ms": 3},
+        Batch(metrics=metrics("a", 5)),
+        RunEnd("FINISHED", 3),
     )
     client.delete_run(run_id)
 
@@ -219,8 +215,8 @@ def test_a_bad_tracking_uri_is_set_aside_and_can_be_sent_elsewhere(tmp_path: Pat
     path = journal_with(
         tmp_path / "j",
         header("foo://nowhere"),
-        Batch(params=[("alpha", "1")], metrics=metrics("a", 3)).to_json(),
-        {"end": "FINISHED", "end_time_ms": 1_700_000_000_500},
+        Batch(params=[("alpha", "1")], metrics=metrics("a", 3)),
+        RunEnd("FINISHED", 1_700_000_000_500),
     )
     outcome = replay_journal(path, client_ops.make_client)
     assert outcome.set_aside and "foo://nowhere" in outcome.set_aside[0] and runs(store) == []
@@ -245,9 +241,9 @@ def test_a_journal_retried_from_failed_sends_the_files_it_kept(tmp_path: Path, s
     path = journal_with(
         tmp_path / "j",
         header(store, run_id),
-        ArtifactRecord(str(figure), "plots", owned=True, label="figure").to_json(),
-        ArtifactRecord(str(model), "model", owned=True, label="model").to_json(),
-        {"end": "FINISHED", "end_time_ms": 1_700_000_000_500},
+        ArtifactUpload(ArtifactRecord(str(figure), "plots", owned=True, label="figure")),
+        ArtifactUpload(ArtifactRecord(str(model), "model", owned=True, label="model")),
+        RunEnd("FINISHED", 1_700_000_000_500),
     )
     client.delete_run(run_id)
     outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
@@ -266,19 +262,19 @@ def test_a_refused_param_is_set_aside_alone(tmp_path: Path, store: str) -> None:
     client = client_ops.make_client(store)
     run_id = client_ops.create_run(client, header(store))
     client.log_param(run_id, "pipeline", "__default__")
-    record = Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]).to_json()
-    path = journal_with(tmp_path / "j", header(store, run_id), record, Batch(metrics=metrics("m", 2)).to_json())
+    record = Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")])
+    path = journal_with(tmp_path / "j", header(store, run_id), record, Batch(metrics=metrics("m", 2)))
 
     outcome = replay_journal(path, lambda _uri: client_ops.make_client(store))
 
     run = client.get_run(run_id)
     assert run.data.params == {"alpha": "1", "beta": "2", "pipeline": "__default__"} and len(run.data.metrics) == 2
     [(_, refused)] = load_journal(outcome.failed_path).records
-    assert refused["params"] == [["pipeline", "training"]] and "Changing param values" in outcome.set_aside[0]
+    assert refused == Batch(params=[("pipeline", "training")]) and "Changing param values" in outcome.set_aside[0]
 
 
 def test_a_run_opened_by_replay_is_not_left_running_when_its_journal_has_no_end(tmp_path: Path, store: str) -> None:
-    path = journal_with(tmp_path / "j", header(store), Batch(metrics=metrics("a", 2)).to_json())
+    path = journal_with(tmp_path / "j", header(store), Batch(metrics=metrics("a", 2)))
     replay_journal(path, lambda _uri: client_ops.make_client(store))
     [run] = runs(store)
     assert run.info.status == "FAILED" and "holds no end" in run.data.tags["kedro.error"]
@@ -286,7 +282,7 @@ def test_a_run_opened_by_replay_is_not_left_running_when_its_journal_has_no_end(
 
 
 def test_a_server_in_trouble_stops_the_replay_and_keeps_the_rest(tmp_path: Path, store: str) -> None:
-    path = journal_with(tmp_path / "j", header("http://127.0.0.1:9"), Batch(params=[("p", "1")]).to_json())
+    path = journal_with(tmp_path / "j", header("http://127.0.0.1:9"), Batch(params=[("p", "1")]))
     outcome = replay_journal(path, lambda _uri: (_ for _ in ()).throw(ConnectionError("connection refused")))
     assert outcome.stopped == "connection refused" and outcome.set_aside == [] and path.exists()
 
@@ -296,7 +292,7 @@ def test_a_server_in_trouble_stops_the_replay_and_keeps_the_rest(tmp_path: Path,
 
 def test_a_journal_still_being_written_is_left_alone(tmp_path: Path, store: str) -> None:
     journal = Journal(tmp_path / "j", header(store))
-    journal.write({"end": "FINISHED", "end_time_ms": 1})
+    journal.write(RunEnd("FINISHED", 1))
     probe = (
         "import pathlib, sys; from kedro_azureml_mlflow.tracking.journal.journal import hold_if_free; "
         "print(hold_if_free(pathlib.Path(sys.argv[1])) is None)"
@@ -308,7 +304,7 @@ def test_a_journal_still_being_written_is_left_alone(tmp_path: Path, store: str)
 
 
 def test_a_journal_taken_and_delivered_leaves_no_file_behind(tmp_path: Path, store: str) -> None:
-    path = journal_with(tmp_path / "j", header(store), {"end": "FINISHED", "end_time_ms": 1_700_000_000_001})
+    path = journal_with(tmp_path / "j", header(store), RunEnd("FINISHED", 1_700_000_000_001))
     with taken(path) as busy:
         assert busy is None
         replay_journal(path, lambda _uri: client_ops.make_client(store))
@@ -322,7 +318,7 @@ URI = "postgresql://kedro:sk-planted-7f3a@db.example.com:5432/mlflow"
 
 
 def test_the_uri_password_is_never_journaled(tmp_path: Path) -> None:
-    path = journal_with(tmp_path / "j", header(URI), {"end": "FINISHED", "end_time_ms": 1})
+    path = journal_with(tmp_path / "j", header(URI), RunEnd("FINISHED", 1))
     text = path.read_text()
     assert "sk-planted-7f3a" not in text
     assert load_journal(path).header.tracking_uri == "postgresql://kedro@db.example.com:5432/mlflow"

@@ -23,8 +23,8 @@ from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
 from kedro_azureml_mlflow.tracking.wire.batching import (
     Batch,
 )
-from kedro_azureml_mlflow.tracking.wire.protocol import SessionSpec, WorkerShare
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.protocol import SessionSpec, TargetAnswer, WorkerShare
+from kedro_azureml_mlflow.tracking.wire.records import RunHeader, to_wire
 from tests.sqlite_store import migrated_sqlite_uri
 from tests.tracking_server import RecordingProxy
 
@@ -42,7 +42,7 @@ def agent_session(
 ) -> AgentLink:
     """A session with a real agent process of its own (no reuse), as the hooks open one."""
     target = TargetSpec(uri, "units", resume, uri)
-    spec = SessionSpec(secrets.token_hex(8), target.to_json(), str(tmp_path), str(tmp_path / "j"), flush, max_wait)
+    spec = SessionSpec(secrets.token_hex(8), to_wire(target), str(tmp_path), str(tmp_path / "j"), flush, max_wait)
     endpoint = agent_endpoint(tmp_path, 0)
     link = AgentLink(spec, partial(reach_agent, endpoint, tmp_path, 0, ["mlflow.tracking"]))
     link.open_run("unit-run", {"kedro.pipeline": "p"}, 1_700_000_000_000)
@@ -53,9 +53,9 @@ def test_agent_batches_everything_into_one_run_with_few_requests_counted_on_the_
     tmp_path: Path, mlflow_server: MlflowServer, recording_proxy: RecordingProxy
 ) -> None:
     link = agent_session(tmp_path, recording_proxy.url)
-    link.hand(Batch(params=[("alpha", "0.1")]).to_json())
+    link.hand(Batch(params=[("alpha", "0.1")]))
     for node in range(100):
-        link.hand(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]).to_json())
+        link.hand(Batch(metrics=[(f"n{node}.m{k}", float(k), 1, 0) for k in range(5)]))
     report = link.close("FINISHED")
 
     observed = len(recording_proxy.requests)
@@ -74,7 +74,7 @@ def test_a_failed_session_still_ends_its_run_and_journals_what_it_held(tmp_path:
     # in for any bug that ends the agent's session thread after it opened the run.
     uri = sqlite_uri(tmp_path)
     link = agent_session(tmp_path, uri, flush=1e308)
-    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0)]).to_json())
+    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0)]))
     assert link.run_info(60) is not None  # the run is open; the session thread goes on to wait for a flush
     report = link.close("FINISHED")
 
@@ -86,7 +86,7 @@ def test_a_failed_session_still_ends_its_run_and_journals_what_it_held(tmp_path:
     contents = load_journal(path)
     assert contents.header is not None and contents.header.run_id == run.info.run_id
     assert [record for _, record in contents.records] == [
-        {"params": [["alpha", "0.1"]], "metrics": [["loss", 0.5, 1, 0]], "tags": []}
+        Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0)])
     ]
     outcome = replay_journal(path, lambda _uri: client_ops.make_client(uri))  # sync fills the same run
     assert outcome.run_id == run.info.run_id
@@ -99,7 +99,7 @@ def test_unreachable_server_is_journaled_and_replayed_exactly_once(
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")  # the agent inherits it
     dead = "http://127.0.0.1:9"  # discard port: nothing listens
     link = agent_session(tmp_path, dead)
-    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]).to_json())
+    link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0), ("loss", 0.25, 2, 1)]))
     report = link.close("FINISHED")
     assert report.run_id is None and report.journaled == 3  # params, metrics (never in one request), the end
     [path] = pending_journals(tmp_path / "j")
@@ -122,10 +122,10 @@ def test_a_dead_agent_leaves_what_it_had_not_settled_to_the_pipelines_journal(tm
     link = agent_session(tmp_path, uri)  # flush interval 60 s: what is handed over stays pending in the agent
     info = link.run_info(120)
     assert info is not None  # the run exists
-    link.hand(Batch(metrics=[("loss", 0.5, 1, 0)]).to_json())
-    target = link.wait_for("target", 5)
+    link.hand(Batch(metrics=[("loss", 0.5, 1, 0)]))
+    target = link.wait_for(TargetAnswer, 5)
     assert target is not None
-    os.kill(int(target["agent_pid"]), signal.SIGKILL)
+    os.kill(int(target.agent_pid or 0), signal.SIGKILL)
     report = link.close("FINISHED")
 
     assert report.journaled == 2
@@ -141,12 +141,12 @@ def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_
     uri = sqlite_uri(tmp_path)
     link = agent_session(tmp_path, uri)
     info = link.run_info(120)
-    target = link.wait_for("target", 5)
+    target = link.wait_for(TargetAnswer, 5)
     assert info is not None and target is not None
-    os.kill(int(target["agent_pid"]), signal.SIGKILL)
+    os.kill(int(target.agent_pid or 0), signal.SIGKILL)
     spec = link.spec
     share = WorkerShare(
-        endpoint=agent_endpoint(tmp_path, 0).to_json(),  # nobody listens there: the worker journals
+        endpoint=agent_endpoint(tmp_path, 0),  # nobody listens there: the worker journals
         session_id=spec.session_id,
         patterns=(),
         separator=".",
@@ -155,8 +155,8 @@ def test_a_workers_records_after_the_agent_died_replay_into_the_parents_run(tmp_
         max_wait=0.1,
         run=link.run_header,
     )
-    WorkerLink(share).hand(Batch(metrics=[("from_worker", 1.0, 1, 0)]).to_json())
-    link.hand(Batch(metrics=[("from_parent", 2.0, 1, 0)]).to_json())
+    WorkerLink(share).hand(Batch(metrics=[("from_worker", 1.0, 1, 0)]))
+    link.hand(Batch(metrics=[("from_parent", 2.0, 1, 0)]))
     link.close("FINISHED")
 
     def from_the_worker(path: Path) -> bool:  # the parent's journal knows the run's id
@@ -179,8 +179,8 @@ def test_replay_keeps_what_failed_for_the_next_try(tmp_path: Path, monkeypatch: 
     live = sqlite_uri(tmp_path)
     run_id = client_ops.create_run(client_ops.make_client(live), header(live))
     journal = Journal(tmp_path / "journal", header(live, run_id))
-    journal.write(Batch(metrics=[("a", 1.0, 1, 0)]).to_json())
-    journal.write(Batch(metrics=[("b", 2.0, 1, 0)]).to_json())
+    journal.write(Batch(metrics=[("a", 1.0, 1, 0)]))
+    journal.write(Batch(metrics=[("b", 2.0, 1, 0)]))
 
     class FlakyClient:
         """Takes the first two requests (the run's tags from the header, then record "a"), then 'goes away'."""
@@ -210,7 +210,7 @@ def test_a_refused_param_on_a_resumed_run_does_not_take_the_others_down(tmp_path
     client.log_param(run_id, "pipeline", "__default__")  # as `mlflow run` logs its MLproject parameters
 
     link = agent_session(tmp_path, uri, resume=run_id)
-    link.hand(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]).to_json())
+    link.hand(Batch(params=[("alpha", "1"), ("pipeline", "training"), ("beta", "2")]))
     report = link.close("FINISHED")
 
     params = client.get_run(run_id).data.params

@@ -22,7 +22,7 @@ from kedro_azureml_mlflow.tracking.journal.kept_files import (
     kept_directory,
     with_kept_file,
 )
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, RunHeader, parse_record, to_wire
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -177,7 +177,7 @@ class _Catalog(dict):
 
 def test_record_round_trips_through_json() -> None:
     record = ArtifactRecord("/tmp/model", "model", owned=True, register_as="iris-clf", label="model")
-    assert ArtifactRecord.from_json(json.loads(json.dumps(record.to_json()))) == record
+    assert parse_record(json.loads(json.dumps(to_wire(ArtifactUpload(record))))) == ArtifactUpload(record)
 
 
 def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: Path) -> None:
@@ -187,7 +187,7 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     users.write_text("{}")
     kept = keep_for_journal(ArtifactRecord(str(users)), journal)
     assert kept.owned and not Path(kept.local_path).is_absolute()  # the journal may move with its files
-    whole = ArtifactRecord.from_json(with_kept_file(kept.to_json(), journal.path))
+    whole = with_kept_file(ArtifactUpload(kept), journal.path).artifact  # type: ignore[union-attr]
     assert users.exists() and Path(whole.local_path).read_text() == "{}"
     assert Path(whole.local_path).is_relative_to(kept_directory(journal.path))
 
@@ -196,7 +196,7 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     (staged_model / "MLmodel").write_text("flavors: {}")
     journal.records += 1  # the writer counts each record it keeps
     moved = keep_for_journal(ArtifactRecord(str(staged_model), "model", owned=True), journal)
-    moved = ArtifactRecord.from_json(with_kept_file(moved.to_json(), journal.path))
+    moved = with_kept_file(ArtifactUpload(moved), journal.path).artifact  # type: ignore[union-attr]
     assert not staged_model.exists() and (Path(moved.local_path) / "MLmodel").is_file()
     discard(moved)
     discard(whole)

@@ -24,7 +24,7 @@ PASSED_THROUGH = {
     # The tracking agent's answer about the workspace: AzureWorkspace.errors' own messages.
     (
         "kedro_azureml_mlflow/tracking/pipeline_side/tracked_run.py",
-        "str(answer['error'])",
+        "answer.error",
     ): "Error: Could not sign in to Azure",
 }
 _HEADING = re.compile(r"^#{2,4} (`+) ?(.*?) ?\1$", re.MULTILINE)

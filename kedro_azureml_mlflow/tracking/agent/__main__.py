@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 
 from kedro_azureml_mlflow.tracking.agent.agent_logging import bound_http_requests, configure_logging
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, listen
@@ -41,7 +42,7 @@ def main() -> None:
     settings = json.loads(sys.stdin.readline())
     configure_logging()
     bound_http_requests()
-    endpoint = Endpoint.from_json(settings["endpoint"])
+    endpoint = Endpoint(settings["endpoint"]["address"], Path(settings["endpoint"]["key_file"]))
     listener = listen(endpoint, endpoint.authkey())
     sys.stdout.write("ready\n")
     sys.stdout.flush()

@@ -11,13 +11,16 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 
@@ -25,12 +28,12 @@ logger = logging.getLogger(__name__)
 class RunSender:
     """Owns one MLflow run by id: opens (or resumes) it, sends records, ends it."""
 
-    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], Any], resume: bool) -> None:
+    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], MlflowClient], resume: bool) -> None:
         self.header = header
         self.journal = journal
         self._connect = connect
         self._resume = resume
-        self._client: Any = None
+        self._client: MlflowClient | None = None
         self.run_id = header.run_id
         self.requests = 0
         self.dropped: list[str] = []
@@ -77,7 +80,7 @@ class RunSender:
         if self._info is not None or self.run_id is None or self._degraded:
             return self._info
         try:
-            run = self._client.get_run(self.run_id)
+            run = self._connected().get_run(self.run_id)
         except Exception as exc:  # noqa: BLE001 - any failure of the store: node code logs without the run
             self._fail("reading the MLflow run", exc)
             return None
@@ -85,11 +88,11 @@ class RunSender:
         self._info = client_ops.info_of(run)
         return self._info
 
-    def send(self, records: list[dict[str, Any]]) -> None:
+    def send(self, records: list[Record]) -> None:
         """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
         for record in merged(records):
-            if client_ops.record_kind(record) == "batch":
-                for part in chunk(Batch.from_json(record)):
+            if isinstance(record, Batch):
+                for part in chunk(record):
                     self._send_part(part)
             else:
                 self._send_other(record)
@@ -97,7 +100,7 @@ class RunSender:
     def finish(self, status: str, end_time_ms: int) -> None:
         """End the run (unless resumed: its owner ends it)."""
         if self.ends_run:
-            self._send_other({"end": status, "end_time_ms": end_time_ms})
+            self._send_other(RunEnd(status, end_time_ms))
 
     def end_directly(self, status: str, end_time_ms: int) -> bool:
         """End the opened run in one request, whatever came before (a failed session); whether it ended."""
@@ -117,21 +120,21 @@ class RunSender:
         if self.run_id is None or not self.ends_run:
             return
         try:
-            client_ops.end_run(self._client, self.run_id, "KILLED", int(time.time() * 1000))
+            client_ops.end_run(self._connected(), self.run_id, "KILLED", int(time.time() * 1000))
         except Exception as exc:  # noqa: BLE001 - nothing more to do; the journal has everything
             logger.warning("Could not end the late run %s: %s", self.run_id, first_line(exc))
 
     def _send_part(self, part: Batch) -> None:
         if not self._live():
-            self.journal.write(part.to_json())
+            self.journal.write(part)
             return
         try:
-            client_ops.log_request(self._client, str(self.run_id), part)
+            client_ops.log_request(self._connected(), str(self.run_id), part)
             self.requests += 1
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
             if not client_ops.is_permanent(exc):
                 self._fail("logging to the MLflow run", exc)
-                self.journal.write(part.to_json())
+                self.journal.write(part)
             elif part.size() > 1:
                 # One refused entity (say, a param the resumed run already has with another
                 # value) must not take the rest of its request down with it.
@@ -141,16 +144,22 @@ class RunSender:
                 self.dropped.append(f"{_summary(part)}: {first_line(exc)}")
                 logger.warning("MLflow refused %s: %s", _summary(part), first_line(exc))
 
-    def _send_other(self, record: dict[str, Any]) -> None:
+    def _send_other(self, record: Record) -> None:
         if not self._live():
             self.journal.write(record)
             return
         try:
-            client_ops.send_record(self._client, str(self.run_id), record)
+            client_ops.send_record(self._connected(), str(self.run_id), record)
             self.requests += 1
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the record is journaled, not lost
             self._fail("sending to the MLflow run", exc)
             self.journal.write(record)
+
+    def _connected(self) -> MlflowClient:
+        """The client ``open`` made (records are sent only once the run is open, so there is one)."""
+        if self._client is None:
+            raise RuntimeError("the tracking server was never reached")
+        return self._client
 
     def _live(self) -> bool:
         late = self.deadline is not None and time.monotonic() >= self.deadline
@@ -169,19 +178,19 @@ class RunSender:
         self._degraded = True
 
 
-def merged(records: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def merged(records: list[Record]) -> Iterator[Record]:
     """Consecutive batch records as one (``chunk`` splits it again within limits); others as they are."""
     pending = Batch()
     for record in records:
-        if client_ops.record_kind(record) == "batch":
-            pending.extend(Batch.from_json(record))
+        if isinstance(record, Batch):
+            pending.extend(record)
             continue
         if pending:
-            yield pending.to_json()
+            yield pending
             pending = Batch()
         yield record
     if pending:
-        yield pending.to_json()
+        yield pending
 
 
 def _summary(part: Batch) -> str:

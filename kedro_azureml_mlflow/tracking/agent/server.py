@@ -1,4 +1,4 @@
-"""The tracking agent process's server (its entry point is ``agent_main``; ``launcher`` starts it).
+"""The tracking agent process's server (its entry point is ``__main__``; ``launcher`` starts it).
 
 It owns the MLflow side of every ``kedro run`` of one project: it imports MLflow (so the
 pipeline never has to), realises the target, opens the run, batches, sends and journals. It
@@ -22,8 +22,20 @@ from kedro_azureml_mlflow.tracking.agent.session import AgentSession, Reply
 from kedro_azureml_mlflow.tracking.agent.store_watch import StoreWatch, enter_project
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import installed_stamp
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
-from kedro_azureml_mlflow.tracking.wire import protocol
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, remove_key_if_ours, send
+from kedro_azureml_mlflow.tracking.wire.protocol import (
+    AskRun,
+    EndRun,
+    HandRecord,
+    Join,
+    OpenRun,
+    OpenSession,
+    SessionSpec,
+    ToAgent,
+    ToPipeline,
+    to_agent,
+)
+from kedro_azureml_mlflow.tracking.wire.records import to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -81,9 +93,9 @@ class Agent:
     def _serve_connection(self, conn: Connection) -> None:
         write_lock = threading.Lock()
 
-        def reply(message: dict[str, Any]) -> None:
+        def reply(message: ToPipeline) -> None:
             with write_lock, contextlib.suppress(OSError):  # a gone peer: the read side notices
-                send(conn, message)
+                send(conn, to_wire(message))
 
         try:
             self._dispatch(conn, reply)
@@ -98,30 +110,28 @@ class Agent:
         owner = False
         while True:
             try:
-                message = receive(conn)
+                data = receive(conn)
             except (EOFError, OSError, ValueError):
                 if owner and session is not None:
                     session.owner_gone()
                 return
-            op = message.get("op")
-            if op == protocol.SESSION:
-                session, owner = self._open_session(message["spec"], reply), True
-            elif op == protocol.JOIN:
-                session = self._joined(str(message["session"]))
+            try:
+                message = to_agent(data)
+            except ValueError as exc:  # refused at the boundary; the connection goes on
+                logger.warning("Refused a message that does not fit the protocol (%s)", exc)
+                continue
+            if isinstance(message, OpenSession):
+                session, owner = self._open_session(message.spec, reply), True
+            elif isinstance(message, Join):
+                session = self._joined(message.session)
             elif session is None:
-                logger.warning("A %s message for an unknown session", op)
+                logger.warning("A %s message for an unknown session", message.op)
             else:
-                _route(session, op, message, reply)
+                _route(session, message, reply)
 
-    def _open_session(self, spec: dict[str, Any], reply: Reply) -> AgentSession:
-        enter_project(spec["project_path"])  # every session of this agent is of this project (see launcher)
-        session = AgentSession(
-            protocol.SessionSpec(**spec),
-            reply,
-            self._realise,
-            warm=self._sessions_served > 0,
-            opened=self._stores.opened,
-        )
+    def _open_session(self, spec: SessionSpec, reply: Reply) -> AgentSession:
+        enter_project(spec.project_path)  # every session of this agent is of this project (see launcher)
+        session = AgentSession(spec, reply, self._realise, warm=self._sessions_served > 0, opened=self._stores.opened)
         with self._lock:
             self._sessions_served += 1
             self._sessions[session.spec.session_id] = session
@@ -180,14 +190,12 @@ class Agent:
             os._exit(0)
 
 
-def _route(session: AgentSession, op: str | None, message: dict[str, Any], reply: Reply) -> None:
-    if op == protocol.RECORD:
-        session.add(message.get("seq"), message["record"])
-    elif op == protocol.RUN:
-        session.open_run(message["header"])
-    elif op == protocol.END:
-        session.end(message.get("status"), int(message["end_time_ms"]))
-    elif op == protocol.ASK_RUN:
+def _route(session: AgentSession, message: ToAgent, reply: Reply) -> None:
+    if isinstance(message, HandRecord):
+        session.add(message.seq, message.record)
+    elif isinstance(message, OpenRun):
+        session.open_run(message.start)
+    elif isinstance(message, EndRun):
+        session.end(message.status, message.end_time_ms)
+    elif isinstance(message, AskRun):
         session.ask_run(reply)
-    else:
-        logger.warning("Unknown message %r", op)

@@ -1,10 +1,18 @@
 """One ``kedro run`` inside the tracking agent: where to track, the run, its records, its end.
 
-Connection threads hand messages to a session; its own thread realises the target, opens (or
-resumes) the run, and sends what has arrived after ``flush_interval`` seconds (then less and less
-often), or as soon as a full request's worth is waiting. Once the run has ended, ``max_wait`` bounds what is left: the
-sender journals after 80 % of it, and a watchdog at 90 % journals whatever a hung request still
-holds, so the pipeline, which stops waiting at 100 %, always gets a report in time.
+Three kinds of thread share a session, and every field below ``_cond`` is read and written under it:
+
+- connection threads (one per pipeline or worker connection, in ``server``) only note what arrives:
+  ``open_run``, ``add``, ``ask_run``, ``end``, ``owner_gone``; they never send to MLflow;
+- the session's own thread (``_work``) realises the target, opens (or resumes) the run, and sends
+  what has arrived after ``flush_interval`` seconds (then less and less often), or as soon as a full
+  request's worth is waiting; it alone talks to MLflow, through the sender;
+- a watchdog timer, started by ``end``, fires ``_abandon`` if the session thread is still stuck in a
+  request: it journals what is pending and reports, and the session thread sends nothing more.
+
+How long each may take after the end is ``protocol.EndBudget`` (the sender at 80 % of
+``max_wait``, the watchdog at 90 %, the pipeline gives up at 100 %), so the pipeline always gets a
+report in time.
 """
 
 from __future__ import annotations
@@ -25,25 +33,27 @@ from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
-from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS
+from kedro_azureml_mlflow.tracking.wire.batching import REQUEST_LIMITS, Batch
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    EXPERIMENT,
     KILLED,
-    REPORT,
-    RUN,
-    SETTLED,
-    TARGET,
+    DeletedExperiment,
+    ExperimentAnswer,
     Report,
+    RunAnswer,
+    RunStart,
     SessionSpec,
+    Settled,
+    TargetAnswer,
+    ToPipeline,
     provisional_header,
 )
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, from_wire
 
 logger = logging.getLogger(__name__)
 
-Reply = Callable[[dict[str, Any]], None]
+Reply = Callable[[ToPipeline], None]
 Realise = Callable[[TargetSpec], TrackingTarget]
-Pending = list[tuple[int | None, dict[str, Any]]]
+Pending = list[tuple[int | None, Record]]
 Opened = Callable[[str], None]
 
 
@@ -56,7 +66,6 @@ class ExperimentCheck:
     failure: BaseException | None
 
 
-_SENDER_SHARE, _WATCHDOG_SHARE = 0.8, 0.9
 _LONGEST_INTERVAL = 60.0
 
 
@@ -80,7 +89,7 @@ class AgentSession:
         self._pending: Pending = []
         self._pending_counts: Counter[str] = Counter()  # metrics, params and tags in _pending
         self._in_flight: Pending = []
-        self._header: dict[str, Any] | None = None
+        self._header: RunStart | None = None
         self._end: tuple[str | None, int] | None = None
         self._run_askers: list[Reply] = []
         self._run_info: dict[str, Any] | None = None
@@ -100,12 +109,12 @@ class AgentSession:
 
     # --- called from connection threads -----------------------------------------------------
 
-    def open_run(self, header: dict[str, Any]) -> None:
+    def open_run(self, header: RunStart) -> None:
         with self._cond:
             self._header = header
             self._cond.notify_all()
 
-    def add(self, seq: int | None, record: dict[str, Any]) -> None:
+    def add(self, seq: int | None, record: Record) -> None:
         with self._cond:
             self._pending.append((seq, record))
             self._pending_counts.update(_entities(record))
@@ -119,7 +128,7 @@ class AgentSession:
                 self._run_askers.append(reply)
                 self._cond.notify_all()
                 return
-        reply({"op": RUN, "info": self._run_info})
+        reply(RunAnswer(self._run_info))
 
     def end(self, status: str | None, end_time_ms: int) -> None:
         with self._cond:
@@ -127,7 +136,7 @@ class AgentSession:
                 return
             self._end = (status, end_time_ms)
             self._cond.notify_all()
-        watchdog = threading.Timer(self.spec.max_wait * _WATCHDOG_SHARE, self._abandon)
+        watchdog = threading.Timer(self.spec.budget.watchdog_seconds, self._abandon)
         watchdog.daemon = True
         watchdog.start()
 
@@ -155,19 +164,11 @@ class AgentSession:
 
     def _target(self) -> TrackingTarget | None:
         try:
-            target = self._realise(TargetSpec.from_json(self.spec.target))
+            target = self._realise(from_wire(TargetSpec, self.spec.target))
         except Exception as exc:  # noqa: BLE001 - told to the pipeline, which stops with it
-            self._reply({"op": TARGET, "error": getattr(exc, "message", None) or first_line(exc)})
+            self._reply(TargetAnswer(error=getattr(exc, "message", None) or first_line(exc)))
             return None
-        self._reply(
-            {
-                "op": TARGET,
-                "tracking_uri": target.tracking_uri,
-                "description": target.description,
-                "agent_pid": os.getpid(),
-                "warm": self._warm,
-            }
-        )
+        self._reply(TargetAnswer(target.tracking_uri, target.description, os.getpid(), warm=self._warm))
         return target
 
     def _look_up_experiment(self, target: TrackingTarget) -> ExperimentCheck | None:
@@ -177,25 +178,24 @@ class AgentSession:
         pipeline, so the one line naming the problem comes first; opening the run reuses the lookup.
         """
         if target.resume_run_id is not None or target.experiment_name is None:
-            self._reply({"op": EXPERIMENT})
+            self._reply(ExperimentAnswer())
             return None
         try:
             client = target.client()
             lookup = client_ops.ExperimentLookup(client.get_experiment_by_name(target.experiment_name))
         except Exception as exc:  # noqa: BLE001 - the server in trouble: the run is journaled, as when opening fails
-            self._reply({"op": EXPERIMENT})
+            self._reply(ExperimentAnswer())
             return ExperimentCheck(None, None, exc)
         if client_ops.deleted(lookup) and not self.spec.restore_experiment:
             problem = client_ops.ExperimentDeleted(
                 target.experiment_name, str(lookup.experiment.experiment_id), target.tracking_uri
             )
-            deleted = {"name": problem.name, "id": problem.experiment_id, "tracking_uri": problem.tracking_uri}
-            self._reply({"op": EXPERIMENT, "deleted": deleted})
+            self._reply(ExperimentAnswer(DeletedExperiment(problem.name, problem.experiment_id, problem.tracking_uri)))
             return ExperimentCheck(client, None, problem)
         if client_ops.deleted(lookup):
-            self._reply({"op": EXPERIMENT, "restoring": target.experiment_name})
+            self._reply(ExperimentAnswer(restoring=target.experiment_name))
         else:
-            self._reply({"op": EXPERIMENT})
+            self._reply(ExperimentAnswer())
         return ExperimentCheck(client, lookup, None)
 
     def _await_header(self, target: TrackingTarget) -> RunHeader | None:
@@ -204,15 +204,15 @@ class AgentSession:
             if self._header is None or (self._end is not None and self._end[0] is None):
                 return None  # not tracked after all (a disabled pipeline, a failed check)
             header = self._header
-        tags = {**header["tags"], **source_tags(Path(self.spec.project_path))}
+        tags = {**header.tags, **source_tags(Path(self.spec.project_path))}
         return RunHeader(
             tracking_uri=target.tracking_uri,
             experiment_name=target.experiment_name,
             run_id=target.resume_run_id,
-            run_name=header["run_name"],
+            run_name=header.run_name,
             tags=tags,
-            start_time_ms=header["start_time_ms"],
-            run_key=header.get("run_key") or new_run_key(),
+            start_time_ms=header.start_time_ms,
+            run_key=header.run_key,
         )
 
     def _track(self, target: TrackingTarget, header: RunHeader, experiment: ExperimentCheck | None) -> None:
@@ -230,9 +230,7 @@ class AgentSession:
         if self._reported:  # abandoned while opening: the journal holds everything, without this run
             sender.abort()
             return
-        self._reply(
-            {"op": SETTLED, "seq": 0, "run_id": sender.run_id}
-        )  # if this agent dies, the pipeline knows the run
+        self._reply(Settled(0, sender.run_id))  # if this agent dies, the pipeline knows the run
         while True:
             if self._run_askers:
                 info = sender.run_info()
@@ -270,7 +268,7 @@ class AgentSession:
                 self._interval = min(2 * self._interval, max(_LONGEST_INTERVAL, self.spec.flush_interval))
                 self._flush_at = time.monotonic() + self._interval
             if self._end is not None and self._sender is not None and self._sender.deadline is None:
-                self._sender.deadline = time.monotonic() + self.spec.max_wait * _SENDER_SHARE
+                self._sender.deadline = time.monotonic() + self.spec.budget.sender_seconds
             everything = self._end is not None or timed
             taken = len(self._pending) if everything else _one_request(self._pending)
             self._in_flight, self._pending = self._pending[:taken], self._pending[taken:]
@@ -286,11 +284,12 @@ class AgentSession:
         seqs = [seq for seq, _ in batch if seq is not None]
         if seqs:
             run_id = self._sender.run_id if self._sender else None
-            self._reply({"op": SETTLED, "seq": max(seqs), "run_id": run_id})
+            self._reply(Settled(max(seqs), run_id))
 
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
-        self._journal_held("Gave up waiting for the tracking server", end_run=False)
+        journal = self._journal_held(end_run=False)
+        logger.warning("Gave up waiting for the tracking server; the rest is in %s", journal)
 
     def _salvage(self) -> None:
         """The session thread failed: once the pipeline ends, end the run and journal every record held.
@@ -303,13 +302,18 @@ class AgentSession:
         self._answer_run_askers()
         with self._cond:
             self._cond.wait_for(lambda: self._end is not None or self._reported)
-        self._journal_held("The tracking session failed (see above)", end_run=True)
+        journal = self._journal_held(end_run=True)
+        if journal is not None:
+            logger.warning("The tracking session failed (see above); what it held is in %s", journal)
 
-    def _journal_held(self, why: str, end_run: bool) -> None:
-        """Journal what is pending or in flight (and the end); with ``end_run``, end an opened run first."""
+    def _journal_held(self, end_run: bool) -> Path | None:
+        """Journal what is pending or in flight (and the end); with ``end_run``, end an opened run first.
+
+        Reports to the pipeline; returns the journal, if anything went into it.
+        """
         with self._cond:
             if self._reported:
-                return
+                return None
             self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
             self._pending, self._in_flight, self._pending_counts = [], [], Counter()
@@ -323,24 +327,23 @@ class AgentSession:
         if end is not None and end[0] is not None and sender.ends_run:
             ended = end_run and sender.end_directly(end[0], end[1])
             if not ended:
-                sender.journal.write({"end": end[0], "end_time_ms": end[1]})
-        if sender.journal.records:
-            logger.warning("%s; the rest is in %s", why, sender.journal.path)
-        self._reply({"op": REPORT, **self.report().to_json()})
+                sender.journal.write(RunEnd(end[0], end[1]))
+        self._reply(self.report())
         self.done.set()
+        return sender.journal.path if sender.journal.records else None
 
     def _answer_run_askers(self) -> None:
         with self._cond:
             askers, self._run_askers = self._run_askers, []
         for reply in askers:
-            reply({"op": RUN, "info": self._run_info})
+            reply(RunAnswer(self._run_info))
 
     def _send_report(self) -> None:
         with self._cond:
             if self._reported:
                 return
             self._reported = True
-        self._reply({"op": REPORT, **self.report().to_json()})
+        self._reply(self.report())
         self.done.set()
 
     def report(self) -> Report:
@@ -365,8 +368,10 @@ def _no_client() -> Any:
     raise RuntimeError("a session given up before its run has no client")
 
 
-def _entities(record: dict[str, Any]) -> Counter[str]:
-    return Counter({kind: len(record.get(kind) or ()) for kind in REQUEST_LIMITS})
+def _entities(record: Record) -> Counter[str]:
+    if not isinstance(record, Batch):
+        return Counter()
+    return Counter({"metrics": len(record.metrics), "params": len(record.params), "tags": len(record.tags)})
 
 
 def _counts(pending: Pending) -> Counter[str]:

@@ -15,10 +15,13 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 _ALREADY_EXISTS = {"RESOURCE_ALREADY_EXISTS", "ALREADY_EXISTS"}
 
@@ -29,7 +32,7 @@ class MissingFile(FileNotFoundError):
     error_code = "INVALID_PARAMETER_VALUE"
 
 
-def send_artifact(client: Any, run_id: str, record: ArtifactRecord) -> None:
+def send_artifact(client: MlflowClient, run_id: str, record: ArtifactRecord) -> None:
     """Upload, register if asked, then delete the plugin's own copy (only once all of it went)."""
     path = Path(record.local_path)
     if not path.exists():
@@ -65,13 +68,13 @@ def workspace_artifacts_reachable(tracking_uri: str) -> Iterator[None]:
         mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it, as before
 
 
-def register_once(client: Any, run_id: str, artifact_path: str, name: str) -> str:
+def register_once(client: MlflowClient, run_id: str, artifact_path: str, name: str) -> str:
     """The version of ``name`` registered from the run's ``artifact_path``, creating it if needed."""
     from mlflow.exceptions import MlflowException
 
     source = f"{client.get_run(run_id).info.artifact_uri.rstrip('/')}/{artifact_path}".rstrip("/")
     for version in client.search_model_versions(f"name='{name}'"):
-        if version.run_id == run_id and version.source.rstrip("/") == source:
+        if version.run_id == run_id and (version.source or "").rstrip("/") == source:
             return str(version.version)
     try:
         client.create_registered_model(name)

@@ -1,8 +1,8 @@
 """The few MLflow calls the plugin makes, by explicit run id (never the thread-local active run).
 
 Shared by the live writer and journal replay so both speak to the server the same way. What
-crosses to the tracking process and what a journal holds is one record per line, dispatched by
-kind in :func:`send_record`; a new kind adds a branch there and one in ``idempotency``.
+crosses to the tracking process and what a journal holds is one :data:`~..wire.records.Record` per
+line, dispatched by class in :func:`send_record`; a new kind adds a branch there and one in ``idempotency``.
 """
 
 from __future__ import annotations
@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client.store_lock import store_creation_lock
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunEnd, RunHeader
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 # Error codes that mean "the server understood and refused": retrying or journaling won't help.
 _PERMANENT_CODES = {"INVALID_PARAMETER_VALUE", "BAD_REQUEST", "INVALID_STATE", "RESOURCE_DOES_NOT_EXIST"}
@@ -24,13 +27,7 @@ RUN_KEY_TAG = "kedro.run_key"
 logger = logging.getLogger(__name__)
 
 
-class UnknownRecord(ValueError):
-    """A record of a kind this version cannot send (a journal from a newer plugin, or a damaged one)."""
-
-    error_code = "INVALID_PARAMETER_VALUE"
-
-
-def make_client(tracking_uri: str) -> Any:
+def make_client(tracking_uri: str) -> MlflowClient:
     """The one place an ``MlflowClient`` is made; concurrent first uses of a SQLite store wait their turn."""
     from mlflow.tracking import MlflowClient
 
@@ -62,7 +59,9 @@ def deleted(lookup: ExperimentLookup) -> bool:
     return lookup.experiment is not None and lookup.experiment.lifecycle_stage == "deleted"
 
 
-def experiment_id_for(client: Any, name: str, restore: bool = False, lookup: ExperimentLookup | None = None) -> str:
+def experiment_id_for(
+    client: MlflowClient, name: str, restore: bool = False, lookup: ExperimentLookup | None = None
+) -> str:
     """The experiment's id, creating it on first use (tolerating a concurrent creator).
 
     A deleted experiment raises :class:`ExperimentDeleted`, unless ``restore`` (then it is restored).
@@ -88,12 +87,12 @@ def experiment_id_for(client: Any, name: str, restore: bool = False, lookup: Exp
         return str(experiment.experiment_id)
 
 
-def create_run(client: Any, header: RunHeader) -> str:
+def create_run(client: MlflowClient, header: RunHeader) -> str:
     return str(open_run(client, header)["run_id"])
 
 
 def open_run(
-    client: Any, header: RunHeader, restore: bool = False, lookup: ExperimentLookup | None = None
+    client: MlflowClient, header: RunHeader, restore: bool = False, lookup: ExperimentLookup | None = None
 ) -> dict[str, Any]:
     """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info.
 
@@ -116,56 +115,39 @@ def info_of(run: Any) -> dict[str, Any]:
     }
 
 
-def record_kind(record: dict[str, Any]) -> str:
-    """``end``, ``artifact`` or ``batch`` (metrics, params and tags)."""
-    if "end" in record:
-        return "end"
-    if "artifact" in record:
-        return "artifact"
-    if record.keys() & {"metrics", "params", "tags"}:
-        return "batch"
-    raise UnknownRecord(f"unknown record kind with keys {sorted(record)[:5]}")
-
-
-def send_record(client: Any, run_id: str, record: dict[str, Any]) -> None:
+def send_record(client: MlflowClient, run_id: str, record: Record) -> None:
     """Send one journaled or handed-over record to the run (one or a few requests)."""
-    kind = record_kind(record)
-    if kind == "end":
-        end_run(client, run_id, record["end"], record["end_time_ms"])
-    elif kind == "batch":
-        for part in chunk(Batch.from_json(record)):
+    if isinstance(record, RunEnd):
+        end_run(client, run_id, record.end, record.end_time_ms)
+    elif isinstance(record, Batch):
+        for part in chunk(record):
             log_request(client, run_id, part)
-    elif kind == "artifact":
+    elif isinstance(record, ArtifactUpload):
         from kedro_azureml_mlflow.tracking.client.artifact_ops import send_artifact
-        from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 
-        send_artifact(client, run_id, ArtifactRecord.from_json(record))
-    else:
-        raise UnknownRecord(f"this version of the plugin cannot send {kind!r} records")
+        send_artifact(client, run_id, record.artifact)
 
 
-def refused_parts(
-    client: Any, run_id: str, record: dict[str, Any], exc: BaseException
-) -> list[tuple[dict[str, Any], str]]:
+def refused_parts(client: MlflowClient, run_id: str, record: Record, exc: BaseException) -> list[tuple[Record, str]]:
     """After ``record`` was refused as a whole: send its entities one by one, return those refused too.
 
     One refused entity (say, a param a resumed run already has with another value) must not take
     the rest of its request down with it.
     """
-    if record_kind(record) != "batch" or Batch.from_json(record).size() <= 1:
+    if not isinstance(record, Batch) or record.size() <= 1:
         return [(record, first_line(exc))]
-    refused: list[tuple[dict[str, Any], str]] = []
-    for single in Batch.from_json(record).singles():
+    refused: list[tuple[Record, str]] = []
+    for single in record.singles():
         try:
             log_request(client, run_id, single)
         except Exception as single_exc:
             if not is_permanent(single_exc):
                 raise
-            refused.append((single.to_json(), first_line(single_exc)))
+            refused.append((single, first_line(single_exc)))
     return refused
 
 
-def log_request(client: Any, run_id: str, part: Batch) -> None:
+def log_request(client: MlflowClient, run_id: str, part: Batch) -> None:
     """One ``log_batch`` request; ``part`` must already be within limits (see ``batching.chunk``)."""
     from mlflow.entities import Metric, Param, RunTag
 
@@ -178,7 +160,7 @@ def log_request(client: Any, run_id: str, part: Batch) -> None:
     )
 
 
-def end_run(client: Any, run_id: str, status: str, end_time_ms: int) -> None:
+def end_run(client: MlflowClient, run_id: str, status: str, end_time_ms: int) -> None:
     """End the run; without MLflow's "View run at" print, which costs one more request."""
     from mlflow.environment_variables import MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT as SUPPRESS
 

@@ -12,28 +12,28 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, MetricRecord
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunHeader
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 
-def unsent_part(client: Any, run_id: str, record: dict[str, Any]) -> dict[str, Any] | None:
+def unsent_part(client: MlflowClient, run_id: str, record: Record) -> Record | None:
     """The part of ``record`` the run does not hold yet; ``None`` if it holds all of it."""
-    kind = client_ops.record_kind(record)
-    if kind == "batch":
-        return _unsent_batch(client, run_id, Batch.from_json(record))
-    if kind == "end":
-        return record  # ending a run again with the same status and time changes nothing
-    if kind == "artifact":
+    if isinstance(record, Batch):
+        return _unsent_batch(client, run_id, record)
+    if isinstance(record, ArtifactUpload):
         # Uploading again overwrites the same files and a version is registered once; the kept copy
         # is deleted only after a whole send, so a copy already gone was delivered.
-        return record if Path(record["artifact"]["local_path"]).exists() else None
-    raise client_ops.UnknownRecord(f"no idempotency check for {kind!r} records")
+        return record if Path(record.artifact.local_path).exists() else None
+    return record  # ending a run again with the same status and time changes nothing
 
 
-def find_created_run(client: Any, header: RunHeader) -> str | None:
+def find_created_run(client: MlflowClient, header: RunHeader) -> str | None:
     """The run an earlier attempt created for ``header`` (found by its ``kedro.run_key`` tag), if any."""
     experiment = client.get_experiment_by_name(header.experiment_name or "Default")
     if experiment is None:
@@ -46,17 +46,17 @@ def find_created_run(client: Any, header: RunHeader) -> str | None:
     return str(found[0].info.run_id) if found else None
 
 
-def _unsent_batch(client: Any, run_id: str, batch: Batch) -> dict[str, Any] | None:
+def _unsent_batch(client: MlflowClient, run_id: str, batch: Batch) -> Batch | None:
     data = client.get_run(run_id).data
     rest = Batch(
         metrics=_missing_metrics(client, run_id, batch.metrics),
         params=[(key, value) for key, value in batch.params if data.params.get(key) != value],
         tags=[(key, value) for key, value in batch.tags if data.tags.get(key) != value],
     )
-    return rest.to_json() if rest else None
+    return rest if rest else None
 
 
-def _missing_metrics(client: Any, run_id: str, metrics: list[MetricRecord]) -> list[MetricRecord]:
+def _missing_metrics(client: MlflowClient, run_id: str, metrics: list[MetricRecord]) -> list[MetricRecord]:
     """Each value not yet in its key's history (as many times as the record has it)."""
     held: Counter[tuple[str, Any, int, int]] = Counter()
     for key in dict.fromkeys(key for key, _, _, _ in metrics):

@@ -1,7 +1,7 @@
 """What the tracking process could not send, kept on disk so it can be replayed later exactly once.
 
-A journal is a JSON-lines file: a header (where and which run) then one record per unsent
-request or run ending (see ``client_ops.send_record`` for the kinds). A journal is only ever
+A journal is a JSON-lines file: a header line (where and which run; ``JournalHead``) then one record per
+unsent request or run ending (the format is written down once, in ``tracking/wire/records.py``). A journal is only ever
 appended to; ``replay`` notes its progress beside it (``replay_progress``) and deletes both once
 everything is delivered. What can never be sent is set aside in ``failed/`` with a reason.
 
@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.tracking.journal.kept_files import kept_in_journal
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import (
+    ArtifactUpload,
+    JournalHead,
+    Record,
+    RunHeader,
+    from_wire,
+    journaled,
+    parse_record,
+    to_wire,
+)
 
 JOURNAL_DIRNAME = ".kedro_azureml_mlflow/journal"
 # Inside an Azure ML job: the job's working directory keeps only ./outputs and ./logs.
@@ -75,13 +84,13 @@ class Journal:
             self._ensure_header()
         return self.path
 
-    def write(self, record: dict[str, Any]) -> None:
+    def write(self, record: Record) -> None:
         """Append ``record``; an artifact record's file is kept beside the journal (see ``kept_files``)."""
         with self._lock:
             self._ensure_header()
-            if "artifact" in record:
+            if isinstance(record, ArtifactUpload):
                 record = kept_in_journal(record, self)
-            _append(self.path, record)
+            _append(self.path, to_wire(record))
             self.records += 1
 
     def close(self) -> None:
@@ -95,12 +104,12 @@ class Journal:
         if not self.path.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
             self._writer_lock = hold_if_free(self.path)
-            _append(self.path, {"header": self.header.to_json()})
+            _append(self.path, _head(self.header, []))
 
 
-def append_record(path: Path, record: dict[str, Any]) -> None:
+def append_record(path: Path, record: Record) -> None:
     """Add a record to another process's open journal (one short ``write``: appends don't interleave)."""
-    _append(path, record)
+    _append(path, to_wire(record))
 
 
 def pending_journals(directory: Path) -> list[Path]:
@@ -116,35 +125,35 @@ class JournalContents:
     """A journal as read, line by line: what parsed and what did not (a line cut short by a crash)."""
 
     header: RunHeader | None
-    records: list[tuple[int, dict[str, Any]]]  # (line number, record)
-    unreadable: list[tuple[int, str]]  # (line number, the raw line)
+    records: list[tuple[int, Record]]  # (line number, record)
+    unreadable: list[tuple[int, str, str]]  # (line number, the raw line, why it is not a record)
     reasons: list[str]  # why records were set aside (journals in failed/)
 
 
 def load_journal(path: Path) -> JournalContents:
     """Read every line that parses; an empty file gives no header and no records."""
-    header: RunHeader | None = None
     contents = JournalContents(None, [], [], [])
     for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():
             continue
         try:
             data = json.loads(line)
-            if number == 1 and isinstance(data, dict) and "header" in data:
-                header = RunHeader.from_json(data["header"]) if data["header"] is not None else None
-                contents.reasons = list(data.get("reasons", []))
-                continue
-            if not isinstance(data, dict):
-                raise TypeError("not a record")
-        except (ValueError, TypeError):
-            contents.unreadable.append((number, line))
+        except ValueError:
+            why = f"line {number} is not a whole record (its writer stopped mid-line)"
+            contents.unreadable.append((number, line, why))
             continue
-        contents.records.append((number, data))
-    contents.header = header
+        try:
+            if number == 1 and isinstance(data, dict) and "header" in data:
+                head = from_wire(JournalHead, data)
+                contents.header, contents.reasons = head.header, head.reasons
+                continue
+            contents.records.append((number, parse_record(data)))
+        except ValueError as exc:
+            contents.unreadable.append((number, line, f"line {number}: {exc}"))
     return contents
 
 
-def read_journal(path: Path) -> tuple[RunHeader, list[dict[str, Any]]]:
+def read_journal(path: Path) -> tuple[RunHeader, list[Record]]:
     """The header and the readable records; ``ValueError`` if there is no header."""
     contents = load_journal(path)
     if contents.header is None:
@@ -160,7 +169,7 @@ def set_aside(path: Path, header: RunHeader | None, lines: list[str], reasons: l
     """
     target = failed_directory(path.parent) / path.name
     kept, known = _failed_lines(target)
-    first = {"header": header.to_json() if header else None, "reasons": list(dict.fromkeys([*known, *reasons]))}
+    first = _head(header, list(dict.fromkeys([*known, *reasons])))
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in [json.dumps(first), *kept, *lines]), encoding="utf-8")
@@ -232,6 +241,11 @@ def remove_journal(path: Path) -> None:
     """Delete a journal and its replay progress (its lock file goes when the lock is released)."""
     for name in (path.name, path.name + PROGRESS_SUFFIX):
         (path.parent / name).unlink(missing_ok=True)
+
+
+def _head(header: RunHeader | None, reasons: list[str]) -> dict[str, Any]:
+    """A journal's first line (see ``JournalHead``), its header without the tracking URI's credential."""
+    return {**to_wire(JournalHead(None, reasons)), "header": journaled(header) if header else None}
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:

@@ -6,10 +6,10 @@ import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, Record
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.tracking.journal.journal import Journal
@@ -46,29 +46,29 @@ def keep_for_journal(record: ArtifactRecord, journal: Journal) -> ArtifactRecord
     return replace(record, local_path=kept.as_posix(), owned=True)
 
 
-def kept_in_journal(record: dict[str, Any], journal: Journal) -> dict[str, Any]:
+def kept_in_journal(record: ArtifactUpload, journal: Journal) -> ArtifactUpload:
     """An artifact record as its journal keeps it: pointing at its own copy of the file.
 
     Whoever journals it (the writer, the agent, the pipeline when the agent is gone) goes through
     ``Journal.write``, which calls this; a record already kept (a relative path) is left as it is.
     """
-    artifact = ArtifactRecord.from_json(record)
+    artifact = record.artifact
     if not Path(artifact.local_path).is_absolute():
         return record
     try:
-        return keep_for_journal(artifact, journal).to_json()
+        return ArtifactUpload(keep_for_journal(artifact, journal))
     except OSError as exc:  # journaled all the same: sync will say the file is missing
         logger.warning("Could not keep a copy of %s for the journal (%s)", artifact.local_path, first_line(exc))
         return record
 
 
-def with_kept_file(record: dict[str, Any], journal_path: Path) -> dict[str, Any]:
+def with_kept_file(record: Record, journal_path: Path) -> Record:
     """A journal's record, its kept file's path made whole.
 
     Journals name kept files relative to their kept folder, so a journal can move with it (a
     job's journal is fetched from its outputs under another name).
     """
-    artifact = record.get("artifact")
-    if artifact is None or Path(artifact["local_path"]).is_absolute():
+    if not isinstance(record, ArtifactUpload) or Path(record.artifact.local_path).is_absolute():
         return record
-    return {"artifact": {**artifact, "local_path": str(kept_directory(journal_path) / artifact["local_path"])}}
+    whole = kept_directory(journal_path) / record.artifact.local_path
+    return ArtifactUpload(replace(record.artifact, local_path=str(whole)))

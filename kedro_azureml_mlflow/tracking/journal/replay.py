@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.core.redaction import scrub
@@ -23,10 +23,14 @@ from kedro_azureml_mlflow.tracking.client.idempotency import find_created_run, u
 from kedro_azureml_mlflow.tracking.journal.journal import JournalContents, load_journal, remove_journal, set_aside
 from kedro_azureml_mlflow.tracking.journal.kept_files import with_kept_file
 from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, new_run_key, to_wire
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
 
-Connect = Callable[[str], Any]
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
+Connect = Callable[[str], "MlflowClient"]
 _HEADER_LINE = 1
 
 
@@ -73,11 +77,9 @@ class _Replay:
         return self.outcome.run_id
 
     def run(self, connect: Connect, contents: JournalContents) -> None:
-        for number, line in contents.unreadable:
+        for number, line, why in contents.unreadable:
             if number not in self.progress.done:
-                self.refused.append(
-                    (number, line, f"line {number} is not a whole record (its writer stopped mid-line)")
-                )
+                self.refused.append((number, line, why))
         records = [*self._run_tags(), *contents.records]
         pending = [(number, record) for number, record in records if number not in self.progress.done]
         try:
@@ -96,17 +98,17 @@ class _Replay:
         if self.outcome.stopped is None:
             remove_journal(self.path)
 
-    def _run_tags(self) -> list[tuple[int, dict[str, Any]]]:
+    def _run_tags(self) -> list[tuple[int, Record]]:
         """The header's tags, as a record of their own (line 1, the header's) for a run replay did not open.
 
         A run replay opens gets them when it is created; a run resumed from a job or ``mlflow run``
         gets them here, its owner's ``mlflow.*`` tags left as they are, whether or not the writer
         also journaled them (sending a tag again changes nothing).
         """
-        tags = [[key, value] for key, value in self.header.tags.items() if not key.startswith("mlflow.")]
-        return [] if self.opens_run or not tags else [(_HEADER_LINE, {"tags": tags})]
+        tags = [(key, value) for key, value in self.header.tags.items() if not key.startswith("mlflow.")]
+        return [] if self.opens_run or not tags else [(_HEADER_LINE, Batch(tags=tags))]
 
-    def _deliver(self, client: Any, number: int, record: dict[str, Any]) -> None:
+    def _deliver(self, client: MlflowClient, number: int, record: Record) -> None:
         run_id = self.run_id or self._open_run(client)
         record = with_kept_file(record, self.path)
         if self.progress.in_flight(number):
@@ -121,9 +123,9 @@ class _Replay:
         except Exception as exc:
             if not client_ops.is_permanent(exc):
                 raise
-            self._raise_if_run_gone(client, exc)
+            self._raise_if_run_gone(client, run_id, exc)
             refused = client_ops.refused_parts(client, run_id, record, exc)
-            self.refused.extend((number, json.dumps(part), scrub(reason)) for part, reason in refused)
+            self.refused.extend((number, json.dumps(to_wire(part)), scrub(reason)) for part, reason in refused)
             if refused:
                 return  # marked done once it is written to failed/
         self._delivered(number)
@@ -133,7 +135,7 @@ class _Replay:
         if number != _HEADER_LINE:  # count the journal's records, not its header's tags
             self.outcome.sent += 1
 
-    def _open_run(self, client: Any) -> str:
+    def _open_run(self, client: MlflowClient) -> str:
         """Create the run, unless an earlier attempt did and never heard back (found by its key)."""
         key = self.progress.creating.get(self.target) or (new_run_key() if self.to_uri else self.header.run_key)
         header = replace(self.header, run_key=key)
@@ -145,32 +147,32 @@ class _Replay:
         self.outcome.run_id = run_id
         return run_id
 
-    def _raise_if_run_gone(self, client: Any, refusal: BaseException) -> None:
+    def _raise_if_run_gone(self, client: MlflowClient, run_id: str, refusal: BaseException) -> None:
         try:
-            deleted = client.get_run(self.run_id).info.lifecycle_stage == "deleted"
+            deleted = client.get_run(run_id).info.lifecycle_stage == "deleted"
         except Exception as exc:
             if not client_ops.is_permanent(exc):
                 raise
             deleted = True
         if deleted:
-            raise _RunGone(f"run {self.run_id} is gone from {self.target} ({first_line(refusal)})")
+            raise _RunGone(f"run {run_id} is gone from {self.target} ({first_line(refusal)})")
 
-    def _end_if_left_running(self, client: Any, contents: JournalContents) -> None:
+    def _end_if_left_running(self, client: MlflowClient, contents: JournalContents) -> None:
         """A run this replay opened must not stay RUNNING when its journal holds no (readable) end."""
-        ends = [number for number, record in contents.records if "end" in record]
+        ends = [number for number, record in contents.records if isinstance(record, RunEnd)]
         refused_end = any(number in ends for number, _, _ in self.refused)
         if not self.opens_run or not self.header.ends_run or self.run_id is None or (ends and not refused_end):
             return
         reason = "its end was refused" if refused_end else "it holds no end of the run (its kedro run stopped early)"
-        error = {"tags": [("kedro.error", f"Tracking journal {self.path.name}: {reason}")]}
+        error = Batch(tags=[("kedro.error", f"Tracking journal {self.path.name}: {reason}")])
         client_ops.send_record(client, self.run_id, error)
         client_ops.end_run(client, self.run_id, "FAILED", _last_time(self.header, contents))
 
-    def _refuse_rest(self, pending: list[tuple[int, dict[str, Any]]], reason: str) -> None:
+    def _refuse_rest(self, pending: list[tuple[int, Record]], reason: str) -> None:
         already = {number for number, _, _ in self.refused}
         for number, record in pending:
             if number not in self.progress.done and number not in already:
-                self.refused.append((number, json.dumps(record), reason))
+                self.refused.append((number, json.dumps(to_wire(record)), reason))
 
     def _set_aside(self) -> None:
         if not self.refused:
@@ -188,8 +190,10 @@ def _last_time(header: RunHeader, contents: JournalContents) -> int:
     """The latest time the journal knows of (its last metric or end), for a run ended on its behalf."""
     times = [header.start_time_ms]
     for _, record in contents.records:
-        times.extend(int(metric[2]) for metric in record.get("metrics", []) if len(metric) > 2)
-        times.append(int(record.get("end_time_ms", 0)))
+        if isinstance(record, Batch):
+            times.extend(metric[2] for metric in record.metrics)
+        elif isinstance(record, RunEnd):
+            times.append(record.end_time_ms)
     return max(times)
 
 
@@ -197,9 +201,11 @@ def _without_header(path: Path, contents: JournalContents) -> ReplayOutcome:
     """An empty file is removed; records without a header (whose run is unknown) are set aside."""
     outcome = ReplayOutcome(path, target="", empty=not (contents.records or contents.unreadable))
     if not outcome.empty:
-        lines = [json.dumps(record) for _, record in contents.records] + [line for _, line in contents.unreadable]
-        reason = "no header line: which run these records belong to is unknown"
-        outcome.failed_path = set_aside(path, None, lines, [reason])
-        outcome.set_aside = [reason]
+        lines = [json.dumps(to_wire(record)) for _, record in contents.records]
+        lines += [line for _, line, _ in contents.unreadable]  # kept whole, a header line of a newer format too
+        unreadable_header = [why for number, _, why in contents.unreadable if number == _HEADER_LINE]
+        reasons = ["no header line: which run these records belong to is unknown", *unreadable_header]
+        outcome.failed_path = set_aside(path, None, lines, reasons)
+        outcome.set_aside = reasons
     remove_journal(path)
     return outcome

@@ -29,6 +29,7 @@ from kedro_azureml_mlflow.tracking.wire.channel import (
     within,
     write_new_key,
 )
+from kedro_azureml_mlflow.tracking.wire.records import to_wire
 
 KEEP_ALIVE_ENV = "KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE"  # seconds; 0 turns reuse off
 _ENV_PREFIXES = ("MLFLOW_", "AZURE", "IDENTITY_", "MSI_", "REQUESTS_", "SSL_CERT", "CURL_CA")
@@ -103,7 +104,7 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
     """Start an agent detached from the terminal (Ctrl-C must reach the pipeline, not the agent)."""
     write_new_key(endpoint)
     log = log_file()
-    settings = {"endpoint": endpoint.to_json(), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
+    settings = {"endpoint": to_wire(endpoint), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
     windows_flags = getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0) | getattr(subprocess, "DETACHED_PROCESS", 0)
     detach: dict[str, object] = (
         {"creationflags": windows_flags} if sys.platform == "win32" else {"start_new_session": True}

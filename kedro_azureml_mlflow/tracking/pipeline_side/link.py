@@ -16,32 +16,37 @@ import time
 from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.wire.channel import receive, send
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    ASK_RUN,
-    END,
-    EXPERIMENT,
     KILLED,
-    RECORD,
-    REPORT,
-    RUN,
-    SESSION,
-    SETTLED,
-    TARGET,
+    AskRun,
+    EndRun,
+    ExperimentAnswer,
+    HandRecord,
+    OpenRun,
+    OpenSession,
     Report,
+    RunAnswer,
+    RunStart,
     SessionSpec,
+    Settled,
+    TargetAnswer,
+    ToAgent,
+    ToPipeline,
     now_ms,
     provisional_header,
+    to_pipeline,
 )
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, to_wire
 
 logger = logging.getLogger(__name__)
 
 Reach = Callable[[], Connection]
+Answer = TypeVar("Answer", TargetAnswer, ExperimentAnswer, RunAnswer, Report)
 
 
 class AgentLink:
@@ -53,103 +58,109 @@ class AgentLink:
         self._pid = os.getpid()
         self._cond = threading.Condition()
         self._conn: Connection | None = None
-        self._early: list[dict[str, Any]] = []
-        self._outbox: dict[int, dict[str, Any]] = {}
+        self._early: list[ToAgent] = []
+        self._outbox: dict[int, Record] = {}
         self._seq = 0
         self._broken: str | None = None
-        self._replies: dict[str, dict[str, Any]] = {}
+        self._replies: dict[type, ToPipeline] = {}
         self._run_id: str | None = None
-        self._header: dict[str, Any] | None = None
+        self._header: RunStart | None = None
         self._journal: Journal | None = None
         self._closed = False
-        self._end_by: float | None = None  # time.monotonic() when the run's one wait after the pipeline ends
+        self._ended_at: float | None = None  # time.monotonic() when the pipeline ended (see start_end_budget)
+        self._end_by: float | None = None  # and when the one wait after it ends
         threading.Thread(target=self._connect_and_read, name="kedro-azureml-mlflow-link", daemon=True).start()
         atexit.register(self._at_exit)
 
     # --- the pipeline's side ------------------------------------------------------------------
 
     def open_run(self, run_name: str, tags: dict[str, str], start_time_ms: int) -> None:
-        header = {"run_name": run_name, "tags": tags, "start_time_ms": start_time_ms, "run_key": new_run_key()}
+        header = RunStart(run_name, tags, start_time_ms)
         with self._cond:
             self._header = header
-            self._post({"op": RUN, "header": header})
+            self._post(OpenRun(header))
 
     @property
-    def run_header(self) -> dict[str, Any] | None:
+    def run_header(self) -> RunStart | None:
         """The ``run`` message sent by ``open_run`` (``None`` before it), for worker processes."""
         return self._header
 
-    def hand(self, record: dict[str, Any]) -> None:
+    def hand(self, record: Record) -> None:
         with self._cond:
             self._seq += 1
             self._outbox[self._seq] = record
-            self._post({"op": RECORD, "seq": self._seq, "record": record})
+            self._post(HandRecord(record, self._seq))
             if self._broken is not None:
                 self._journal_unsettled()
 
     def run_info(self, timeout: float) -> dict[str, Any] | None:
         """The run's info for node code (asked of the agent once), or ``None`` past ``timeout``."""
         with self._cond:
-            if RUN not in self._replies:
-                self._post({"op": ASK_RUN})
-        answer = self.wait_for(RUN, timeout)
-        return answer.get("info") if answer else None
+            if RunAnswer not in self._replies:
+                self._post(AskRun())
+        answer = self.wait_for(RunAnswer, timeout)
+        return answer.info if answer else None
 
-    def wait_for(self, op: str, timeout: float) -> dict[str, Any] | None:
-        """The agent's ``op`` answer (``target``, ``run``, ``report``), or ``None`` past ``timeout``.
+    def wait_for(self, kind: type[Answer], timeout: float) -> Answer | None:
+        """The agent's answer of this kind (``TargetAnswer``, ``RunAnswer``, ``Report``…); ``None`` past ``timeout``.
 
-        Never past the end of the run's wait (``end_by``): whoever waits then (node code, a model
-        being saved, the end itself) shares the one ``max_wait`` that follows the pipeline.
+        Never past the end of the run's wait (``start_end_budget``): whoever waits then (node code, a
+        model being saved, the end itself) shares the one ``max_wait`` that follows the pipeline.
         """
         limit = time.monotonic() + timeout
         with self._cond:
-            while op not in self._replies and self._broken is None:
+            while kind not in self._replies and self._broken is None:
                 left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            return self._replies.get(op)
+            answer = self._replies.get(kind)
+            return answer if isinstance(answer, kind) else None
 
-    def end_by(self, deadline: float) -> None:
-        """The pipeline has ended: every wait on the agent ends by ``deadline`` (``time.monotonic()``)."""
+    def start_end_budget(self) -> float:
+        """The pipeline has ended: from now on every wait on the agent shares one ``max_wait`` (the
+        ``EndBudget``'s pipeline share); when that began (``time.monotonic()``), the first call's moment."""
         with self._cond:
-            self._end_by = deadline if self._end_by is None else min(self._end_by, deadline)
-            self._cond.notify_all()
+            if self._ended_at is None:
+                self._ended_at = time.monotonic()
+                self._end_by = self._ended_at + self.spec.budget.pipeline_seconds
+                self._cond.notify_all()
+            return self._ended_at
 
     def discard(self) -> None:
         """Nothing is tracked after all (a disabled pipeline, a failed check): end quietly."""
         with self._cond:
             self._closed = True
-            self._post({"op": END, "status": None, "end_time_ms": now_ms()})
+            self._post(EndRun(None, now_ms()))
 
     def close(self, status: str) -> Report:
-        """End the run with ``status``; wait for the agent's report until ``end_by`` (else ``max_wait``)."""
+        """End the run with ``status``; wait for the agent's report within the end's budget (``start_end_budget``)."""
         end_time = now_ms()
-        self.end_by(time.monotonic() + self.spec.max_wait)
+        self.start_end_budget()
         with self._cond:
             self._closed = True
-            self._post({"op": END, "status": status, "end_time_ms": end_time})
-        answer = self.wait_for(REPORT, self.spec.max_wait)
+            self._post(EndRun(status, end_time))
+        answer = self.wait_for(Report, self.spec.budget.pipeline_seconds)
         with self._cond:
             if answer is None:
                 if self._broken is None:
                     self._broken = f"no report from the tracking agent within {self.spec.max_wait:g} s"
                 self._journal_unsettled()
-                self._journal_write({"end": status, "end_time_ms": end_time})
+                self._journal_write(RunEnd(status, end_time))
             if self._journal is not None:
                 self._journal.close()  # `kedro azureml sync` may replay it now
             return self._report(answer)
 
     # --- inside (the condition's lock held) ---------------------------------------------------
 
-    def _post(self, message: dict[str, Any]) -> None:
+    def _post(self, message: ToAgent) -> None:
         if self._broken is not None:
             return
         if self._conn is None:
             self._early.append(message)
             return
         try:
-            send(self._conn, message)
+            send(self._conn, to_wire(message))
         except OSError as exc:
             self._broken = f"the tracking agent went away ({first_line(exc)})"
 
@@ -159,7 +170,7 @@ class AgentLink:
         for seq in sorted(self._outbox):
             self._journal_write(self._outbox.pop(seq))
 
-    def _journal_write(self, record: dict[str, Any]) -> None:
+    def _journal_write(self, record: Record) -> None:
         if self._header is None:
             return
         if self._journal is None:
@@ -168,11 +179,12 @@ class AgentLink:
         self._journal.write(record)
 
     def _fallback_header(self) -> RunHeader:
-        uri = (self._replies.get(TARGET) or {}).get("tracking_uri")
+        target = self._replies.get(TargetAnswer)
+        uri = target.tracking_uri if isinstance(target, TargetAnswer) else None
         return provisional_header(self.spec.target, self._header, self._run_id, uri)
 
-    def _report(self, answer: dict[str, Any] | None) -> Report:
-        report = Report.from_json(answer) if answer else Report(run_id=self._run_id, description="")
+    def _report(self, answer: Report | None) -> Report:
+        report = answer or Report(run_id=self._run_id, description="")
         if self._journal is not None and self._journal.records:
             report.journaled += self._journal.records
             report.journal_path = report.journal_path or str(self._journal.path)
@@ -190,37 +202,37 @@ class AgentLink:
             self._conn = conn
             self._cond.notify_all()
             early, self._early = self._early, []
-            for message in [{"op": SESSION, "spec": self.spec.to_json()}, *early]:
+            for message in [OpenSession(self.spec), *early]:
                 self._post(message)
         while True:
             try:
-                message = receive(conn)
-            except (EOFError, OSError, ValueError):
+                answer = to_pipeline(receive(conn))
+            except (EOFError, OSError, ValueError):  # gone, or an answer that does not fit: journal instead
                 self._lose("the tracking agent went away")
                 return
-            if self._take(message):
+            if self._take(answer):
                 return
 
-    def _take(self, message: dict[str, Any]) -> bool:
+    def _take(self, message: ToPipeline) -> bool:
         """Note one answer from the agent; whether it was the last (the report)."""
-        op = str(message.get("op"))
         with self._cond:
-            if op == SETTLED:
-                for seq in [s for s in self._outbox if s <= int(message["seq"])]:
+            if isinstance(message, Settled):
+                for seq in [s for s in self._outbox if s <= message.seq]:
                     del self._outbox[seq]
             else:
-                self._replies[op] = message
-            if op == RUN and message.get("info"):
-                self._run_id = message["info"]["run_id"]
-            self._run_id = message.get("run_id") or self._run_id
+                self._replies[type(message)] = message
+            if isinstance(message, RunAnswer) and message.info:
+                self._run_id = message.info["run_id"]
+            if isinstance(message, (Settled, Report)):
+                self._run_id = message.run_id or self._run_id
             self._cond.notify_all()
-        if op == EXPERIMENT:
+        if isinstance(message, ExperimentAnswer):
             _say_experiment(message)
-        return op == REPORT
+        return isinstance(message, Report)
 
     def _lose(self, why: str) -> None:
         with self._cond:
-            if REPORT in self._replies:
+            if Report in self._replies:
                 return
             self._broken = self._broken or why
             if self._closed or self._header is not None:
@@ -232,25 +244,34 @@ class AgentLink:
         if os.getpid() != self._pid or self._closed:
             return
         started = time.monotonic()
-        self.close(KILLED)
-        logger.info("MLflow: run marked KILLED (%.1f s)", time.monotonic() - started)
+        report = self.close(KILLED)
+        took = time.monotonic() - started
+        if report.run_id is not None:
+            logger.info("MLflow: run %s marked KILLED (%.1f s)", report.run_id, took)
+        elif report.journaled:
+            logger.warning(
+                "MLflow: interrupted before the run was opened; what it had is in %s: send it with `kedro azureml sync`",  # noqa: E501 - one message, as the docs show it
+                report.journal_path,
+            )
+        else:
+            logger.info("MLflow: interrupted before the run was opened; nothing was tracked (%.1f s)", took)
 
 
-def _say_experiment(message: dict[str, Any]) -> None:
+def _say_experiment(answer: ExperimentAnswer) -> None:
     """What the agent found about the run's experiment, in one line: deleted (and what to do), or restored."""
-    deleted = message.get("deleted")
-    if deleted:
+    deleted = answer.deleted
+    if deleted is not None:
         logger.warning(
             "MLflow: the experiment %r is deleted, so this run is journaled, not tracked: restore it "
             "(MLFLOW_TRACKING_URI=%s mlflow experiments restore --experiment-id %s, or in the MLflow UI) and run "
             "`kedro azureml sync`, or set tracking.experiment to another name "
             "(tracking.restore_deleted_experiment: true restores it by itself)",
-            deleted["name"],
-            deleted["tracking_uri"],
-            deleted["id"],
+            deleted.name,
+            deleted.tracking_uri,
+            deleted.experiment_id,
         )
-    elif message.get("restoring"):
+    elif answer.restoring:
         logger.info(
             "MLflow: the experiment %r was deleted; restoring it (tracking.restore_deleted_experiment: true)",
-            message["restoring"],
+            answer.restoring,
         )

@@ -74,7 +74,10 @@ class NodeCode:
             self._asked = True
             info = self._ask_run(self._wait)
             if info is None:
-                logger.warning("MLflow: the run does not exist; node code's MLflow calls go to a run of their own")
+                logger.warning(
+                    "MLflow: the plugin's run could not be opened (the tracking server is down or slow); "
+                    "node code's own mlflow.* calls in this process go to a run of their own, not the plugin's"
+                )
                 return
             self._sign_in(info["tracking_uri"])
             from kedro_azureml_mlflow.core.compat import activate_run

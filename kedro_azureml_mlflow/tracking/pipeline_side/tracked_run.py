@@ -27,14 +27,15 @@ from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    EXPERIMENT,
     SESSION_ENV,
-    TARGET,
+    ExperimentAnswer,
     Report,
     SessionSpec,
+    TargetAnswer,
     WorkerShare,
     now_ms,
 )
+from kedro_azureml_mlflow.tracking.wire.records import Record, to_wire
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.core.redaction import Redactor
@@ -51,7 +52,7 @@ class Handover(Protocol):
     rules: MetricRules
     node_code: NodeCode
 
-    def hand(self, record: dict[str, Any]) -> None: ...
+    def hand(self, record: Record) -> None: ...
 
 
 class TrackedRun:
@@ -65,11 +66,10 @@ class TrackedRun:
         self.project = project
         self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)
         self.pid = os.getpid()
-        self._ended_at: float | None = None
         self.interrupts = InterruptWatch()  # a Ctrl-C that surfaces as an error still ends the run KILLED
         spec = SessionSpec(
             session_id=secrets.token_hex(16),
-            target=self.target.to_json(),
+            target=to_wire(self.target),
             project_path=str(project.path),
             journal_dir=str(journal_directory(project.path)),
             flush_interval=tracking.flush_interval_seconds,
@@ -90,15 +90,15 @@ class TrackedRun:
     def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor) -> None:
         """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace."""
         if self.target.workspace is not None:
-            answer = self.link.wait_for(TARGET, self.config.tracking.max_wait_seconds)
-            if answer is not None and answer.get("error"):
+            answer = self.link.wait_for(TargetAnswer, self.config.tracking.max_wait_seconds)
+            if answer is not None and answer.error:
                 self.link.discard()
-                raise PluginError(str(answer["error"]))
+                raise PluginError(answer.error)
         name = self.config.tracking.run_name or "+".join(pipeline_names(run_params))
         self.interrupts.start()
         self.link.open_run(name, run_tags(run_params, self.project.path, self.project.env, redactor), now_ms())
         if first:
-            self.link.hand(first.to_json())
+            self.link.hand(first)
         self.node_code.arm()
         self._await_experiment()
 
@@ -107,39 +107,36 @@ class TrackedRun:
         logged by the link, in one line) then comes before the pipeline's first line. A cold one is
         still importing MLflow, and a slow server is not worth holding the pipeline for: the line
         then comes when the agent knows."""
-        target = self.link.wait_for(TARGET, 0)
-        if target is not None and target.get("warm"):
-            self.link.wait_for(EXPERIMENT, min(self.config.tracking.max_wait_seconds, _EXPERIMENT_WAIT_SECONDS))
+        target = self.link.wait_for(TargetAnswer, 0)
+        if target is not None and target.warm:
+            self.link.wait_for(ExperimentAnswer, min(self.config.tracking.max_wait_seconds, _EXPERIMENT_WAIT_SECONDS))
 
     def share_with_workers(self) -> None:
         """Worker processes start after this: tell them the session (not the key), in the environment."""
         if self.endpoint is None:
             return
         share = WorkerShare(
-            endpoint=self.endpoint.to_json(),
+            endpoint=self.endpoint,
             session_id=self.link.spec.session_id,
             patterns=self.rules.patterns,
             separator=self.rules.separator,
             journal_dir=self.link.spec.journal_dir,
-            target=self.target.to_json(),
+            target=to_wire(self.target),
             max_wait=self.config.tracking.max_wait_seconds,
             run=self.link.run_header,
         )
-        os.environ[SESSION_ENV] = json.dumps(share.to_json())
+        os.environ[SESSION_ENV] = json.dumps(to_wire(share))
 
-    def hand(self, record: dict[str, Any]) -> None:
+    def hand(self, record: Record) -> None:
         self.link.hand(record)
 
     def start_end_budget(self) -> None:
         """The pipeline has ended: from now on, ``max_wait`` bounds every wait for tracking, together."""
-        if self._ended_at is None:
-            self._ended_at = time.monotonic()
-            self.link.end_by(self._ended_at + self.config.tracking.max_wait_seconds)
+        self.link.start_end_budget()
 
     def close(self, status: str) -> Report:
         """End the run; the report says how long this waited for tracking after the pipeline."""
-        self.start_end_budget()
-        started = self._ended_at if self._ended_at is not None else time.monotonic()
+        started = self.link.start_end_budget()
         self.interrupts.stop()
         os.environ.pop(SESSION_ENV, None)
         self.node_code.deactivate()

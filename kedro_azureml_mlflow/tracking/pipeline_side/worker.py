@@ -21,16 +21,18 @@ from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
 from kedro_azureml_mlflow.tracking.plan.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
-from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, send
+from kedro_azureml_mlflow.tracking.wire.channel import connect, receive, send
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    ASK_RUN,
-    JOIN,
-    RECORD,
-    RUN,
     SESSION_ENV,
+    AskRun,
+    HandRecord,
+    Join,
+    RunAnswer,
     WorkerShare,
     provisional_header,
+    to_pipeline,
 )
+from kedro_azureml_mlflow.tracking.wire.records import Record, from_wire, to_wire
 
 _CONNECT_SECONDS = 5.0
 _RETRY_SECONDS = 0.05
@@ -42,18 +44,18 @@ class WorkerLink:
     def __init__(self, share: WorkerShare) -> None:
         self.share = share
         self.rules = MetricRules(share.patterns, share.separator)
-        self.node_code = NodeCode(self.run_info, TargetSpec.from_json(share.target), share.max_wait, armed=True)
+        self.node_code = NodeCode(self.run_info, from_wire(TargetSpec, share.target), share.max_wait, armed=True)
         self._lock = threading.Lock()
         self._conn: Connection | None = None
         self._unreachable = False
         self._journal: Journal | None = None
 
-    def hand(self, record: dict[str, Any]) -> None:
+    def hand(self, record: Record) -> None:
         with self._lock:
             conn = self._connection()
             if conn is not None:
                 try:
-                    send(conn, {"op": RECORD, "record": record})
+                    send(conn, to_wire(HandRecord(record)))
                     return
                 except OSError:
                     self._unreachable = True
@@ -65,19 +67,19 @@ class WorkerLink:
             if conn is None:
                 return None
             try:
-                send(conn, {"op": ASK_RUN})
-                answer = receive(conn) if conn.poll(timeout) else None
+                send(conn, to_wire(AskRun()))
+                answer = to_pipeline(receive(conn)) if conn.poll(timeout) else None
             except (OSError, EOFError, ValueError):
                 return None
-        return answer.get("info") if answer and answer.get("op") == RUN else None
+        return answer.info if isinstance(answer, RunAnswer) else None
 
     def _connection(self) -> Connection | None:
         """Connected once; the agent may still be starting when the first worker needs it."""
         deadline = time.monotonic() + max(self.share.max_wait, _CONNECT_SECONDS)
         while self._conn is None and not self._unreachable:
             try:
-                self._conn = connect(Endpoint.from_json(self.share.endpoint), _CONNECT_SECONDS)
-                send(self._conn, {"op": JOIN, "session": self.share.session_id})
+                self._conn = connect(self.share.endpoint, _CONNECT_SECONDS)
+                send(self._conn, to_wire(Join(self.share.session_id)))
             except (FileNotFoundError, ConnectionRefusedError):
                 if time.monotonic() >= deadline:
                     self._unreachable = True
@@ -86,7 +88,7 @@ class WorkerLink:
                 self._conn, self._unreachable = None, True
         return self._conn
 
-    def _journal_write(self, record: dict[str, Any]) -> None:
+    def _journal_write(self, record: Record) -> None:
         if self._journal is None:
             # The parent's run, by key; the parent's own journal (or agent) ends it, not this one.
             header = replace(provisional_header(self.share.target, self.share.run, None), ends_run=False)
@@ -105,5 +107,5 @@ def worker_link() -> WorkerLink | None:
     pid = os.getpid()
     if pid not in _workers:
         _workers.clear()  # a forked child must not use its parent's connection
-        _workers[pid] = WorkerLink(WorkerShare.from_json(json.loads(raw)))
+        _workers[pid] = WorkerLink(from_wire(WorkerShare, json.loads(raw)))
     return _workers[pid]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace, project_workspace
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
@@ -21,6 +21,9 @@ from kedro_azureml_mlflow.settings.checks import check_tracking_uri
 from kedro_azureml_mlflow.settings.config import CredentialsConfig, PluginConfig
 from kedro_azureml_mlflow.settings.project import ProjectInfo
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class TrackingTarget:
     description: str
     workspace: AzureWorkspace | None = None
 
-    def client(self) -> Any:
+    def client(self) -> MlflowClient:
         """An ``MlflowClient`` for this target (imports MLflow: call it off the critical path)."""
         return mlflow_client(self.tracking_uri, self.workspace)
 
@@ -51,13 +54,6 @@ class TargetSpec:
     description: str
     workspace: dict[str, str] | None = None
     credentials: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TargetSpec:
-        return cls(**data)
 
     def azure_workspace(self) -> AzureWorkspace | None:
         if self.workspace is None:
@@ -111,7 +107,7 @@ def check_injected_uri(uri: str) -> None:
         raise ConfigError(f"MLFLOW_TRACKING_URI (environment variable): {exc} (got {mask_uri(uri)[:80]!r})") from None
 
 
-def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> Any:
+def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> MlflowClient:
     """An ``MlflowClient`` for ``tracking_uri``, signed in as ``workspace`` for ``azureml://`` URIs."""
     from kedro_azureml_mlflow.tracking.client.client_ops import make_client
 
@@ -119,7 +115,7 @@ def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) ->
     return make_client(tracking_uri)
 
 
-def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], Any]:
+def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], MlflowClient]:
     """For replaying journals: a client for any recorded URI, signed in as the project is.
 
     Journals keep tracking URIs without their password; the project's own tracking URI (when it
@@ -128,7 +124,7 @@ def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str],
     workspace = project_workspace(config, project.path, project.config_file)
     known = [uri for uri in (config.tracking.tracking_uri, os.environ.get("MLFLOW_TRACKING_URI")) if uri]
 
-    def connect(recorded_uri: str) -> Any:
+    def connect(recorded_uri: str) -> MlflowClient:
         return mlflow_client(with_credentials(recorded_uri, known), workspace)
 
     return connect

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from pydantic import ConfigDict, with_config
 
 MAX_PARAMS_PER_BATCH = 100
 MAX_TAGS_PER_BATCH = 100
@@ -22,9 +24,10 @@ MetricRecord = tuple[str, float, int, int]  # key, value, timestamp (ms), step
 Entity = TypeVar("Entity", MetricRecord, tuple[str, str])  # a metric, or a param / tag
 
 
+@with_config(ConfigDict(extra="forbid", coerce_numbers_to_str=True))  # checked where it is read (parse_record)
 @dataclass
 class Batch:
-    """One ``log_batch`` request's worth of entities."""
+    """One ``log_batch`` request's worth of entities; as a record, ``{"metrics": …, "params": …, "tags": …}``."""
 
     metrics: list[MetricRecord] = field(default_factory=list)
     params: list[tuple[str, str]] = field(default_factory=list)
@@ -46,18 +49,6 @@ class Batch:
         yield from (Batch(params=[p]) for p in self.params)
         yield from (Batch(tags=[t]) for t in self.tags)
         yield from (Batch(metrics=[m]) for m in self.metrics)
-
-    def to_json(self) -> dict[str, Any]:
-        return {"metrics": self.metrics, "params": self.params, "tags": self.tags}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Batch:
-        """The batch a journal line holds (JSON turned its tuples into lists)."""
-        return cls(
-            metrics=[(str(k), float(v), int(t), int(s)) for k, v, t, s in data.get("metrics", [])],
-            params=[(str(k), str(v)) for k, v in data.get("params", [])],
-            tags=[(str(k), str(v)) for k, v in data.get("tags", [])],
-        )
 
 
 def chunk(batch: Batch) -> Iterator[Batch]:

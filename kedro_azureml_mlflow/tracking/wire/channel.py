@@ -39,13 +39,6 @@ class Endpoint:
     def authkey(self) -> bytes:
         return bytes.fromhex(self.key_file.read_text().strip())
 
-    def to_json(self) -> dict[str, str]:
-        return {"address": self.address, "key_file": str(self.key_file)}
-
-    @classmethod
-    def from_json(cls, data: dict[str, str]) -> Endpoint:
-        return cls(data["address"], Path(data["key_file"]))
-
 
 # A socket's path must fit in ``sun_path``: 108 bytes on Linux, 104 on macOS (a margin kept).
 _MAX_SOCKET_PATH = 100

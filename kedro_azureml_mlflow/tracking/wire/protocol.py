@@ -1,10 +1,11 @@
 """What the pipeline process, its workers and the tracking agent say to each other.
 
-Every message is a JSON object with an ``op``. A session is one ``kedro run``:
+Every message is one of the classes below, told apart by its ``op``; :func:`to_agent` and
+:func:`to_pipeline` read one off the channel and refuse what does not fit. A session is one ``kedro run``:
 
 - pipeline → agent: ``session`` (where to track, as soon as the context exists), ``run`` (the
-  run's header, at ``before_pipeline_run``), ``record`` (numbered, any record kind of the
-  journal's format), ``end`` (status; the agent answers ``report``);
+  run's name, tags and start, at ``before_pipeline_run``), ``record`` (numbered, any
+  :data:`~.records.Record`), ``end`` (status; the agent answers ``report``);
 - worker → agent: ``join`` (a session by id), ``record`` (unnumbered), ``ask_run``;
 - agent → pipeline: ``target`` (where it tracks, or why it cannot), ``experiment`` (whether the
   run can go into its experiment: a deleted one is said at once), ``run`` (the run's info,
@@ -17,14 +18,13 @@ sends or journals what it holds and marks the run KILLED.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Union
 
-from kedro_azureml_mlflow.tracking.wire.records import RunHeader, new_run_key
+from pydantic import Field
 
-SESSION, RUN, RECORD, END, JOIN, ASK_RUN = "session", "run", "record", "end", "join", "ask_run"
-TARGET, SETTLED, REPORT = "target", "settled", "report"
-EXPERIMENT = "experiment"
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunHeader, from_wire, new_run_key
 
 KILLED = "KILLED"
 SESSION_ENV = "KEDRO_AZUREML_MLFLOW_SESSION"  # how ParallelRunner workers find their session
@@ -35,35 +35,168 @@ def now_ms() -> int:
 
 
 @dataclass(frozen=True)
+class EndBudget:
+    """``tracking.max_wait_seconds`` after the run's end, shared out in one place.
+
+    The agent's sender stops sending at 80 % and journals the rest; its watchdog journals what a hung
+    request still holds at 90 %; the pipeline stops waiting at 100 %, counted from the moment its
+    pipeline ended (``AgentLink.start_end_budget``): the models' wait for the run and the end's wait
+    for the report share that one ``max_wait``. The margins are what keeps "the pipeline always gets a
+    report in time" true when the agent is slow to answer.
+    """
+
+    max_wait: float
+
+    @property
+    def sender_seconds(self) -> float:
+        return self.max_wait * 0.8
+
+    @property
+    def watchdog_seconds(self) -> float:
+        return self.max_wait * 0.9
+
+    @property
+    def pipeline_seconds(self) -> float:
+        return self.max_wait
+
+
+@dataclass(frozen=True)
 class SessionSpec:
     """How the agent should track one ``kedro run`` (everything but the run's header)."""
 
     session_id: str
-    target: dict[str, Any]  # a TargetSpec as JSON
+    target: dict[str, Any]  # a TargetSpec as data (``to_wire``): the agent realises it
     project_path: str
     journal_dir: str
     flush_interval: float
     max_wait: float
     restore_experiment: bool = False  # tracking.restore_deleted_experiment
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def budget(self) -> EndBudget:
+        return EndBudget(self.max_wait)
+
+
+@dataclass(frozen=True)
+class RunStart:
+    """The run the pipeline asks for: its name, tags (redacted) and start; its key (see ``RunHeader``)."""
+
+    run_name: str | None
+    tags: dict[str, str]
+    start_time_ms: int
+    run_key: str = field(default_factory=new_run_key)
 
 
 def provisional_header(
-    target: dict[str, Any], header: dict[str, Any] | None, run_id: str | None, tracking_uri: str | None = None
+    target: dict[str, Any], start: RunStart | None, run_id: str | None, tracking_uri: str | None = None
 ) -> RunHeader:
     """A journal header from what a session knows before (or without) its run: target and ``run`` message."""
-    header = header or {}
     return RunHeader(
         tracking_uri=tracking_uri or target.get("tracking_uri") or "",
         experiment_name=target.get("experiment_name"),
         run_id=run_id or target.get("resume_run_id"),
-        run_name=header.get("run_name"),
-        tags=header.get("tags", {}),
-        start_time_ms=header.get("start_time_ms", now_ms()),
-        run_key=header.get("run_key") or new_run_key(),
+        run_name=start.run_name if start else None,
+        tags=start.tags if start else {},
+        start_time_ms=start.start_time_ms if start else now_ms(),
+        run_key=start.run_key if start else new_run_key(),
     )
+
+
+# --- pipeline (and workers) -> agent ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenSession:
+    spec: SessionSpec
+    op: Literal["session"] = "session"
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    start: RunStart
+    op: Literal["run"] = "run"
+
+
+@dataclass(frozen=True)
+class HandRecord:
+    """A record for the run; ``seq`` numbers the pipeline's own (a worker's are not numbered)."""
+
+    record: Record
+    seq: int | None = None
+    op: Literal["record"] = "record"
+
+
+@dataclass(frozen=True)
+class EndRun:
+    """The run's end (``status`` ``None``: nothing is tracked after all)."""
+
+    status: str | None
+    end_time_ms: int
+    op: Literal["end"] = "end"
+
+
+@dataclass(frozen=True)
+class Join:
+    session: str
+    op: Literal["join"] = "join"
+
+
+@dataclass(frozen=True)
+class AskRun:
+    op: Literal["ask_run"] = "ask_run"
+
+
+ToAgent = Annotated[Union[OpenSession, OpenRun, HandRecord, EndRun, Join, AskRun], Field(discriminator="op")]  # noqa: UP007
+
+
+# --- agent -> pipeline (and workers) ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetAnswer:
+    """Where the agent tracks, or (``error``) why it cannot."""
+
+    tracking_uri: str | None = None
+    description: str = ""
+    agent_pid: int | None = None
+    error: str | None = None
+    warm: bool = False  # the agent had served an earlier run: its experiment answer comes at once
+    op: Literal["target"] = "target"
+
+
+@dataclass(frozen=True)
+class DeletedExperiment:
+    """The run's experiment is deleted: its name, id and (masked) tracking URI, for the line that says so."""
+
+    name: str
+    experiment_id: str
+    tracking_uri: str
+
+
+@dataclass(frozen=True)
+class ExperimentAnswer:
+    """Whether the run can go into its experiment: ``deleted`` (journaled instead), ``restoring`` (its name)."""
+
+    deleted: DeletedExperiment | None = None
+    restoring: str | None = None
+    op: Literal["experiment"] = "experiment"
+
+
+@dataclass(frozen=True)
+class RunAnswer:
+    """The run's info for node code (``None``: no run to log into)."""
+
+    info: dict[str, Any] | None
+    op: Literal["run"] = "run"
+
+
+@dataclass(frozen=True)
+class Settled:
+    """Every record up to ``seq`` is sent or journaled; the run's id, once it has one."""
+
+    seq: int
+    run_id: str | None
+    op: Literal["settled"] = "settled"
 
 
 @dataclass
@@ -79,20 +212,30 @@ class Report:
     agent_pid: int | None = None
     warm: bool = False  # the agent had served an earlier run
     waited_seconds: float = 0.0  # how long the pipeline's process waited for tracking after the pipeline
+    op: Literal["report"] = "report"
 
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Report:
-        return cls(**{key: data[key] for key in cls.__dataclass_fields__ if key in data})
+ToPipeline = Annotated[
+    Union[TargetAnswer, ExperimentAnswer, RunAnswer, Settled, Report],  # noqa: UP007
+    Field(discriminator="op"),
+]
+
+
+def to_agent(data: Any) -> ToAgent:
+    """A message for the agent; ``ValueError`` naming what does not fit."""
+    return from_wire(ToAgent, data, "a message for the agent", union=True)  # type: ignore[arg-type]  # a union
+
+
+def to_pipeline(data: Any) -> ToPipeline:
+    """A message from the agent; ``ValueError`` naming what does not fit."""
+    return from_wire(ToPipeline, data, "a message from the agent", union=True)  # type: ignore[arg-type]  # a union
 
 
 @dataclass(frozen=True)
 class WorkerShare:
     """What a ParallelRunner worker needs to log into its parent's session (no secrets)."""
 
-    endpoint: dict[str, str]
+    endpoint: Endpoint
     session_id: str
     patterns: tuple[str, ...]
     separator: str
@@ -101,11 +244,4 @@ class WorkerShare:
     max_wait: float
     # The parent's ``run`` message (name, redacted tags, start, run key): a worker that cannot reach the
     # agent journals under it, so that `sync` finds the parent's run by its key instead of making one.
-    run: dict[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> WorkerShare:
-        return cls(**{**data, "patterns": tuple(data["patterns"])})
+    run: RunStart | None = None

@@ -1,4 +1,15 @@
-"""The records that cross between processes: a run's header and the ``{"artifact": …}`` record.
+"""The wire format: every record, header and message that crosses between processes, as dataclasses.
+
+One record kind per class, told apart by the key each has always carried on disk (so journals written
+before these classes existed read the same): a :class:`~.batching.Batch` (``metrics``, ``params``,
+``tags``), an :class:`ArtifactUpload` (``artifact``) or a :class:`RunEnd` (``end``). :data:`Record` is
+their tagged union; :func:`parse_record` is the one way in, and refuses what does not fit with one line
+saying why. :func:`to_wire` / :func:`from_wire` turn any of these classes into JSON-able data and back.
+They are plain dataclasses that pydantic checks where data comes in (``TypeAdapter``, built on first
+use): defining pydantic classes would cost every ``kedro run`` its schema building at import, and the
+pipeline's process only writes these, the agent and ``sync`` read them.
+
+A journal file (JSON lines) is a :class:`JournalHead` line, then one :data:`Record` per line.
 
 An artifact record names a local file or folder and the run folder it goes into (``artifact_path``;
 ``None`` is the run's root). ``owned`` records point at a copy the plugin made (a staged figure,
@@ -8,19 +19,27 @@ user's own files (a catalog dataset's), which are never moved or deleted.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, TypeVar, Union
 
+from pydantic import ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, with_config
+
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
+
+JOURNAL_VERSION = 1  # journals without a version are version 1 (the format has not changed since)
+_T = TypeVar("_T")
+_STRICT = ConfigDict(extra="forbid")
 
 
 def new_run_key() -> str:
     return uuid.uuid4().hex
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True)  # unknown fields are ignored: a later version may add some
 class RunHeader:
     """Which run the records belong to; ``run_id`` is ``None`` if it could not even be created.
 
@@ -39,17 +58,8 @@ class RunHeader:
     run_key: str = field(default_factory=new_run_key)
     ends_run: bool = True
 
-    def to_json(self) -> dict[str, Any]:
-        """The header as journaled: the tracking URI without its credential."""
-        return asdict(replace(self, tracking_uri=without_credentials(self.tracking_uri)))
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> RunHeader:
-        """Read a journaled header, ignoring fields a later version may add."""
-        known = {item.name for item in fields(cls)}
-        return cls(**{key: value for key, value in data.items() if key in known})
-
-
+@with_config(_STRICT)
 @dataclass(frozen=True)
 class ArtifactRecord:
     """One upload (and, for a model folder, an optional registration) into the run."""
@@ -68,9 +78,119 @@ class ArtifactRecord:
             return self.artifact_path or "."
         return f"{self.artifact_path}/{name}" if self.artifact_path else name
 
-    def to_json(self) -> dict[str, Any]:
-        return {"artifact": asdict(self)}
 
-    @classmethod
-    def from_json(cls, record: dict[str, Any]) -> ArtifactRecord:
-        return cls(**record["artifact"])
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class ArtifactUpload:
+    """The record that puts an :class:`ArtifactRecord` into the run (``{"artifact": {…}}``)."""
+
+    artifact: ArtifactRecord
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class RunEnd:
+    """The run's end: its status and time (``{"end": "FINISHED", "end_time_ms": …}``)."""
+
+    end: str
+    end_time_ms: int
+
+
+@dataclass(frozen=True)
+class JournalHead:
+    """A journal's first line: its run (``None`` when unknown), why it was set aside, and its format version."""
+
+    header: RunHeader | None
+    reasons: list[str] = field(default_factory=list)
+    version: int = JOURNAL_VERSION
+
+    def __post_init__(self) -> None:
+        if self.version > JOURNAL_VERSION:
+            raise ValueError(f"journal format version {self.version}: this plugin reads up to {JOURNAL_VERSION}")
+
+
+def record_kind(value: Any) -> str | None:
+    """``batch``, ``artifact`` or ``end``: the key a line carries, or the class of a record; ``None`` if neither."""
+    if isinstance(value, dict):
+        if "end" in value:
+            return "end"
+        if "artifact" in value:
+            return "artifact"
+        return "batch" if value.keys() & {"metrics", "params", "tags"} else None
+    return _KIND_OF.get(type(value))
+
+
+_KIND_OF: dict[type, str] = {Batch: "batch", ArtifactUpload: "artifact", RunEnd: "end"}
+Record = Annotated[
+    Union[Annotated[Batch, Tag("batch")], Annotated[ArtifactUpload, Tag("artifact")], Annotated[RunEnd, Tag("end")]],  # noqa: UP007 - a tagged union needs Union[...] here
+    Discriminator(
+        record_kind,
+        custom_error_type="record_kind",
+        custom_error_message="a record has metrics/params/tags, an artifact, or an end",
+    ),
+]
+
+
+class InvalidRecord(ValueError):
+    """A record that does not fit the wire format (a damaged journal, or one from a newer plugin): never sendable."""
+
+    error_code = "INVALID_PARAMETER_VALUE"  # a refusal, not an outage (see client_ops.is_permanent)
+
+
+def parse_record(data: Any) -> Record:
+    """The record ``data`` holds; :class:`InvalidRecord` naming the first thing that does not fit."""
+    try:
+        return _adapter(Record).validate_python(data)  # type: ignore[no-any-return]  # pydantic returns Any
+    except ValidationError as exc:
+        raise InvalidRecord(f"not a record: {describe(exc, union=True)}") from None
+
+
+def to_wire(value: Any) -> dict[str, Any]:
+    """A record, header or message as JSON-able data (NaN and infinity stay floats: ``json`` writes them).
+
+    Lists and dicts are shared, not copied (the caller writes them out at once): a node's metrics cost
+    no copy on the pipeline's thread.
+    """
+    return {field.name: _wire_value(getattr(value, field.name)) for field in dataclasses.fields(value)}
+
+
+def _wire_value(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_wire(value)
+    return str(value) if isinstance(value, Path) else value
+
+
+def from_wire(cls: type[_T], data: Any, what: str = "", union: bool = False) -> _T:
+    """``data`` read back as ``cls`` (``union``: a tagged union, ``what`` it is); ``ValueError`` naming the first
+    field that does not fit."""
+    try:
+        return _adapter(cls).validate_python(data)  # type: ignore[no-any-return]  # pydantic returns Any
+    except ValidationError as exc:
+        raise ValueError(f"not {what or 'a ' + cls.__name__}: {describe(exc, union)}") from None
+
+
+def journaled(header: RunHeader) -> dict[str, Any]:
+    """The header as a journal keeps it: the tracking URI without its credential."""
+    return to_wire(dataclasses.replace(header, tracking_uri=without_credentials(header.tracking_uri)))
+
+
+def describe(exc: ValidationError, union: bool = False) -> str:
+    """The first problem pydantic found, as one line: where (in the data's own keys), and what was expected."""
+    error = exc.errors()[0]
+    loc = list(error["loc"])
+    if union and loc:
+        loc = loc[1:]  # the union's tag (a message's op, a record's kind) is not a key of the data
+    where = [part for i, part in enumerate(loc) if not (i and loc[i - 1] == "record" and part in _KIND_OF.values())]
+    path = ".".join(str(part) for part in where)
+    return f"{path}: {error['msg']}" if path else str(error["msg"])
+
+
+_ADAPTERS: dict[object, TypeAdapter[Any]] = {}
+
+
+def _adapter(cls: object) -> TypeAdapter[Any]:
+    """One adapter per class (building one costs far more than using it)."""
+    adapter = _ADAPTERS.get(cls)
+    if adapter is None:
+        adapter = _ADAPTERS[cls] = TypeAdapter(cls)  # type: ignore[arg-type]  # a class or an annotated union
+    return adapter

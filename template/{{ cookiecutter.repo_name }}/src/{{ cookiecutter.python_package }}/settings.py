@@ -8,6 +8,19 @@ installed, and it reads conf/<env>/azureml.yml on its own. To run without tracki
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-azureml-mlflow",)
 """
 
+import warnings
+
+# Kedro's config loader still calls OmegaConf.register_new_resolver(), which omegaconf 2.4 deprecates
+# with a 12-line warning on every `kedro` command. It is Kedro's to change, not yours: silenced here for
+# Kedro's own calls only (module kedro.*), so a deprecation in your code still shows. Delete these lines
+# once Kedro calls register_resolver().
+warnings.filterwarnings(
+    "ignore",
+    message=r"register_new_resolver\(\) is deprecated",
+    category=UserWarning,
+    module=r"kedro\.",
+)
+
 # Instantiated project hooks, e.g. after creating a hooks.py with a ProjectHooks class:
 # from {{ cookiecutter.python_package }}.hooks import ProjectHooks
 # HOOKS = (ProjectHooks(),)
