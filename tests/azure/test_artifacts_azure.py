@@ -191,16 +191,20 @@ def test_uploads_that_fail_are_journaled_with_their_files_and_sync_sends_them(
 
     [run] = project.runs(uri=azureml_double.mlflow_url, experiment="artifacts-synced")
     assert blobs_of(azureml_double, run.info.run_id) == set()
-    [journal] = (project.path / ".kedro_azureml_mlflow" / "journal").glob("*.jsonl")
-    kept = journal.with_suffix(".files")
-    assert {p.name for p in kept.rglob("*") if p.is_file()} >= EXPECTED_FILES | {"MLmodel"}
+    # One journal, or two on a slow machine: past the run's one wait budget the pipeline journals what
+    # the agent had not settled, beside the agent's own journal of its failed uploads. Either way the
+    # files are kept once and sync sends them.
+    journals = sorted((project.path / ".kedro_azureml_mlflow" / "journal").glob("*.jsonl"))
+    assert journals
+    kept_files = [p.name for journal in journals for p in journal.with_suffix(".files").rglob("*") if p.is_file()]
+    assert set(kept_files) >= EXPECTED_FILES | {"MLmodel"}
 
     azureml_double.clear_faults()
     synced = project.kedro("azureml", "sync", env=azure_env(azureml_double))
     assert synced.returncode == 0, synced.stdout + synced.stderr
     blobs = blobs_of(azureml_double, run.info.run_id)
     assert blobs >= EXPECTED_FILES | {"model/MLmodel"}
-    assert not journal.exists() and not kept.exists()
+    assert not any(journal.exists() or journal.with_suffix(".files").exists() for journal in journals)
     [version] = project.client(azureml_double.mlflow_url).search_model_versions("name='iris-synced'")
     assert version.run_id == run.info.run_id
     assert project.runs(uri=azureml_double.mlflow_url, experiment="artifacts-synced")[0].info.status == "FINISHED"
