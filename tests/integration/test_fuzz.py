@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import string
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,7 +168,7 @@ def cli_project(kedro_new_project: Path, tmp_path_factory: pytest.TempPathFactor
         os.environ.update(saved)
 
 
-def _no_server(command: list[str], **kwargs: Any) -> int:
+def _no_server(command: list[str], cwd: Path) -> int:
     """``ui`` would start MLflow's server; the property is about its arguments, so it starts nothing."""
     return 0
 
@@ -203,6 +202,7 @@ def test_any_command_line_succeeds_or_exits_non_zero_with_one_error_line(
 @pytest.fixture(scope="module")
 def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(subprocess, "call", _no_server)
+        # Where ``ui`` starts the server (it waits for it until stopped: a real one would hang the test).
+        patch.setattr("kedro_azureml_mlflow.cli.ui.serve", _no_server)
         patch.setattr(sys, "argv", ["kedro"])
         yield patch
