@@ -98,9 +98,13 @@ def watch(stream: int, parent: int) -> dict[int, int | None] | None:
     read, each with its start time."""
     roots: dict[int, int | None] = {}
     pending = b""
-    while os.getppid() == parent:
-        ready, _, _ = select.select([stream], [], [], POLL_SECONDS)
+    while True:
+        # Once the parent is gone, read only what it wrote before it went (a slow start-up may not have yet).
+        orphaned = os.getppid() != parent
+        ready, _, _ = select.select([stream], [], [], 0 if orphaned else POLL_SECONDS)
         if not ready:
+            if orphaned:
+                break
             continue
         chunk = os.read(stream, 4096)
         if not chunk:  # every writer is gone: the parent died (or dropped the pipe without stopping the double)

@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 from tests.azureml_double.processes import Reaper
-from tests.azureml_double.reaper import start_time
+from tests.azureml_double.reaper import start_time, watch
 from tests.process_tree import descendants, ended
 from tests.waiting import wait_until
 
@@ -87,3 +87,18 @@ def test_a_dropped_pipe_kills_and_a_release_does_not(tmp_path: Path) -> None:
         for victim in victims:
             victim.kill()
             victim.wait(30)
+
+
+def test_pids_written_before_the_parent_died_are_still_read(tmp_path: Path) -> None:
+    # A watcher slow to start (a loaded machine) may first look after its parent is gone: what the parent
+    # wrote is still in the pipe, and must not be dropped for want of a parent.
+    sleeper = subprocess.Popen(["sleep", "600"])
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, f"{sleeper.pid}\n".encode())
+        assert watch(read_end, parent=-1) == {sleeper.pid: start_time(sleeper.pid)}
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+        sleeper.kill()
+        sleeper.wait(30)

@@ -16,7 +16,7 @@ from kedro_azureml_mlflow.core import compat
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal, load_journal, pending_journals
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
-from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, reach_agent
+from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, log_file, reach_agent
 from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
 from kedro_azureml_mlflow.tracking.pipeline_side.worker import WorkerLink
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
@@ -27,6 +27,7 @@ from kedro_azureml_mlflow.tracking.wire.protocol import SessionSpec, TargetAnswe
 from kedro_azureml_mlflow.tracking.wire.records import RunHeader, to_wire
 from tests.sqlite_store import migrated_sqlite_uri
 from tests.tracking_server import RecordingProxy
+from tests.waiting import wait_until
 
 
 def sqlite_uri(tmp_path: Path) -> str:
@@ -76,6 +77,9 @@ def test_a_failed_session_still_ends_its_run_and_journals_what_it_held(tmp_path:
     link = agent_session(tmp_path, uri, flush=1e308)
     link.hand(Batch(params=[("alpha", "0.1")], metrics=[("loss", 0.5, 1, 0)]))
     assert link.run_info(60) is not None  # the run is open; the session thread goes on to wait for a flush
+    # and fails there, unless the end arrives first (a loaded machine): it would then send all, crash-free.
+    failed = f"Tracking session {link.spec.session_id} failed"
+    wait_until(lambda: failed in log_file().read_text(errors="replace"), 60, "the session thread to fail")
     report = link.close("FINISHED")
 
     client = client_ops.make_client(uri)
