@@ -96,6 +96,7 @@ class AgentSession:
         self._sender: RunSender | None = None
         self._reported = False
         self._crashed = False  # the session thread failed: nothing more is sent (see _salvage)
+        self._watchdog: threading.Timer | None = None  # started by ``end``
         self._interval = spec.flush_interval
         self._flush_at = time.monotonic() + spec.flush_interval
         self.done = threading.Event()  # reported (the pipeline may go); the thread may still be at work
@@ -136,9 +137,9 @@ class AgentSession:
                 return
             self._end = (status, end_time_ms)
             self._cond.notify_all()
-        watchdog = threading.Timer(self.spec.budget.watchdog_seconds, self._abandon)
-        watchdog.daemon = True
-        watchdog.start()
+        self._watchdog = threading.Timer(self.spec.budget.watchdog_seconds, self._abandon)
+        self._watchdog.daemon = True
+        self._watchdog.start()
 
     def owner_gone(self) -> None:
         """The pipeline process ended without ``end``: Ctrl-C, SIGTERM, a kill, a crash."""
@@ -159,6 +160,8 @@ class AgentSession:
         finally:
             self._answer_run_askers()
             self._send_report()
+            if self._watchdog is not None:
+                self._watchdog.cancel()  # a warm agent outlives the session: its timer must not fire later
             if self._sender is not None:
                 self._sender.journal.close()  # `kedro azureml sync` may replay it now
 
@@ -289,7 +292,8 @@ class AgentSession:
     def _abandon(self) -> None:
         """The watchdog: a request still hangs near the end of ``max_wait``; journal the rest now."""
         journal = self._journal_held(end_run=False)
-        logger.warning("Gave up waiting for the tracking server; the rest is in %s", journal)
+        if journal is not None:  # None: the session had already reported, nothing was left to give up on
+            logger.warning("Gave up waiting for the tracking server; the rest is in %s", journal)
 
     def _salvage(self) -> None:
         """The session thread failed: once the pipeline ends, end the run and journal every record held.
