@@ -27,7 +27,6 @@ from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 logger = logging.getLogger(__name__)
 
 STAGING_DIRNAME = ".kedro_azureml_mlflow/staging"
-ARTIFACTS_ENV = "KEDRO_AZUREML_MLFLOW_ARTIFACTS"  # what worker processes need (see share_with_workers)
 
 
 @dataclass
@@ -106,7 +105,6 @@ def finish() -> None:
 def uninstall() -> None:
     """After the tracking side closed: forget the run and its staging folder."""
     global _handoff
-    os.environ.pop(ARTIFACTS_ENV, None)
     handoff, _handoff = _handoff, None
     if handoff is not None and handoff.pid == os.getpid():
         handoff.close()
@@ -117,21 +115,9 @@ def current() -> Handoff | None:
     return _handoff if _handoff is not None and _handoff.pid == os.getpid() else None
 
 
-def share_with_workers(handoff: Handoff, settings: dict[str, Any]) -> None:
-    """Worker processes start after this: tell them the staging folder and the artifact settings."""
-    shared = {"staging": str(handoff.staging), "register_models": handoff.register_models, "settings": settings}
-    os.environ[ARTIFACTS_ENV] = json.dumps(shared)
-
-
-def join_from_worker(submit: Callable[[ArtifactRecord], None]) -> dict[str, Any] | None:
-    """In a worker process: install a handoff to the parent's session; the artifact settings shared."""
-    raw = os.environ.get(ARTIFACTS_ENV)
-    if not raw:
-        return None
-    shared = json.loads(raw)
-    staging = Path(shared["staging"]) / f"worker-{os.getpid()}"
-    install(Handoff(submit, staging, shared["register_models"], in_worker=True))
-    return dict(shared["settings"])
+def join_from_worker(submit: Callable[[ArtifactRecord], None], parent_staging: Path, register_models: bool) -> None:
+    """In a worker process: install a handoff to the parent's session, staging in a folder of its own."""
+    install(Handoff(submit, parent_staging / f"worker-{os.getpid()}", register_models, in_worker=True))
 
 
 def set_target(resolve: Callable[[], Any]) -> None:
