@@ -8,9 +8,12 @@ moving a bound means running that test against the new version first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from mlflow.tracking.fluent import ActiveRun
 
 
 def register_tracking_credential(
@@ -111,7 +114,7 @@ _RUN_INFO_FIELDS = (
 class ActivatedRun:
     """What ``activate_run`` changed in MLflow's process-wide state, to undo it (``deactivate_run``)."""
 
-    run: Any
+    run: ActiveRun
     experiment_set: bool
 
 

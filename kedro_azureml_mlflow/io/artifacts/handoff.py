@@ -18,11 +18,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import plugins_own_work
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
+
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.tracking.plan.target import TrackingTarget
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +90,7 @@ class Handoff:
 
 
 _handoff: Handoff | None = None
-_target: Callable[[], Any] | None = None
+_target: Callable[[], TrackingTarget] | None = None
 
 
 def install(handoff: Handoff) -> None:
@@ -120,12 +123,12 @@ def join_from_worker(submit: Callable[[ArtifactRecord], None], parent_staging: P
     install(Handoff(submit, parent_staging / f"worker-{os.getpid()}", register_models, in_worker=True))
 
 
-def set_target(resolve: Callable[[], Any]) -> None:
-    """Tell readers how to find the tracking target (a ``TrackingTarget``), resolved on first use."""
+def set_target(resolve: Callable[[], TrackingTarget]) -> None:
+    """Tell readers how to find the tracking target, resolved on first use."""
     global _target  # noqa: PLW0603 - datasets created by Kedro's catalog have no other way to the run's target
-    cache: list[Any] = []
+    cache: list[TrackingTarget] = []
 
-    def once() -> Any:
+    def once() -> TrackingTarget:
         if not cache:
             cache.append(resolve())
         return cache[0]
@@ -133,8 +136,8 @@ def set_target(resolve: Callable[[], Any]) -> None:
     _target = once
 
 
-def target() -> Any | None:
-    """Where runs are tracked for this project (a ``TrackingTarget``), or ``None`` outside a session."""
+def target() -> TrackingTarget | None:
+    """Where runs are tracked for this project, or ``None`` outside a session."""
     return _target() if _target is not None else None
 
 
