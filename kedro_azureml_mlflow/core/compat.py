@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
     from mlflow.tracking.fluent import ActiveRun
 
 
@@ -51,7 +52,7 @@ def register_tracking_credential(
 _registered: dict[str, Any] = {}  # tracking URI (azureml-mlflow's cache key) -> the credential registered for it
 
 
-def run_history_details(ml_client: Any, job_name: str) -> Any:
+def run_history_details(ml_client: MLClient, job_name: str) -> Any:
     """Run history's view of a job: ``status``, ``error``, ``log_files`` (name -> service-signed URL).
 
     The only way to read a *running* job's log: ``jobs.download`` refuses jobs that have not ended, and
