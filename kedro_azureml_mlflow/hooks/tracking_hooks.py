@@ -211,7 +211,7 @@ class AzureMLMlflowHooks:
         run.start_end_budget()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
-        withdraw_tracking()
+        withdraw_tracking()  # the run has ended: no later worker of this process may join it
         handoff.uninstall()
         _announce(report, run.target.description, status)
         if self._config and self._config.tracking.on_error == "fail" and report.journaled and not quiet_failure:
