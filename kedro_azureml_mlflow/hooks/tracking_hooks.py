@@ -95,6 +95,7 @@ class AzureMLMlflowHooks:
         if not self._tracking_wanted(config, run_params):
             self._run = None
             run.discard()
+            withdraw_tracking()  # nor does a session this process was handed (a kedro run inside a node)
             return
         run = self._run = self._join_active_run(run, config)
         try:
@@ -108,6 +109,7 @@ class AzureMLMlflowHooks:
         except Exception:
             self._run = None
             run.discard()
+            withdraw_tracking()
             raise
         staged = handoff.Handoff(lambda record: run.hand(ArtifactUpload(record)), _staging(run), _registers(config))
         handoff.install(staged)

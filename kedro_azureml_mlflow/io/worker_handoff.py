@@ -66,8 +66,12 @@ def share_tracking(session: WorkerShare | None, artifacts: ArtifactShare) -> Non
 
 
 def withdraw_tracking() -> None:
-    """The run has ended: workers started later by this process (a next session's) must not join it."""
-    _publish({"session": None, "artifacts": None})
+    """No run to join (it ended, or is not tracked after all): workers started later by this process
+    must not join one, not even one its own parent handed down. Never fails: it runs on the way out."""
+    try:
+        _publish({"session": None, "artifacts": None})
+    except PluginError:  # unreadable, so nothing in it could be joined either
+        os.environ.pop(HANDOFF_ENV, None)
 
 
 def share_data_access(access: DataAccessShare) -> None:

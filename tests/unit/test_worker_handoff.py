@@ -119,6 +119,13 @@ def test_the_pipeline_process_does_not_overwrite_a_handoff_it_cannot_read(monkey
     assert os.environ[HANDOFF_ENV] == "[1, 2]"
 
 
+def test_withdrawing_an_unreadable_handoff_removes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Withdrawing runs at a run's end and on a failed start: it must not fail there."""
+    monkeypatch.setenv(HANDOFF_ENV, "not json")
+    withdraw_tracking()
+    assert HANDOFF_ENV not in os.environ
+
+
 def test_a_workers_hooks_join_the_parents_session_once_per_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
