@@ -7,12 +7,16 @@ import contextlib
 from collections.abc import Iterator
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.azure_ml.credentials import HOW_TO_SIGN_IN, build_credential
 from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef, resolve_workspace
 from kedro_azureml_mlflow.core.errors import PluginError, first_line
 from kedro_azureml_mlflow.settings.config import CredentialsConfig, PluginConfig
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from azure.core.credentials import TokenCredential
 
 
 class AzureWorkspace:
@@ -23,11 +27,11 @@ class AzureWorkspace:
         self.credentials = credentials
 
     @cached_property
-    def credential(self) -> Any:
+    def credential(self) -> TokenCredential:
         return build_credential(self.credentials)
 
     @cached_property
-    def ml_client(self) -> Any:
+    def ml_client(self) -> MLClient:
         from azure.ai.ml import MLClient
 
         return MLClient(

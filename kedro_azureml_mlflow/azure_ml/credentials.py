@@ -6,9 +6,12 @@ Secrets never live in the project: each type delegates to azure-identity, which 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.settings.config import CredentialsConfig, CredentialType
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
 
 HOW_TO_SIGN_IN = {
     CredentialType.default: "run `az login`, or set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, "
@@ -22,7 +25,7 @@ HOW_TO_SIGN_IN = {
 }
 
 
-def build_credential(config: CredentialsConfig) -> Any:
+def build_credential(config: CredentialsConfig) -> TokenCredential:
     """The credential the config asks for (imports azure.identity only when called)."""
     from azure import identity
 

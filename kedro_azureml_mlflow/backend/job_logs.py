@@ -15,16 +15,19 @@ import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import PluginError
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
 
 USER_LOGS = "user_logs/"
 # The log Azure ML shows first: ``std_log.txt``, or rank/process 0's of a multi-node job.
 _PRIMARY_LOG = re.compile(r"user_logs/std_log[\D]*0*(?:_ps)?\.txt")
 
 
-def downloaded_logs(ml_client: Any, job_name: str) -> dict[str, str]:
+def downloaded_logs(ml_client: MLClient, job_name: str) -> dict[str, str]:
     """An ended job's user logs (``user_logs/...``), by name, through ``jobs.download``."""
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-logs-") as tmp:
         with _quiet():
@@ -37,7 +40,7 @@ def downloaded_logs(ml_client: Any, job_name: str) -> dict[str, str]:
         }
 
 
-def failure_reason(ml_client: Any, job_name: str) -> str | None:
+def failure_reason(ml_client: MLClient, job_name: str) -> str | None:
     """The error run history recorded for an ended, failed job (None when there is none)."""
     from azure.ai.ml.exceptions import JobException
 
@@ -70,7 +73,7 @@ def _quiet() -> Any:
 class LogFollower:
     """Prints each new line of a running job's primary log, one poll at a time."""
 
-    def __init__(self, ml_client: Any, job_name: str, echo: Callable[[str], None]) -> None:
+    def __init__(self, ml_client: MLClient, job_name: str, echo: Callable[[str], None]) -> None:
         self.ml_client = ml_client
         self.job_name = job_name
         self.echo = echo

@@ -7,13 +7,16 @@ not ended (``NotResponding``, ``Paused``, ``Unknown`` for too long, or the time 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kedro_azureml_mlflow.backend.job_states import EXIT_NOT_COMPLETED, EXIT_NOT_ENDED, WaitLimits
 from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.core.errors import JobNotEnded, PluginError
+
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
 
 LOG_TAIL_LINES = 30
 
@@ -113,7 +116,7 @@ def download(metadata: Any, job: str, env: str | None) -> None:
     click.echo(f"{len(written)} files from job {job} written into {info.path}")
 
 
-def _submitted_run(metadata: Any, job: str, env: str | None) -> Any:
+def _submitted_run(metadata: Any, job: str, env: str | None) -> AzureMLSubmittedRun:
     from kedro_azureml_mlflow.azure_ml.client import require_workspace
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
 

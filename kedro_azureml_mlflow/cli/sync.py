@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from kedro_azureml_mlflow.tracking.journal.journal import (
     taken,
 )
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import PASSWORD_ENV
+
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.tracking.journal.replay import Connect
 
 
 @click.command(name="sync")
@@ -80,7 +83,7 @@ def sync(
         )
 
 
-def _replay_one(path: Path, connect: Any, to_uri: str | None) -> bool:
+def _replay_one(path: Path, connect: Connect, to_uri: str | None) -> bool:
     """Replay one journal and say what became of it; ``True`` if all of it was delivered."""
     from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 

@@ -8,9 +8,13 @@ moving a bound means running that test against the new version first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from azure.ai.ml import MLClient
+    from mlflow.tracking.fluent import ActiveRun
 
 
 def register_tracking_credential(
@@ -48,7 +52,7 @@ def register_tracking_credential(
 _registered: dict[str, Any] = {}  # tracking URI (azureml-mlflow's cache key) -> the credential registered for it
 
 
-def run_history_details(ml_client: Any, job_name: str) -> Any:
+def run_history_details(ml_client: MLClient, job_name: str) -> Any:
     """Run history's view of a job: ``status``, ``error``, ``log_files`` (name -> service-signed URL).
 
     The only way to read a *running* job's log: ``jobs.download`` refuses jobs that have not ended, and
@@ -111,7 +115,7 @@ _RUN_INFO_FIELDS = (
 class ActivatedRun:
     """What ``activate_run`` changed in MLflow's process-wide state, to undo it (``deactivate_run``)."""
 
-    run: Any
+    run: ActiveRun
     experiment_set: bool
 
 

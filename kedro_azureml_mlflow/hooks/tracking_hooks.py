@@ -3,7 +3,8 @@
 The hooks decide *what* to log and hand it to the tracking agent, a process of its own that
 owns the MLflow run (``tracking/agent.py``): this process never imports MLflow unless the
 project's own code does. ParallelRunner's workers build their own hook instances (from the entry
-point) and send their nodes' metrics to the same agent session (``tracking/worker.py``).
+point) and send their nodes' metrics to the same agent session (``tracking/pipeline_side/worker.py``),
+joined once per worker process from what this process handed over (``io/worker_handoff.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from kedro_azureml_mlflow.io.artifacts import handoff
 from kedro_azureml_mlflow.io.artifacts.auto import ArtifactRules
 from kedro_azureml_mlflow.io.artifacts.model_dataset import capture_input_examples
 from kedro_azureml_mlflow.io.metrics_dataset import declared_metric_names
+from kedro_azureml_mlflow.io.worker_handoff import ArtifactShare, received, share_tracking, withdraw_tracking
 from kedro_azureml_mlflow.settings.config_loading import (
     load_plugin_config,
     register_config_pattern,
@@ -29,7 +30,7 @@ from kedro_azureml_mlflow.settings.config_loading import (
 )
 from kedro_azureml_mlflow.settings.project import ProjectInfo, conf_dirs_of
 from kedro_azureml_mlflow.tracking.pipeline_side.tracked_run import Handover, TrackedRun
-from kedro_azureml_mlflow.tracking.pipeline_side.worker import worker_link
+from kedro_azureml_mlflow.tracking.pipeline_side.worker import WorkerLink
 from kedro_azureml_mlflow.tracking.plan.coexist import active_run_target, kedro_mlflow_owns_it
 from kedro_azureml_mlflow.tracking.plan.params import PreparedParams, max_params_for, prepare_params
 from kedro_azureml_mlflow.tracking.plan.ranks import tracks_this_process
@@ -61,6 +62,7 @@ class AzureMLMlflowHooks:
         self._config: PluginConfig | None = None
         self._run: TrackedRun | None = None
         self._artifact_rules: ArtifactRules | None = None
+        self._worker: tuple[int, WorkerLink] | None = None  # in a ParallelRunner worker: (its pid, its link)
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -93,6 +95,7 @@ class AzureMLMlflowHooks:
         if not self._tracking_wanted(config, run_params):
             self._run = None
             run.discard()
+            withdraw_tracking()  # nor does a session this process was handed (a kedro run inside a node)
             return
         run = self._run = self._join_active_run(run, config)
         try:
@@ -106,20 +109,33 @@ class AzureMLMlflowHooks:
         except Exception:
             self._run = None
             run.discard()
+            withdraw_tracking()
             raise
         staged = handoff.Handoff(lambda record: run.hand(ArtifactUpload(record)), _staging(run), _registers(config))
         handoff.install(staged)
         handoff.hand_over_params(prepared.kept)
         self._artifact_rules = _artifact_rules(config)
-        handoff.share_with_workers(staged, asdict(self._artifact_rules))
-        run.share_with_workers()  # any runner may start worker processes (ParallelRunner, a custom one)
+        # Any runner may start worker processes after this (ParallelRunner, a custom one).
+        artifacts = ArtifactShare(str(staged.staging), staged.register_models, self._artifact_rules)
+        share_tracking(run.worker_share(), artifacts)
 
-    def _join_from_worker(self) -> None:
-        """In a ParallelRunner worker: datasets and node outputs hand their files to the parent's session."""
-        link = worker_link() if handoff.current() is None else None
-        settings = handoff.join_from_worker(lambda record: link.hand(ArtifactUpload(record))) if link else None
-        if settings is not None:
-            self._artifact_rules = ArtifactRules(**settings)
+    def _parent_session(self) -> WorkerLink | None:
+        """In a ParallelRunner worker: its link to the parent's session, joined once per process from the
+        hand-off; datasets and node outputs then hand their files to that session (``None`` elsewhere)."""
+        pid = os.getpid()
+        if self._worker is None or self._worker[0] != pid:  # a forked worker must not use its parent's
+            handed = received()
+            if handed.session is None:
+                return None
+            link = WorkerLink(handed.session)
+            self._worker = (pid, link)
+            if handed.artifacts is not None and handoff.current() is None:
+                shared = handed.artifacts
+                handoff.join_from_worker(
+                    lambda record: link.hand(ArtifactUpload(record)), Path(shared.staging), shared.register_models
+                )
+                self._artifact_rules = shared.rules
+        return self._worker[1]
 
     @staticmethod
     def _join_active_run(run: TrackedRun, config: PluginConfig) -> TrackedRun:
@@ -133,7 +149,6 @@ class AzureMLMlflowHooks:
     @hook_impl
     def before_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], inputs: dict[str, Any]) -> None:
         capture_input_examples(node, catalog, inputs)
-        self._join_from_worker()
         bridge = self._node_code()
         if bridge is not None:
             bridge.enter()
@@ -170,7 +185,7 @@ class AzureMLMlflowHooks:
 
     def _handover(self) -> Handover | None:
         """This process's way to the session: the run it opened, or its parent's (a worker)."""
-        return self._local_run() or worker_link()
+        return self._local_run() or self._parent_session()
 
     def _node_code(self) -> NodeCode | None:
         target = self._handover()
@@ -198,6 +213,7 @@ class AzureMLMlflowHooks:
         run.start_end_budget()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)
+        withdraw_tracking()  # the run has ended: no later worker of this process may join it
         handoff.uninstall()
         _announce(report, run.target.description, status)
         if self._config and self._config.tracking.on_error == "fail" and report.journaled and not quiet_failure:

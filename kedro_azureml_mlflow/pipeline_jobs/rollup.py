@@ -15,7 +15,10 @@ import logging
 import os
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
 NODES_TAG_LIMIT = 5000
@@ -38,7 +41,7 @@ def finish_step(step: str, nodes: list[str], succeeded: bool) -> None:
         logger.warning("Could not tag step %s's run or roll its metrics up to the pipeline's run: %s", step, exc)
 
 
-def roll_up(client: Any, metrics: Mapping[str, float], root: str, step: str) -> None:
+def roll_up(client: MlflowClient, metrics: Mapping[str, float], root: str, step: str) -> None:
     """Log ``metrics`` to the root run; a key it already holds becomes ``<step>.<key>``, said in a tag."""
     from mlflow.entities import Metric, RunTag
 

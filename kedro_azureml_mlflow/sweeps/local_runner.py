@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.sweeps.search_space import Value
 from kedro_azureml_mlflow.sweeps.settings import SweepSettings
@@ -31,6 +31,10 @@ from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.plan.run_info import TRIAL_ENV
 from kedro_azureml_mlflow.tracking.plan.target import TrackingTarget
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
 
 FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
 BEST_RUN_TAG = "kedro.sweep.best_run_id"
@@ -142,7 +146,7 @@ class LocalSweep:
             raise
         return self._close_parent(client, parent_id, results)
 
-    def _open_parent(self, client: Any, experiment_id: str) -> str:
+    def _open_parent(self, client: MlflowClient, experiment_id: str) -> str:
         """The sweep's run, holding its definition as params."""
         parent = client.create_run(
             experiment_id, run_name=f"sweep {self.settings.objective}", tags={"kedro.sweep": "parent"}
@@ -153,7 +157,7 @@ class LocalSweep:
             client_ops.log_request(client, parent_id, part)
         return parent_id
 
-    def _close_parent(self, client: Any, parent_id: str, results: list[TrialResult]) -> SweepOutcome:
+    def _close_parent(self, client: MlflowClient, parent_id: str, results: list[TrialResult]) -> SweepOutcome:
         """The best trial written to the sweep's run, which then ends."""
         best = best_trial(results, self.settings.goal)
         status = self._parent_status(best)
@@ -191,7 +195,7 @@ class LocalSweep:
         finally:
             signal.signal(signal.SIGINT, previous)
 
-    def _run_trials(self, client: Any, experiment_id: str, parent_id: str, logs: Path) -> list[TrialResult]:
+    def _run_trials(self, client: MlflowClient, experiment_id: str, parent_id: str, logs: Path) -> list[TrialResult]:
         pending = list(enumerate(self.settings.trials, start=1))
         running = self._running
         results: list[TrialResult] = []
@@ -233,7 +237,9 @@ class LocalSweep:
         )
         return _Running(number, dict(values), process, log, time.monotonic())
 
-    def _settle(self, client: Any, experiment_id: str, parent_id: str, trial: _Running, logs: Path) -> TrialResult:
+    def _settle(
+        self, client: MlflowClient, experiment_id: str, parent_id: str, trial: _Running, logs: Path
+    ) -> TrialResult:
         """The trial's run as its process left it; a run still open, or missing, is ended here."""
         stopped = trial.stop_sent is not None
         wanted = KILLED if stopped else (FINISHED if trial.process.returncode == 0 else FAILED)
@@ -252,7 +258,9 @@ class LocalSweep:
             trial.number, trial.values, status, run_id, objective, seconds, logs / f"trial-{trial.number}.log"
         )
 
-    def _record_untracked(self, client: Any, experiment_id: str, parent_id: str, trial: _Running, status: str) -> str:
+    def _record_untracked(
+        self, client: MlflowClient, experiment_id: str, parent_id: str, trial: _Running, status: str
+    ) -> str:
         """A trial that stopped before its run was opened is still a child run, with its values and exit code."""
         tags = {
             PARENT_TAG: parent_id,
@@ -289,7 +297,7 @@ def _stop_all(running: list[_Running]) -> None:
             trial.process.wait()
 
 
-def find_trial_run(client: Any, experiment_id: str, parent_id: str, number: int) -> Any:
+def find_trial_run(client: MlflowClient, experiment_id: str, parent_id: str, number: int) -> Run | None:
     """The run the trial's ``kedro run`` opened, found by its tags; ``None`` if it opened none."""
     found = client.search_runs(
         [experiment_id],

@@ -15,10 +15,16 @@ def artifact_names(project: KedroProject, run_id: str, uri: str | None = None, p
     return {item.path for item in project.client(uri).list_artifacts(run_id, path)}
 
 
-@pytest.mark.parametrize("runner", ["SequentialRunner", "ParallelRunner"])
-def test_one_run_holds_figures_report_table_and_a_registered_model(project: KedroProject, runner: str) -> None:
+@pytest.mark.parametrize(
+    ("runner", "start_method"),
+    [("SequentialRunner", None), ("ParallelRunner", None), ("ParallelRunner", "spawn")],
+    ids=["SequentialRunner", "ParallelRunner", "ParallelRunner-spawn"],  # spawn: workers inherit only the hand-off
+)
+def test_one_run_holds_figures_report_table_and_a_registered_model(
+    project: KedroProject, runner: str, start_method: str | None
+) -> None:
     use_artifact_pipeline(project)
-    project.run("--runner", runner)
+    project.run("--runner", runner, env={**clean_env(), "KEDRO_MP_CONTEXT": start_method} if start_method else None)
 
     [run] = project.runs()
     run_id = run.info.run_id

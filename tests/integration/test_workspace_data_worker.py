@@ -17,11 +17,12 @@ def test_a_fresh_worker_process_gets_the_projects_workspace_and_credentials(
 ) -> None:
     import multiprocessing
 
-    from kedro_azureml_mlflow.io.workspace_data.access import ACCESS_ENV, WorkspaceAccess, use_project
+    from kedro_azureml_mlflow.io.worker_handoff import HANDOFF_ENV
+    from kedro_azureml_mlflow.io.workspace_data.access import WorkspaceAccess, use_project
     from kedro_azureml_mlflow.settings.config import PluginConfig
     from kedro_azureml_mlflow.settings.project import ProjectInfo
 
-    monkeypatch.delenv(ACCESS_ENV, raising=False)  # restored after the test
+    monkeypatch.delenv(HANDOFF_ENV, raising=False)  # restored after the test
     for name in ("AZUREML_SUBSCRIPTION_ID", "AZUREML_ARM_SUBSCRIPTION"):
         monkeypatch.delenv(name, raising=False)
     config = PluginConfig.model_validate(

@@ -18,16 +18,18 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import plugins_own_work
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.tracking.plan.target import TrackingTarget
+
 logger = logging.getLogger(__name__)
 
 STAGING_DIRNAME = ".kedro_azureml_mlflow/staging"
-ARTIFACTS_ENV = "KEDRO_AZUREML_MLFLOW_ARTIFACTS"  # what worker processes need (see share_with_workers)
 
 
 @dataclass
@@ -88,7 +90,7 @@ class Handoff:
 
 
 _handoff: Handoff | None = None
-_target: Callable[[], Any] | None = None
+_target: Callable[[], TrackingTarget] | None = None
 
 
 def install(handoff: Handoff) -> None:
@@ -106,7 +108,6 @@ def finish() -> None:
 def uninstall() -> None:
     """After the tracking side closed: forget the run and its staging folder."""
     global _handoff
-    os.environ.pop(ARTIFACTS_ENV, None)
     handoff, _handoff = _handoff, None
     if handoff is not None and handoff.pid == os.getpid():
         handoff.close()
@@ -117,29 +118,17 @@ def current() -> Handoff | None:
     return _handoff if _handoff is not None and _handoff.pid == os.getpid() else None
 
 
-def share_with_workers(handoff: Handoff, settings: dict[str, Any]) -> None:
-    """Worker processes start after this: tell them the staging folder and the artifact settings."""
-    shared = {"staging": str(handoff.staging), "register_models": handoff.register_models, "settings": settings}
-    os.environ[ARTIFACTS_ENV] = json.dumps(shared)
+def join_from_worker(submit: Callable[[ArtifactRecord], None], parent_staging: Path, register_models: bool) -> None:
+    """In a worker process: install a handoff to the parent's session, staging in a folder of its own."""
+    install(Handoff(submit, parent_staging / f"worker-{os.getpid()}", register_models, in_worker=True))
 
 
-def join_from_worker(submit: Callable[[ArtifactRecord], None]) -> dict[str, Any] | None:
-    """In a worker process: install a handoff to the parent's session; the artifact settings shared."""
-    raw = os.environ.get(ARTIFACTS_ENV)
-    if not raw:
-        return None
-    shared = json.loads(raw)
-    staging = Path(shared["staging"]) / f"worker-{os.getpid()}"
-    install(Handoff(submit, staging, shared["register_models"], in_worker=True))
-    return dict(shared["settings"])
-
-
-def set_target(resolve: Callable[[], Any]) -> None:
-    """Tell readers how to find the tracking target (a ``TrackingTarget``), resolved on first use."""
+def set_target(resolve: Callable[[], TrackingTarget]) -> None:
+    """Tell readers how to find the tracking target, resolved on first use."""
     global _target  # noqa: PLW0603 - datasets created by Kedro's catalog have no other way to the run's target
-    cache: list[Any] = []
+    cache: list[TrackingTarget] = []
 
-    def once() -> Any:
+    def once() -> TrackingTarget:
         if not cache:
             cache.append(resolve())
         return cache[0]
@@ -147,8 +136,8 @@ def set_target(resolve: Callable[[], Any]) -> None:
     _target = once
 
 
-def target() -> Any | None:
-    """Where runs are tracked for this project (a ``TrackingTarget``), or ``None`` outside a session."""
+def target() -> TrackingTarget | None:
+    """Where runs are tracked for this project, or ``None`` outside a session."""
     return _target() if _target is not None else None
 
 

@@ -9,9 +9,6 @@ azure-ai-ml's ``data.get``. Both are imported on first use only.
 
 from __future__ import annotations
 
-import dataclasses
-import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +16,7 @@ from typing import Any
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef, resolve_workspace
 from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.io.worker_handoff import DataAccessShare, received, share_data_access
 from kedro_azureml_mlflow.io.workspace_data.locations import DataAsset, DatastorePath
 from kedro_azureml_mlflow.settings.config import CredentialsConfig, PluginConfig
 from kedro_azureml_mlflow.settings.project import ProjectInfo
@@ -83,9 +81,6 @@ class _Clients:
 
 
 _CLIENTS: dict[tuple[WorkspaceRef, str], _Clients] = {}
-# The hand-over, also for worker processes that start fresh (ParallelRunner under ``spawn``) and create
-# their datasets there: no secret in it (a workspace's coordinates and the credential's type and ids).
-ACCESS_ENV = "KEDRO_AZUREML_MLFLOW_DATA_ACCESS"
 
 
 def _clients(ref: WorkspaceRef, credentials: CredentialsConfig) -> _Clients:
@@ -98,19 +93,12 @@ def _clients(ref: WorkspaceRef, credentials: CredentialsConfig) -> _Clients:
 def use_project(project: ProjectInfo, config: PluginConfig) -> None:
     """Called by the hooks: the workspace and credentials the project's datasets use from now on."""
     ref = resolve_workspace(config, project.path, project.config_file)
-    os.environ[ACCESS_ENV] = json.dumps(
-        {
-            "workspace": dataclasses.asdict(ref) if ref else None,
-            "credentials": config.credentials.model_dump(mode="json"),
-        }
-    )
+    share_data_access(DataAccessShare(ref, config.credentials))  # also for workers that start fresh (spawn)
 
 
 def project_access() -> WorkspaceAccess:
     """The access the hooks handed over; outside a Kedro session, what the working folder says."""
-    handed = os.environ.get(ACCESS_ENV)
-    if not handed:
+    handed = received().data_access
+    if handed is None:
         return WorkspaceAccess(resolve_workspace(PluginConfig(), Path.cwd()))
-    data = json.loads(handed)
-    ref = WorkspaceRef(**data["workspace"]) if data["workspace"] else None
-    return WorkspaceAccess(ref, CredentialsConfig.model_validate(data["credentials"]))
+    return WorkspaceAccess(handed.workspace, handed.credentials)

@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
@@ -49,6 +49,9 @@ from kedro_azureml_mlflow.tracking.wire.protocol import (
 )
 from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, from_wire
 
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
+
 logger = logging.getLogger(__name__)
 
 Reply = Callable[[ToPipeline], None]
@@ -61,7 +64,7 @@ Opened = Callable[[str], None]
 class ExperimentCheck:
     """What looking the run's experiment up found: the client it used, the lookup, or why it failed."""
 
-    client: Any
+    client: MlflowClient | None  # None: the target could not even give a client
     lookup: client_ops.ExperimentLookup | None
     failure: BaseException | None
 
@@ -189,13 +192,12 @@ class AgentSession:
         except Exception as exc:  # noqa: BLE001 - the server in trouble: the run is journaled, as when opening fails
             self._reply(ExperimentAnswer())
             return ExperimentCheck(None, None, exc)
-        if client_ops.deleted(lookup) and not self.spec.restore_experiment:
-            problem = client_ops.ExperimentDeleted(
-                target.experiment_name, str(lookup.experiment.experiment_id), target.tracking_uri
-            )
+        gone = client_ops.deleted_experiment(lookup)
+        if gone is not None and not self.spec.restore_experiment:
+            problem = client_ops.ExperimentDeleted(target.experiment_name, str(gone.experiment_id), target.tracking_uri)
             self._reply(ExperimentAnswer(DeletedExperiment(problem.name, problem.experiment_id, problem.tracking_uri)))
             return ExperimentCheck(client, None, problem)
-        if client_ops.deleted(lookup):
+        if gone is not None:
             self._reply(ExperimentAnswer(restoring=target.experiment_name))
         else:
             self._reply(ExperimentAnswer())
@@ -368,7 +370,7 @@ class AgentSession:
         )
 
 
-def _no_client() -> Any:
+def _no_client() -> MlflowClient:
     raise RuntimeError("a session given up before its run has no client")
 
 

@@ -18,6 +18,7 @@ from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunEnd, RunHeader
 
 if TYPE_CHECKING:
+    from mlflow.entities import Experiment, Run
     from mlflow.tracking import MlflowClient
 
 # Error codes that mean "the server understood and refused": retrying or journaling won't help.
@@ -52,11 +53,13 @@ class ExperimentDeleted(RuntimeError):
 class ExperimentLookup:
     """What ``get_experiment_by_name`` returned for the run's experiment (``None``: none yet)."""
 
-    experiment: Any
+    experiment: Experiment | None
 
 
-def deleted(lookup: ExperimentLookup) -> bool:
-    return lookup.experiment is not None and lookup.experiment.lifecycle_stage == "deleted"
+def deleted_experiment(lookup: ExperimentLookup) -> Experiment | None:
+    """The experiment looked up, if it is deleted (``None``: it exists, or does not yet)."""
+    experiment = lookup.experiment
+    return experiment if experiment is not None and experiment.lifecycle_stage == "deleted" else None
 
 
 def experiment_id_for(
@@ -72,7 +75,7 @@ def experiment_id_for(
     lookup = lookup or ExperimentLookup(client.get_experiment_by_name(name))
     experiment = lookup.experiment
     if experiment is not None:
-        if deleted(lookup):
+        if deleted_experiment(lookup) is not None:
             if not restore:
                 raise ExperimentDeleted(name, str(experiment.experiment_id), str(client.tracking_uri))
             client.restore_experiment(experiment.experiment_id)
@@ -104,7 +107,7 @@ def open_run(
     return info_of(run)
 
 
-def info_of(run: Any) -> dict[str, Any]:
+def info_of(run: Run) -> dict[str, Any]:
     """A run's info as JSON, enough for node code's fluent API to treat it as the active run."""
     info = run.info
     names = ("run_id", "experiment_id", "user_id", "status", "start_time", "end_time", "lifecycle_stage")

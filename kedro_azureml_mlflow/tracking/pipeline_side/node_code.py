@@ -20,10 +20,13 @@ import threading
 from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
+
+if TYPE_CHECKING:
+    from kedro_azureml_mlflow.core.compat import ActivatedRun
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class NodeCode:
         self._lock = threading.Lock()
         self._armed = armed
         self._asked = False
-        self._activated: Any = None  # what compat.activate_run put on the threads' stacks
+        self._activated: ActivatedRun | None = None  # what compat.activate_run put on the threads' stacks
         self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _sign_in set it
         _current[:] = [self]
         watch_mlflow_import()

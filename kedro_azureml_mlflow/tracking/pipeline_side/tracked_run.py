@@ -6,7 +6,6 @@ MLflow and prepares the store while Kedro still loads the pipelines and the cata
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import time
@@ -27,7 +26,6 @@ from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    SESSION_ENV,
     ExperimentAnswer,
     Report,
     SessionSpec,
@@ -111,11 +109,11 @@ class TrackedRun:
         if target is not None and target.warm:
             self.link.wait_for(ExperimentAnswer, min(self.config.tracking.max_wait_seconds, _EXPERIMENT_WAIT_SECONDS))
 
-    def share_with_workers(self) -> None:
-        """Worker processes start after this: tell them the session (not the key), in the environment."""
+    def worker_share(self) -> WorkerShare | None:
+        """What a worker process needs to join this session (not the key); ``None``: no socket to join."""
         if self.endpoint is None:
-            return
-        share = WorkerShare(
+            return None
+        return WorkerShare(
             endpoint=self.endpoint,
             session_id=self.link.spec.session_id,
             patterns=self.rules.patterns,
@@ -125,7 +123,6 @@ class TrackedRun:
             max_wait=self.config.tracking.max_wait_seconds,
             run=self.link.run_header,
         )
-        os.environ[SESSION_ENV] = json.dumps(to_wire(share))
 
     def hand(self, record: Record) -> None:
         self.link.hand(record)
@@ -138,7 +135,6 @@ class TrackedRun:
         """End the run; the report says how long this waited for tracking after the pipeline."""
         started = self.link.start_end_budget()
         self.interrupts.stop()
-        os.environ.pop(SESSION_ENV, None)
         self.node_code.deactivate()
         report = self.link.close(status)
         report.waited_seconds = time.monotonic() - started
@@ -146,7 +142,6 @@ class TrackedRun:
 
     def discard(self) -> None:
         self.interrupts.stop()
-        os.environ.pop(SESSION_ENV, None)
         self.link.discard()
 
 

@@ -1,15 +1,13 @@
 """A ParallelRunner worker's end of its parent's session: one connection per worker process.
 
-The parent shares the agent's endpoint and the session id in an environment variable (the
-authkey stays in its 0700 file). A worker sends its nodes' records straight to the agent, which
-batches them with everyone else's; if the agent cannot be reached the worker journals them, under the
-parent's run (its id when resumed, else its key), so `sync` puts them into that run.
+The parent shares the agent's endpoint and the session id (a ``WorkerShare``, in the hand-off the hooks
+write for workers; the authkey stays in its 0700 file). A worker sends its nodes' records straight to
+the agent, which batches them with everyone else's; if the agent cannot be reached the worker journals
+them, under the parent's run (its id when resumed, else its key), so `sync` puts them into that run.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 from dataclasses import replace
@@ -23,7 +21,6 @@ from kedro_azureml_mlflow.tracking.plan.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
 from kedro_azureml_mlflow.tracking.wire.channel import connect, receive, send
 from kedro_azureml_mlflow.tracking.wire.protocol import (
-    SESSION_ENV,
     AskRun,
     HandRecord,
     Join,
@@ -94,18 +91,3 @@ class WorkerLink:
             header = replace(provisional_header(self.share.target, self.share.run, None), ends_run=False)
             self._journal = Journal(Path(self.share.journal_dir), header)
         self._journal.write(record)
-
-
-_workers: dict[int, WorkerLink] = {}
-
-
-def worker_link() -> WorkerLink | None:
-    """This worker process's link, if its parent shared a session (``None`` elsewhere)."""
-    raw = os.environ.get(SESSION_ENV)
-    if not raw:
-        return None
-    pid = os.getpid()
-    if pid not in _workers:
-        _workers.clear()  # a forked child must not use its parent's connection
-        _workers[pid] = WorkerLink(from_wire(WorkerShare, json.loads(raw)))
-    return _workers[pid]

@@ -27,7 +27,6 @@ from kedro_azureml_mlflow.tracking.wire.channel import Endpoint
 from kedro_azureml_mlflow.tracking.wire.records import Record, RunHeader, from_wire, new_run_key
 
 KILLED = "KILLED"
-SESSION_ENV = "KEDRO_AZUREML_MLFLOW_SESSION"  # how ParallelRunner workers find their session
 
 
 def now_ms() -> int:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, Union
 
-from pydantic import ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, with_config
+from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter, ValidationError, with_config
 
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
@@ -157,6 +157,8 @@ def to_wire(value: Any) -> dict[str, Any]:
 def _wire_value(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return to_wire(value)
+    if isinstance(value, BaseModel):  # a part of azureml.yml a worker is handed (its credentials: section)
+        return value.model_dump(mode="json")
     return str(value) if isinstance(value, Path) else value
 
 
