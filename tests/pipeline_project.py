@@ -4,7 +4,8 @@ nodes in the namespaces ``data_processing`` and ``data_science`` (the stock star
 Between the two namespaces cross a parquet file (``preprocessed_companies``, read again by
 ``data_science``), a CSV (``model_input_table``) and a MemoryDataset (``preprocessed_shuttles``);
 ``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads. The
-nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag).
+nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag). The ``holding``
+pipeline's first step runs until it is cancelled (it prints ``holding until cancelled`` first).
 Registered in ``tests/conftest.py``: ask for ``spaceflights``.
 """
 
@@ -57,6 +58,14 @@ def evaluate_model(coef: np.ndarray, x_test: pd.DataFrame, y_test: pd.Series) ->
     return {"mae": float(np.abs(error).mean()), "rows": int(len(x_test))}
 
 
+def hold(companies: pd.DataFrame) -> pd.DataFrame:
+    import time
+
+    print("holding until cancelled", flush=True)
+    time.sleep(3600)
+    return companies
+
+
 def register_pipelines():
     processing = pipeline(
         [
@@ -105,7 +114,19 @@ def register_pipelines():
             node(len, "model_input_table", "row_count", name="count", tags=["step.a"]),
         ]
     )
-    return {"__default__": processing + science, "processing": processing, "cyclic": cyclic}
+    # A step that runs until it is cancelled, and one after it that never starts.
+    holding = pipeline(
+        [node(hold, "companies", "held_companies", name="hold")],
+        namespace="hold",
+        inputs={"companies"},
+        outputs={"held_companies"},
+    ) + pipeline([node(len, "held_companies", "held_rows", name="count")], namespace="after", inputs={"held_companies"})
+    return {
+        "__default__": processing + science,
+        "processing": processing,
+        "cyclic": cyclic,
+        "holding": holding,
+    }
 """
 
 CATALOG = """

@@ -67,6 +67,21 @@ def cancel(metadata: Any, job: str, env: str | None) -> None:
     click.echo(f"{job}: {end.status}")
     if end.exit_code == EXIT_NOT_ENDED:
         raise JobNotEnded(end.not_ended())
+    if end.status == "Canceled":
+        _show_cancelled_steps(run.workspace, job)
+
+
+def _show_cancelled_steps(workspace: Any, job: str) -> None:
+    """A cancelled pipeline job: its steps, and the MLflow status of its and their runs (a command job: nothing)."""
+    from kedro_azureml_mlflow.pipeline_jobs.follow import step_table, steps_of
+    from kedro_azureml_mlflow.pipeline_jobs.step_runs import run_statuses
+
+    steps = steps_of(workspace, job)
+    if not steps:
+        return
+    runs = run_statuses(workspace, [job, *(str(step.name) for step in steps)])
+    click.echo(f"MLflow run {job}: {runs.get(job, 'not found')}")
+    click.echo("Steps:\n" + "\n".join(step_table(steps, runs)))
 
 
 def follow(run: Any, console: Any) -> None:

@@ -7,6 +7,7 @@ import json
 import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,6 +17,7 @@ from mlflow.tracking import MlflowClient
 from tests.azure.test_submit_azure import job_name_from
 from tests.azureml_double import AzureMLDouble
 from tests.kedro_project import KedroProject, run_kedro
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
@@ -242,3 +244,34 @@ def step_run_tags(client: MlflowClient, run_id: str) -> dict[str, str]:
         return dict(client.get_run(run_id).data.tags)
     except MlflowException:
         return {}
+
+
+def test_cancel_ends_the_pipeline_and_its_running_step_killed_and_starts_no_more(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    args = ("--split-by", "namespace", "--pipeline", "holding", "--compute", "cpu-cluster", "--include-data")
+    name = job_name_from(submit(spaceflights, azureml_double, *args))
+    ml_client = azureml_double.ml_client()
+    client = MlflowClient(azureml_double.mlflow_url)
+
+    def holding_step() -> Any:
+        steps = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=name)}
+        held = steps.get("hold")
+        return held if held is not None and "holding until cancelled" in azureml_double.job_log(held.name) else None
+
+    held = wait_until(holding_step, 300, "the hold step's node to run")
+    assert client.get_run(held.name).info.status == "RUNNING"
+
+    cancelled = run_kedro(["azureml", "cancel", name], spaceflights.path, extra_env=azureml_double.client_env())
+    output = cancelled.stdout + cancelled.stderr
+    assert cancelled.returncode == 0, output
+    assert f"{name}: Canceled" in output
+    assert f"MLflow run {name}: KILLED" in output
+    rows = [line.split() for line in cancelled.stdout.splitlines() if line.startswith("  ") and line.strip()]
+    assert ["hold", "Canceled", held.name, "KILLED"] in rows, output
+
+    assert azureml_double.job_info(held.name)["process_alive"] is False
+    assert client.get_run(name).info.status == "KILLED"
+    assert client.get_run(held.name).info.status == "KILLED"
+    steps = {child.display_name for child in ml_client.jobs.list(parent_job_name=name)}
+    assert steps == {"hold"}  # the step after it never started
