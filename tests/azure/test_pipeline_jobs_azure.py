@@ -275,3 +275,56 @@ def test_cancel_ends_the_pipeline_and_its_running_step_killed_and_starts_no_more
     assert client.get_run(held.name).info.status == "KILLED"
     steps = {child.display_name for child in ml_client.jobs.list(parent_job_name=name)}
     assert steps == {"hold"}  # the step after it never started
+
+
+JOB_JOURNAL = "outputs/kedro_azureml_mlflow/journal"
+
+
+def test_an_mlflow_outage_in_the_steps_is_replayed_by_sync_job_into_each_steps_run_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble, tmp_path: Path
+) -> None:
+    spaceflights.write(
+        "conf/base/azureml.yml",
+        """
+        submit:
+          environment_variables: {MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0"}
+        """,
+    )
+    # The tracking server refuses every batch of values while the steps run (what their Kedro sessions send).
+    azureml_double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    args = ("--split-by", "namespace", "--compute", "cpu-cluster", "--include-data", "--wait")
+    output = submit(spaceflights, azureml_double, *args, check=False)
+    assert "[exit 0]" in output, output + step_logs(azureml_double)
+    name = job_name_from(output)
+    steps = {child.display_name: child.name for child in azureml_double.ml_client().jobs.list(parent_job_name=name)}
+    science = steps["data_science"]
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(science).data.metrics == {}  # nothing reached the step's run
+    kept = azureml_double.blob_service().get_container_client("azureml")
+    journaled = {
+        step: [b.name for b in kept.list_blobs(name_starts_with=f"ExperimentRun/dcid.{run}/{JOB_JOURNAL}/")]
+        for step, run in steps.items()
+    }
+    assert any(blob.endswith(".jsonl") for blob in journaled["data_science"]), journaled
+
+    azureml_double.clear_faults()
+    synced = run_kedro(["azureml", "sync", "--job", name], spaceflights.path, extra_env=azureml_double.client_env())
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    for step, blobs in journaled.items():
+        if any(blob.endswith(".jsonl") for blob in blobs):
+            assert f"to run {steps[step]}" in synced.stdout, (step, synced.stdout + synced.stderr)
+
+    reference = KedroProject(Path(shutil.copytree(spaceflights.path, tmp_path / "reference")))
+    reference.run()
+    reported = json.loads((reference.path / "data/08_reporting/metrics.json").read_text())
+    run = client.get_run(science)
+    assert run.data.metrics == pytest.approx({f"metrics.{key}": value for key, value in reported.items()})
+    for key in run.data.metrics:  # each value sent once
+        assert len(client.get_metric_history(science, key)) == 1, key
+    assert client.get_run(name).data.metrics == {}  # into the step's run, not the pipeline's
+
+    before = azureml_double.last_seq()
+    again = run_kedro(["azureml", "sync", "--job", name], spaceflights.path, extra_env=azureml_double.client_env())
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "not sent again" in again.stdout, again.stdout
+    assert azureml_double.mlflow_requests(before) == []  # fetched again, sent nothing again
