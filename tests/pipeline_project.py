@@ -5,7 +5,8 @@ Between the two namespaces cross a parquet file (``preprocessed_companies``, rea
 ``data_science``), a CSV (``model_input_table``) and a MemoryDataset (``preprocessed_shuttles``);
 ``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads. The
 nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag). The ``holding``
-pipeline's first step runs until it is cancelled (it prints ``holding until cancelled`` first).
+pipeline's first step runs until it is cancelled (it prints ``holding until cancelled`` first); the
+``quoting`` pipeline's one step writes the ``label`` parameter to ``echoed`` (a text file).
 Registered in ``tests/conftest.py``: ask for ``spaceflights``.
 """
 
@@ -66,6 +67,10 @@ def hold(companies: pd.DataFrame) -> pd.DataFrame:
     return companies
 
 
+def echo(label: str) -> str:
+    return label
+
+
 def register_pipelines():
     processing = pipeline(
         [
@@ -121,8 +126,16 @@ def register_pipelines():
         inputs={"companies"},
         outputs={"held_companies"},
     ) + pipeline([node(len, "held_companies", "held_rows", name="count")], namespace="after", inputs={"held_companies"})
+    # One step that writes the text parameter it reads (to see that any value reaches it as it is).
+    quoting = pipeline(
+        [node(echo, "params:label", "echoed", name="echo")],
+        namespace="say",
+        parameters={"params:label"},
+        outputs={"echoed"},
+    )
     return {
         "__default__": processing + science,
+        "quoting": quoting,
         "processing": processing,
         "cyclic": cyclic,
         "holding": holding,
@@ -149,6 +162,9 @@ regressor:
 metrics:
   type: json.JSONDataset
   filepath: data/08_reporting/metrics.json
+echoed:
+  type: text.TextDataset
+  filepath: data/08_reporting/echoed.txt
 """
 
 PARAMETERS = """
