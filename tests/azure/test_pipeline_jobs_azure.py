@@ -22,6 +22,12 @@ from tests.waiting import wait_until
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
 CREATING = ("startPendingUpload", "/codes/", "/components/", "/jobs/", "/environments/")
+# The spaceflights parameters, flattened, as MLflow params (lists as JSON text).
+PARENT_PARAMS = {
+    "model_options.test_size": "0.25",
+    "model_options.random_state": "3",
+    "model_options.features": '["engines", "passenger_capacity", "company_rating"]',
+}
 
 
 def submit(project: KedroProject, double: AzureMLDouble, *args: str, check: bool = True) -> str:
@@ -93,6 +99,10 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
 
     client = MlflowClient(azureml_double.mlflow_url)
     parent = client.get_run(name)
+    # The submitter logged the flattened parameters and Kedro's run tags to the pipeline's run.
+    assert parent.data.params == PARENT_PARAMS
+    assert parent.data.tags["kedro.pipeline"] == "__default__"
+    assert parent.data.tags["kedro.command"].startswith("kedro azureml submit --split-by namespace")
     step_runs = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{name}'")
     assert sorted(run.info.run_id for run in step_runs) == sorted(child.name for child in children.values())
     assert {run.info.status for run in step_runs} == {"FINISHED"}
@@ -328,3 +338,30 @@ def test_an_mlflow_outage_in_the_steps_is_replayed_by_sync_job_into_each_steps_r
     assert again.returncode == 0, again.stdout + again.stderr
     assert "not sent again" in again.stdout, again.stdout
     assert azureml_double.mlflow_requests(before) == []  # fetched again, sent nothing again
+
+
+def test_the_submitters_params_and_tags_are_journaled_when_mlflow_is_out_and_sync_sends_them_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    azureml_double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    args = ("--split-by", "namespace", "--compute", "cpu-cluster", "--include-data")
+    output = submit(spaceflights, azureml_double, *args)
+    azureml_double.clear_faults()
+    name = job_name_from(output)
+    assert f"MLflow: could not log the parameters and tags to pipeline job {name}'s run" in output, output
+    journals = list((spaceflights.path / ".kedro_azureml_mlflow/journal").glob("*.jsonl"))
+    assert len(journals) == 1, journals
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(name).data.params == {}
+
+    synced = run_kedro(["azureml", "sync"], spaceflights.path, extra_env=azureml_double.client_env())
+    assert synced.returncode == 0 and f"to run {name}" in synced.stdout, synced.stdout + synced.stderr
+    parent = client.get_run(name)
+    assert parent.data.params == PARENT_PARAMS
+    assert parent.data.tags["kedro.pipeline"] == "__default__"
+
+    before = azureml_double.last_seq()
+    again = run_kedro(["azureml", "sync"], spaceflights.path, extra_env=azureml_double.client_env())
+    assert "Nothing to send" in again.stdout, again.stdout + again.stderr
+    assert azureml_double.mlflow_requests(before) == []
+    azureml_double.wait_for_job(name, timeout=600)  # not left running into the next test
