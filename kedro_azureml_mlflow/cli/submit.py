@@ -225,9 +225,9 @@ def submit_pipeline_job(
         console.print(f"Follow it with: kedro azureml status {job.name} / kedro azureml logs {job.name}")
         return
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.cli.jobs import follow
+    from kedro_azureml_mlflow.cli.jobs import follow_pipeline
 
-    follow(AzureMLSubmittedRun(workspace, job.name, stream=False, limits=options.wait_limits()), console)
+    follow_pipeline(AzureMLSubmittedRun(workspace, job.name, stream=False, limits=options.wait_limits()), console)
 
 
 def package_request(

@@ -192,6 +192,12 @@ def test_a_failing_node_fails_its_step_and_the_steps_after_it_never_start(
     )
     assert "[exit 1]" in output
     assert "Failed nodes: /data_science_split_data" in output, output
+    # --wait said how each step went, and showed the failed step's log tail.
+    assert "step data_processing_create_model_input_table: Completed" in output, output
+    assert "step data_science_split_data: Failed" in output, output
+    _, tail_header, tail = output.partition("── last 30 lines of step data_science_split_data's user_logs/std_log.txt")
+    assert tail_header and "no_such_column" in tail, output
+    assert "step data_science_train_model:" not in output  # never started
     name = job_name_from(output)
     # Keyed by the steps' Azure ML names: the double lists a child under its node name (not its display name).
     children = {c.display_name: c for c in azureml_double.ml_client().jobs.list(parent_job_name=name)}
