@@ -6,7 +6,8 @@ Between the two namespaces cross a parquet file (``preprocessed_companies``, rea
 ``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads. The
 nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag). The ``holding``
 pipeline's first step runs until it is cancelled (it prints ``holding until cancelled`` first); the
-``quoting`` pipeline's one step writes the ``label`` parameter to ``echoed`` (a text file).
+``quoting`` pipeline's one step writes the ``label`` parameter to ``echoed`` (a text file); the
+``reusing`` pipeline's step ``prep`` (tagged ``preprocessing``) logs ``prep_metrics`` and feeds ``train``.
 Registered in ``tests/conftest.py``: ask for ``spaceflights``.
 """
 
@@ -65,6 +66,10 @@ def hold(companies: pd.DataFrame) -> pd.DataFrame:
     print("holding until cancelled", flush=True)
     time.sleep(3600)
     return companies
+
+
+def count_rows(companies: pd.DataFrame) -> tuple:
+    return companies, {"companies": float(len(companies))}
 
 
 def echo(label: str) -> str:
@@ -133,9 +138,20 @@ def register_pipelines():
         parameters={"params:label"},
         outputs={"echoed"},
     )
+    # A step that logs metrics (reusable: tagged preprocessing), and one after it that reads its output.
+    reusing = pipeline(
+        [node(count_rows, "companies", ["counted_companies", "prep_metrics"], name="count")],
+        namespace="prep",
+        tags=["preprocessing"],
+        inputs={"companies"},
+        outputs={"counted_companies", "prep_metrics"},
+    ) + pipeline(
+        [node(len, "counted_companies", "company_count", name="size")], namespace="train", inputs={"counted_companies"}
+    )
     return {
         "__default__": processing + science,
         "quoting": quoting,
+        "reusing": reusing,
         "processing": processing,
         "cyclic": cyclic,
         "holding": holding,

@@ -71,9 +71,8 @@ class ParentRun:
     batch: Batch
     project_path: Path
 
-    def log(self, workspace: AzureWorkspace, job: str, experiment: str) -> str:
-        """Send the batch to run ``job`` (the job's name is its run id), or journal it for ``sync``; one line
-        saying which."""
+    def log(self, workspace: AzureWorkspace, job: str, experiment: str) -> None:
+        """Send the batch to run ``job`` (the job's name is its run id), or journal it for ``sync`` (a warning)."""
         from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
         from kedro_azureml_mlflow.tracking.client.client_ops import make_client, send_record
 
@@ -84,11 +83,16 @@ class ParentRun:
                 send_record(make_client(tracking_uri), job, self.batch)
         except Exception as exc:  # noqa: BLE001 - any failure to send is journaled; the job runs all the same
             path = _journal(tracking_uri, job, experiment, self.batch, self.project_path)
-            return (
-                f"MLflow: could not log the parameters and tags to pipeline job {job}'s run "
-                f"({scrub(first_line(exc))}); kept in {path}: send them with `kedro azureml sync`"
+            logger.warning(
+                "MLflow: could not log the parameters and tags to pipeline job %s's run (%s); kept in %s: "
+                "send them with `kedro azureml sync`",
+                job,
+                scrub(first_line(exc)),
+                path,
             )
-        return f"Logged {len(self.batch.params)} parameters and {len(self.batch.tags)} tags to pipeline job {job}'s run"
+            return
+        params, tags = len(self.batch.params), len(self.batch.tags)
+        logger.info("Logged %d parameters and %d tags to pipeline job %s's run", params, tags, job)
 
 
 def _journal(tracking_uri: str, job: str, experiment: str, batch: Batch, project_path: Path) -> Path:

@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.io.step_catalog import STEP_DATA_ENV
+from kedro_azureml_mlflow.pipeline_jobs.lineage import read_lineage, write_lineage
 from kedro_azureml_mlflow.pipeline_jobs.params import from_literal, nested
+from kedro_azureml_mlflow.pipeline_jobs.plan import INPUT_FROM
 from kedro_azureml_mlflow.pipeline_jobs.rollup import finish_step
 from kedro_azureml_mlflow.pipeline_jobs.step_inputs import STDIN_OPTION, read_inputs
 
@@ -50,6 +52,7 @@ def run_step(spec: dict[str, Any], inputs: dict[str, str], output: Path, project
     os.environ[STEP_ENV] = json.dumps({"step": spec["step"], "nodes": spec["nodes"]})
     bootstrap_project(project_path)
     runner = load_obj(spec["runner"], "kedro.runner")()
+    lineage = read_lineage(Path(path) for name, path in inputs.items() if name.startswith(INPUT_FROM))
     session: Any
     succeeded = False
     try:
@@ -58,8 +61,9 @@ def run_step(spec: dict[str, Any], inputs: dict[str, str], output: Path, project
         ) as session:
             session.run(**_pipeline_argument(session, spec["pipeline"]), node_names=spec["nodes"], runner=runner)
         succeeded = True
+        write_lineage(output, spec["step"], lineage)
     finally:
-        finish_step(spec["step"], spec["nodes"], succeeded)
+        finish_step(spec["step"], spec["nodes"], succeeded, lineage)
 
 
 def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:

@@ -146,6 +146,5 @@ def submit_pipeline(
     )
     if parent is not None:
         with console.status(f"Logging the parameters and tags to the run of {created.name}…"):
-            said = parent.log(workspace, created.name, experiment)
-        console.print(said, markup=False, highlight=False, soft_wrap=True)
+            parent.log(workspace, created.name, experiment)
     return created

@@ -371,3 +371,24 @@ def test_the_submitters_params_and_tags_are_journaled_when_mlflow_is_out_and_syn
     assert "Nothing to send" in again.stdout, again.stdout + again.stderr
     assert azureml_double.mlflow_requests(before) == []
     azureml_double.wait_for_job(name, timeout=600)  # not left running into the next test
+
+
+def test_a_reused_steps_metrics_are_rolled_up_to_the_new_pipelines_run_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    spaceflights.write("conf/base/azureml.yml", "submit:\n  reuse_tags: [preprocessing]\n")
+    args = ("--split-by", "namespace", "--pipeline", "reusing", "--compute", "cpu-cluster", "--include-data", "--wait")
+    first, second = (job_name_from(submit(spaceflights, azureml_double, *args)) for _ in range(2))
+    ml_client = azureml_double.ml_client()
+    steps = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=second)}
+    original = steps["prep"].properties.get("azureml.reusedrunid")
+    assert original is not None, steps["prep"].properties  # prep was reused: no process ran for it
+    assert original == {c.display_name: c.name for c in ml_client.jobs.list(parent_job_name=first)}["prep"]
+
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(steps["prep"].name).data.metrics == {}  # the reused step's own run is empty
+    assert client.get_run(first).data.metrics == {"prep_metrics.companies": 20.0}
+    parent = client.get_run(second)
+    assert parent.data.metrics == {"prep_metrics.companies": 20.0}  # rolled up from the original's run
+    assert parent.data.tags["kedro.rollup.reused.prep"] == original
+    assert len(client.get_metric_history(second, "prep_metrics.companies")) == 1
