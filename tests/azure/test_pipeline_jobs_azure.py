@@ -82,10 +82,12 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
     pd.read_parquet(produced / "data/02_intermediate/preprocessed_companies.parquet")
     pd.read_csv(produced / "data/03_primary/model_input_table.csv")
     assert (produced / "memory/preprocessed_shuttles.pickle").is_file()
+    assert (produced / ".kedro_azureml/lineage.json").is_file()  # which runs made it (reused steps' roll-up)
     # `kedro azureml download` puts the kept data where a local run writes it: equal to the local run's.
     pulled = run_kedro(["azureml", "download", name], spaceflights.path, extra_env=azureml_double.client_env())
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     assert not (spaceflights.path / "memory").exists()  # pickled MemoryDatasets are not project files
+    assert not (spaceflights.path / ".kedro_azureml").exists()  # nor is which runs made the data
     for path in ("data/08_reporting/metrics.json", "data/03_primary/model_input_table.csv"):
         assert (spaceflights.path / path).read_text() == (reference.path / path).read_text(), path
     pd.testing.assert_frame_equal(
