@@ -4,7 +4,10 @@ nodes in the namespaces ``data_processing`` and ``data_science`` (the stock star
 Between the two namespaces cross a parquet file (``preprocessed_companies``, read again by
 ``data_science``), a CSV (``model_input_table``) and a MemoryDataset (``preprocessed_shuttles``);
 ``regressor`` is a versioned pickle and ``metrics`` a JSON file, pipeline outputs no step reads. The
-nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag).
+nodes are tagged ``preprocessing`` and ``training`` (for reuse and compute by tag). The ``holding``
+pipeline's first step runs until it is cancelled (it prints ``holding until cancelled`` first); the
+``quoting`` pipeline's one step writes the ``label`` parameter to ``echoed`` (a text file); the
+``reusing`` pipeline's step ``prep`` (tagged ``preprocessing``) logs ``prep_metrics`` and feeds ``train``.
 Registered in ``tests/conftest.py``: ask for ``spaceflights``.
 """
 
@@ -57,6 +60,22 @@ def evaluate_model(coef: np.ndarray, x_test: pd.DataFrame, y_test: pd.Series) ->
     return {"mae": float(np.abs(error).mean()), "rows": int(len(x_test))}
 
 
+def hold(companies: pd.DataFrame) -> pd.DataFrame:
+    import time
+
+    print("holding until cancelled", flush=True)
+    time.sleep(3600)
+    return companies
+
+
+def count_rows(companies: pd.DataFrame) -> tuple:
+    return companies, {"companies": float(len(companies))}
+
+
+def echo(label: str) -> str:
+    return label
+
+
 def register_pipelines():
     processing = pipeline(
         [
@@ -105,7 +124,38 @@ def register_pipelines():
             node(len, "model_input_table", "row_count", name="count", tags=["step.a"]),
         ]
     )
-    return {"__default__": processing + science, "processing": processing, "cyclic": cyclic}
+    # A step that runs until it is cancelled, and one after it that never starts.
+    holding = pipeline(
+        [node(hold, "companies", "held_companies", name="hold")],
+        namespace="hold",
+        inputs={"companies"},
+        outputs={"held_companies"},
+    ) + pipeline([node(len, "held_companies", "held_rows", name="count")], namespace="after", inputs={"held_companies"})
+    # One step that writes the text parameter it reads (to see that any value reaches it as it is).
+    quoting = pipeline(
+        [node(echo, "params:label", "echoed", name="echo")],
+        namespace="say",
+        parameters={"params:label"},
+        outputs={"echoed"},
+    )
+    # A step that logs metrics (reusable: tagged preprocessing), and one after it that reads its output.
+    reusing = pipeline(
+        [node(count_rows, "companies", ["counted_companies", "prep_metrics"], name="count")],
+        namespace="prep",
+        tags=["preprocessing"],
+        inputs={"companies"},
+        outputs={"counted_companies", "prep_metrics"},
+    ) + pipeline(
+        [node(len, "counted_companies", "company_count", name="size")], namespace="train", inputs={"counted_companies"}
+    )
+    return {
+        "__default__": processing + science,
+        "quoting": quoting,
+        "reusing": reusing,
+        "processing": processing,
+        "cyclic": cyclic,
+        "holding": holding,
+    }
 """
 
 CATALOG = """
@@ -128,6 +178,9 @@ regressor:
 metrics:
   type: json.JSONDataset
   filepath: data/08_reporting/metrics.json
+echoed:
+  type: text.TextDataset
+  filepath: data/08_reporting/echoed.txt
 """
 
 PARAMETERS = """

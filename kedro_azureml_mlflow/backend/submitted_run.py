@@ -57,15 +57,20 @@ class AzureMLSubmittedRun(SubmittedRun):
         """Follow the job (printing its log when asked) until it ends; True only when it completed."""
         return self.follow().status == COMPLETED
 
-    def follow(self, on_status: Callable[[str], None] | None = None) -> WaitEnd:
+    def follow(
+        self, on_status: Callable[[str], None] | None = None, on_poll: Callable[[str], None] | None = None
+    ) -> WaitEnd:
         """Poll until the job reaches a status the SDK treats as final, ``Unknown`` lasts too long, or the
-        time limit passes; report each new status, and print new log lines at each poll when streaming."""
+        time limit passes; report each new status (``on_status``) and every poll's (``on_poll``: a pipeline
+        job's steps are read then), and print new log lines at each poll when streaming."""
         follower = LogFollower(self.workspace.ml_client, self.job_name, click.echo) if self.stream else None
         started, unknown_since, delay, last = time.monotonic(), None, 0.2, None
         while True:
             status = normalise(self.job_status())
             if status != last and on_status is not None:
                 on_status(status)
+            if on_poll is not None:
+                on_poll(status)
             last = status
             if follower is not None:
                 with self.workspace.errors(f"reading the log of job '{self.job_name}'"):

@@ -70,6 +70,21 @@ def cancel(metadata: Any, job: str, env: str | None) -> None:
     click.echo(f"{job}: {end.status}")
     if end.exit_code == EXIT_NOT_ENDED:
         raise JobNotEnded(end.not_ended())
+    if end.status == "Canceled":
+        _show_cancelled_steps(run.workspace, job)
+
+
+def _show_cancelled_steps(workspace: Any, job: str) -> None:
+    """A cancelled pipeline job: its steps, and the MLflow status of its and their runs (a command job: nothing)."""
+    from kedro_azureml_mlflow.pipeline_jobs.follow import step_table, steps_of
+    from kedro_azureml_mlflow.pipeline_jobs.step_runs import run_statuses
+
+    steps = steps_of(workspace, job)
+    if not steps:
+        return
+    runs = run_statuses(workspace, [job, *(str(step.name) for step in steps)])
+    click.echo(f"MLflow run {job}: {runs.get(job, 'not found')}")
+    click.echo("Steps:\n" + "\n".join(step_table(steps, runs)))
 
 
 def follow(run: Any, console: Any) -> None:
@@ -81,11 +96,48 @@ def follow(run: Any, console: Any) -> None:
             with console.status("Waiting for the job…") as progress:
                 end = run.follow(lambda state: progress.update(f"Job {run.job_name}: {state}…"))
     except KeyboardInterrupt:
-        raise PluginError(
-            f"Stopped following job {run.job_name}; it keeps running (kedro azureml cancel {run.job_name} stops it)"
-        ) from None
+        raise _stopped_following(run) from None
     if end.status == "Failed" and not run.stream:
         _print_log_tail(run, console)
+    _end(run, end, console)
+
+
+def follow_pipeline(run: Any, console: Any) -> None:
+    """A pipeline job: a line as each step starts, changes status or ends; a failed step's log tail; fail
+    unless the pipeline job completed."""
+    from kedro_azureml_mlflow.pipeline_jobs.progress import StepWatch
+
+    watch = StepWatch(run.workspace, run.job_name)
+
+    def show_steps(state: str) -> None:
+        for line in watch.changes():
+            console.print(line, markup=False, highlight=False)
+
+    try:
+        with console.status("Waiting for the pipeline job…") as progress:
+            end = run.follow(lambda state: progress.update(f"Pipeline job {run.job_name}: {state}…"), show_steps)
+    except KeyboardInterrupt:
+        raise _stopped_following(run) from None
+    show_steps(end.status)  # the steps' last changes, once the pipeline has ended
+    for step in watch.failed():
+        _print_log_tail(_step_run(run, str(step.name)), console, f"step {step.display_name}'s ")
+    _end(run, end, console)
+
+
+def _step_run(run: Any, step: str) -> Any:
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
+
+    return AzureMLSubmittedRun(run.workspace, step, stream=False, limits=run.limits)
+
+
+def _stopped_following(run: Any) -> PluginError:
+    return PluginError(
+        f"Stopped following job {run.job_name}; it keeps running (kedro azureml cancel {run.job_name} stops it)"
+    )
+
+
+def _end(run: Any, end: Any, console: Any) -> None:
+    """Exit as the job ended: 3 if it has not, 1 unless it completed (with why), else say it completed."""
     if end.exit_code == EXIT_NOT_ENDED:
         raise JobNotEnded(end.not_ended())
     if end.exit_code == EXIT_NOT_COMPLETED:
@@ -93,10 +145,10 @@ def follow(run: Any, console: Any) -> None:
     console.print(f"[green]{end.summary()}[/green]")
 
 
-def _print_log_tail(run: Any, console: Any, lines: int = LOG_TAIL_LINES) -> None:
+def _print_log_tail(run: Any, console: Any, whose: str = "", lines: int = LOG_TAIL_LINES) -> None:
     """The end of a failed job's log, where the error usually is (the log was not streamed)."""
     for name, text in run.logs().items():
-        console.print(f"── last {lines} lines of {name}", markup=False, highlight=False)
+        console.print(f"── last {lines} lines of {whose}{name}", markup=False, highlight=False)
         console.print("\n".join(text.rstrip().splitlines()[-lines:]), markup=False, highlight=False)
 
 

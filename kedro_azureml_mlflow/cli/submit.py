@@ -148,8 +148,14 @@ def submit(metadata: Any, /, **cli: Any) -> None:
             run_locally(package.staging, request.run, experiment, config, info, console)
             return
         if plan is not None:
+            from kedro_azureml_mlflow.pipeline_jobs.submission import parent_run
+
             flags = pipeline_flags(config, cli)
-            submit_pipeline_job(workspace, package.staging, plan, request.run, options, experiment, flags, cli, console)
+            runtime_params = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
+            parent = parent_run(request.run, runtime_params, project_path, config)
+            submit_pipeline_job(
+                workspace, package.staging, plan, request.run, options, experiment, flags, parent, cli, console
+            )
             return
         submit_to_azure(workspace, package.staging, request.run, options, experiment, console, cli["wait"])
 
@@ -206,20 +212,22 @@ def submit_pipeline_job(
     options: Any,
     experiment: str,
     flags: dict[str, bool],
+    parent: Any,
     cli: dict[str, Any],
     console: Any,
 ) -> None:
-    """Send the pipeline job; with ``--wait`` follow it and fail unless it completed."""
+    """Send the pipeline job and log ``parent`` (params and tags) to its run; with ``--wait`` follow it and fail
+    unless it completed."""
     from kedro_azureml_mlflow.pipeline_jobs.submission import submit_pipeline
 
-    job = submit_pipeline(workspace, staging, plan, run, options, experiment, flags, cli["output"], console)
+    job = submit_pipeline(workspace, staging, plan, run, options, experiment, flags, cli["output"], parent, console)
     if not cli["wait"]:
         console.print(f"Follow it with: kedro azureml status {job.name} / kedro azureml logs {job.name}")
         return
     from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
-    from kedro_azureml_mlflow.cli.jobs import follow
+    from kedro_azureml_mlflow.cli.jobs import follow_pipeline
 
-    follow(AzureMLSubmittedRun(workspace, job.name, stream=False, limits=options.wait_limits()), console)
+    follow_pipeline(AzureMLSubmittedRun(workspace, job.name, stream=False, limits=options.wait_limits()), console)
 
 
 def package_request(

@@ -37,7 +37,11 @@ if TYPE_CHECKING:
 @click.argument("journals", nargs=-1)
 @click.option("--to", "to_uri", default=None, help="Send into a new run in this tracking URI instead.")
 @click.option("--discard", multiple=True, help="Delete this journal (pending or in failed/) unsent.")
-@click.option("--job", default=None, help="Fetch the journal an Azure ML job left in its outputs, and send it.")
+@click.option(
+    "--job",
+    default=None,
+    help="Fetch the journals an Azure ML job (a pipeline job: each of its steps) left in its outputs, and send them.",
+)
 @env_option
 @click.pass_obj
 def sync(

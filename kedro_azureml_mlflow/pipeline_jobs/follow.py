@@ -1,7 +1,8 @@
-"""A pipeline job's steps for ``status`` (a table) and ``logs --step`` (which child job)."""
+"""A pipeline job's steps for ``status`` and ``cancel`` (a table) and ``logs --step`` (which child job)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
@@ -14,10 +15,18 @@ def steps_of(workspace: AzureWorkspace, job: str) -> list[Any]:
         return list(workspace.ml_client.jobs.list(parent_job_name=job))
 
 
-def step_table(steps: list[Any]) -> list[str]:
-    """One line per started step: its name, status and child job."""
+def step_table(steps: list[Any], run_statuses: Mapping[str, str] | None = None) -> list[str]:
+    """One line per started step: its name, status and child job (and its MLflow run's status, if given)."""
     width = max(len(str(step.display_name)) for step in steps)
-    return [f"  {step.display_name!s:<{width}}  {step.status:<10}  {step.name}" for step in steps]
+    runs = run_statuses or {}
+    return [
+        f"  {step.display_name!s:<{width}}  {step.status:<10}  {step.name}{_run_column(runs, step.name)}"
+        for step in steps
+    ]
+
+
+def _run_column(runs: Mapping[str, str], name: str) -> str:
+    return f"  {runs[name]}" if name in runs else ""
 
 
 def step_job(workspace: AzureWorkspace, job: str, step: str) -> str:

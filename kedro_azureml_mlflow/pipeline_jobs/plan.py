@@ -13,6 +13,7 @@ from kedro_azureml_mlflow.pipeline_jobs.data_routes import Route, data_routes
 from kedro_azureml_mlflow.pipeline_jobs.grouping import SplitBy, group_nodes
 from kedro_azureml_mlflow.pipeline_jobs.naming import safe_names
 from kedro_azureml_mlflow.pipeline_jobs.params import ParamInput, keys_read, param_inputs
+from kedro_azureml_mlflow.pipeline_jobs.step_inputs import check_value
 from kedro_azureml_mlflow.settings.config import StepComputeConfig, SubmitConfig
 
 DATA_OUTPUT = "data"
@@ -73,6 +74,8 @@ def plan_pipeline(
     by_node = {node.name: node for node in pipeline.nodes}
     inputs_of = {g.name: [i for n in g.nodes for i in by_node[n].inputs] for g in groups}
     params = param_inputs([key for g in groups for key in keys_read(inputs_of[g.name], parameters)], parameters)
+    for param in params.values():
+        check_value(param.key, param.value)
     reuse_tags = set(submit.reuse_tags)
     steps = []
     for group in groups:

@@ -3,7 +3,8 @@ it needs to run its nodes as ``kedro run`` would.
 
 What is fixed at submit time (pipeline, env, nodes, data routes, parameter types) is one JSON
 argument; what Azure ML fills in (input and output folders, parameter values) are ``${{…}}``
-placeholders it substitutes into the command text.
+placeholders it substitutes into the command text: the output folder as an argument, the inputs in a
+here-document on the step's standard input (:mod:`step_inputs`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.bundle.mlproject import RunArguments
 from kedro_azureml_mlflow.pipeline_jobs.plan import DATA_OUTPUT, StepPlan
+from kedro_azureml_mlflow.pipeline_jobs.step_inputs import here_document
 
 STEP_MODULE = "kedro_azureml_mlflow.pipeline_jobs.step_main"
 
@@ -33,10 +35,11 @@ def step_spec(step: StepPlan, run: RunArguments) -> dict[str, Any]:
 
 
 def step_command(step: StepPlan, run: RunArguments) -> str:
-    """``python -m …step_main --spec '<json>' --input name=${{inputs.name}}… --output ${{outputs.data}}``."""
+    """``python -m …step_main --spec '<json>' --output '${{outputs.data}}'``, the inputs' values on its
+    standard input (:mod:`step_inputs`: Azure ML pastes them into the text, so no shell quoting holds them)."""
     inputs = [step.input_for(producer) for producer in step.after] + [p.input_name for p in step.params]
     parts = ["python", "-m", STEP_MODULE, "--spec", shlex.quote(json.dumps(step_spec(step, run), sort_keys=True))]
-    for name in inputs:
-        parts += ["--input", shlex.quote(f"{name}=") + f"'${{{{inputs.{name}}}}}'"]
     parts += ["--output", f"'${{{{outputs.{DATA_OUTPUT}}}}}'"]
+    if inputs:
+        parts.append(here_document(inputs))
     return " ".join(parts)

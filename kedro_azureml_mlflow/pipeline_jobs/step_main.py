@@ -1,8 +1,9 @@
 """A pipeline job's step, on the compute: run its nodes as ``kedro run`` would, with the data
 routes and the parameters the pipeline job hands it.
 
-``python -m kedro_azureml_mlflow.pipeline_jobs.step_main --spec JSON --input NAME=VALUE… --output DIR``
-(built by :mod:`step_command`). Runs in the project folder (the code snapshot).
+``python -m kedro_azureml_mlflow.pipeline_jobs.step_main --spec JSON --output DIR [--inputs-on-stdin]``
+(built by :mod:`step_command`; the inputs' values come on standard input, see :mod:`step_inputs`).
+Runs in the project folder (the code snapshot).
 """
 
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from kedro_azureml_mlflow.io.step_catalog import STEP_DATA_ENV
+from kedro_azureml_mlflow.pipeline_jobs.lineage import read_lineage, write_lineage
 from kedro_azureml_mlflow.pipeline_jobs.params import from_literal, nested
+from kedro_azureml_mlflow.pipeline_jobs.plan import INPUT_FROM
 from kedro_azureml_mlflow.pipeline_jobs.rollup import finish_step
+from kedro_azureml_mlflow.pipeline_jobs.step_inputs import STDIN_OPTION, read_inputs
 
 STEP_ENV = "KEDRO_AZUREML_MLFLOW_STEP"
 
@@ -47,6 +52,7 @@ def run_step(spec: dict[str, Any], inputs: dict[str, str], output: Path, project
     os.environ[STEP_ENV] = json.dumps({"step": spec["step"], "nodes": spec["nodes"]})
     bootstrap_project(project_path)
     runner = load_obj(spec["runner"], "kedro.runner")()
+    lineage = read_lineage(Path(path) for name, path in inputs.items() if name.startswith(INPUT_FROM))
     session: Any
     succeeded = False
     try:
@@ -55,8 +61,9 @@ def run_step(spec: dict[str, Any], inputs: dict[str, str], output: Path, project
         ) as session:
             session.run(**_pipeline_argument(session, spec["pipeline"]), node_names=spec["nodes"], runner=runner)
         succeeded = True
+        write_lineage(output, spec["step"], lineage)
     finally:
-        finish_step(spec["step"], spec["nodes"], succeeded)
+        finish_step(spec["step"], spec["nodes"], succeeded, lineage)
 
 
 def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
@@ -70,10 +77,10 @@ def _pipeline_argument(session: Any, pipeline: str) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="step_main", description=__doc__)
     parser.add_argument("--spec", required=True)
-    parser.add_argument("--input", action="append", default=[])
     parser.add_argument("--output", required=True)
+    parser.add_argument(STDIN_OPTION, action="store_true", help="read the inputs' values from standard input")
     args = parser.parse_args(argv)
-    inputs = dict(item.split("=", 1) for item in args.input)
+    inputs = read_inputs(sys.stdin.read()) if args.inputs_on_stdin else {}
     run_step(json.loads(args.spec), inputs, Path(args.output), Path.cwd())
 
 

@@ -12,8 +12,9 @@ from kedro_azureml_mlflow.bundle.mlproject import RunArguments
 from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.pipeline_jobs.build import PipelineSettings, pipeline_job
 from kedro_azureml_mlflow.pipeline_jobs.grouping import SplitBy
+from kedro_azureml_mlflow.pipeline_jobs.parent_run import ParentRun
 from kedro_azureml_mlflow.pipeline_jobs.plan import PipelinePlan, plan_pipeline
-from kedro_azureml_mlflow.settings.config import SubmitConfig
+from kedro_azureml_mlflow.settings.config import PluginConfig, SubmitConfig
 
 
 def plan_submission(
@@ -29,11 +30,31 @@ def plan_submission(
         catalog = dict(loader["catalog"])
     except MissingConfigException:
         catalog = {}
+    return plan_pipeline(pipeline, split_by, project_path, catalog, project_parameters(loader), submit)
+
+
+def project_parameters(loader: Any) -> dict[str, Any]:
+    """The env's parameters with the runtime ones (``--params``) over them, as a Kedro run reads them."""
+    from kedro.config import MissingConfigException
+
     try:
-        parameters = dict(loader["parameters"])
+        return dict(loader["parameters"])
     except MissingConfigException:
-        parameters = {}
-    return plan_pipeline(pipeline, split_by, project_path, catalog, parameters, submit)
+        return {}
+
+
+def parent_run(
+    run: RunArguments, runtime_params: dict[str, Any], project_path: Path, config: PluginConfig
+) -> ParentRun | None:
+    """What the submitter logs to the pipeline job's run; ``None`` when the pipeline is not tracked."""
+    from kedro_azureml_mlflow.pipeline_jobs.parent_run import parent_batch
+    from kedro_azureml_mlflow.settings.project import config_loader
+
+    tracking = config.tracking
+    if not tracking.enabled or run.pipeline in tracking.disable_for_pipelines:
+        return None
+    parameters = project_parameters(config_loader(project_path, run.env, runtime_params))
+    return ParentRun(parent_batch(parameters, tracking, run, project_path), project_path)
 
 
 def build_job(
@@ -106,9 +127,11 @@ def submit_pipeline(
     experiment: str,
     flags: dict[str, bool],
     output: Path | None,
+    parent: ParentRun | None,
     console: Any,
 ) -> Any:
-    """Check the computes, build, optionally write the YAML, send; returns the created job."""
+    """Check the computes, build, optionally write the YAML, send, log the params and tags to the job's
+    run (``parent``); returns the created job."""
     with console.status(f"Checking computes and the environment in {workspace.ref.name}…"):
         check_targets(workspace, plan, options)
         job = build_job(staging, plan, run, options, experiment, flags)
@@ -121,4 +144,7 @@ def submit_pipeline(
         markup=False,
         highlight=False,
     )
+    if parent is not None:
+        with console.status(f"Logging the parameters and tags to the run of {created.name}…"):
+            parent.log(workspace, created.name, experiment)
     return created

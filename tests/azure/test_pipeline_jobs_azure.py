@@ -7,6 +7,7 @@ import json
 import pickle
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -16,10 +17,17 @@ from mlflow.tracking import MlflowClient
 from tests.azure.test_submit_azure import job_name_from
 from tests.azureml_double import AzureMLDouble
 from tests.kedro_project import KedroProject, run_kedro
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.azure, pytest.mark.slow]
 
 CREATING = ("startPendingUpload", "/codes/", "/components/", "/jobs/", "/environments/")
+# The spaceflights parameters, flattened, as MLflow params (lists as JSON text).
+PARENT_PARAMS = {
+    "model_options.test_size": "0.25",
+    "model_options.random_state": "3",
+    "model_options.features": '["engines", "passenger_capacity", "company_rating"]',
+}
 
 
 def submit(project: KedroProject, double: AzureMLDouble, *args: str, check: bool = True) -> str:
@@ -74,10 +82,12 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
     pd.read_parquet(produced / "data/02_intermediate/preprocessed_companies.parquet")
     pd.read_csv(produced / "data/03_primary/model_input_table.csv")
     assert (produced / "memory/preprocessed_shuttles.pickle").is_file()
+    assert (produced / ".kedro_azureml/lineage.json").is_file()  # which runs made it (reused steps' roll-up)
     # `kedro azureml download` puts the kept data where a local run writes it: equal to the local run's.
     pulled = run_kedro(["azureml", "download", name], spaceflights.path, extra_env=azureml_double.client_env())
     assert pulled.returncode == 0, pulled.stdout + pulled.stderr
     assert not (spaceflights.path / "memory").exists()  # pickled MemoryDatasets are not project files
+    assert not (spaceflights.path / ".kedro_azureml").exists()  # nor is which runs made the data
     for path in ("data/08_reporting/metrics.json", "data/03_primary/model_input_table.csv"):
         assert (spaceflights.path / path).read_text() == (reference.path / path).read_text(), path
     pd.testing.assert_frame_equal(
@@ -91,6 +101,10 @@ def test_split_by_namespace_completes_and_outputs_equal_a_local_run(
 
     client = MlflowClient(azureml_double.mlflow_url)
     parent = client.get_run(name)
+    # The submitter logged the flattened parameters and Kedro's run tags to the pipeline's run.
+    assert parent.data.params == PARENT_PARAMS
+    assert parent.data.tags["kedro.pipeline"] == "__default__"
+    assert parent.data.tags["kedro.command"].startswith("kedro azureml submit --split-by namespace")
     step_runs = client.search_runs([parent.info.experiment_id], f"tags.mlflow.parentRunId = '{name}'")
     assert sorted(run.info.run_id for run in step_runs) == sorted(child.name for child in children.values())
     assert {run.info.status for run in step_runs} == {"FINISHED"}
@@ -180,6 +194,12 @@ def test_a_failing_node_fails_its_step_and_the_steps_after_it_never_start(
     )
     assert "[exit 1]" in output
     assert "Failed nodes: /data_science_split_data" in output, output
+    # --wait said how each step went, and showed the failed step's log tail.
+    assert "step data_processing_create_model_input_table: Completed" in output, output
+    assert "step data_science_split_data: Failed" in output, output
+    _, tail_header, tail = output.partition("── last 30 lines of step data_science_split_data's user_logs/std_log.txt")
+    assert tail_header and "no_such_column" in tail, output
+    assert "step data_science_train_model:" not in output  # never started
     name = job_name_from(output)
     # Keyed by the steps' Azure ML names: the double lists a child under its node name (not its display name).
     children = {c.display_name: c for c in azureml_double.ml_client().jobs.list(parent_job_name=name)}
@@ -242,3 +262,135 @@ def step_run_tags(client: MlflowClient, run_id: str) -> dict[str, str]:
         return dict(client.get_run(run_id).data.tags)
     except MlflowException:
         return {}
+
+
+def test_cancel_ends_the_pipeline_and_its_running_step_killed_and_starts_no_more(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    args = ("--split-by", "namespace", "--pipeline", "holding", "--compute", "cpu-cluster", "--include-data")
+    name = job_name_from(submit(spaceflights, azureml_double, *args))
+    ml_client = azureml_double.ml_client()
+    client = MlflowClient(azureml_double.mlflow_url)
+
+    def holding_step() -> Any:
+        steps = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=name)}
+        held = steps.get("hold")
+        return held if held is not None and "holding until cancelled" in azureml_double.job_log(held.name) else None
+
+    held = wait_until(holding_step, 300, "the hold step's node to run")
+    assert client.get_run(held.name).info.status == "RUNNING"
+
+    cancelled = run_kedro(["azureml", "cancel", name], spaceflights.path, extra_env=azureml_double.client_env())
+    output = cancelled.stdout + cancelled.stderr
+    assert cancelled.returncode == 0, output
+    assert f"{name}: Canceled" in output
+    assert f"MLflow run {name}: KILLED" in output
+    rows = [line.split() for line in cancelled.stdout.splitlines() if line.startswith("  ") and line.strip()]
+    assert ["hold", "Canceled", held.name, "KILLED"] in rows, output
+
+    assert azureml_double.job_info(held.name)["process_alive"] is False
+    assert client.get_run(name).info.status == "KILLED"
+    assert client.get_run(held.name).info.status == "KILLED"
+    steps = {child.display_name for child in ml_client.jobs.list(parent_job_name=name)}
+    assert steps == {"hold"}  # the step after it never started
+
+
+JOB_JOURNAL = "outputs/kedro_azureml_mlflow/journal"
+
+
+def test_an_mlflow_outage_in_the_steps_is_replayed_by_sync_job_into_each_steps_run_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble, tmp_path: Path
+) -> None:
+    spaceflights.write(
+        "conf/base/azureml.yml",
+        """
+        submit:
+          environment_variables: {MLFLOW_HTTP_REQUEST_MAX_RETRIES: "0"}
+        """,
+    )
+    # The tracking server refuses every batch of values while the steps run (what their Kedro sessions send).
+    azureml_double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    args = ("--split-by", "namespace", "--compute", "cpu-cluster", "--include-data", "--wait")
+    output = submit(spaceflights, azureml_double, *args, check=False)
+    assert "[exit 0]" in output, output + step_logs(azureml_double)
+    name = job_name_from(output)
+    steps = {child.display_name: child.name for child in azureml_double.ml_client().jobs.list(parent_job_name=name)}
+    science = steps["data_science"]
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(science).data.metrics == {}  # nothing reached the step's run
+    kept = azureml_double.blob_service().get_container_client("azureml")
+    journaled = {
+        step: [b.name for b in kept.list_blobs(name_starts_with=f"ExperimentRun/dcid.{run}/{JOB_JOURNAL}/")]
+        for step, run in steps.items()
+    }
+    assert any(blob.endswith(".jsonl") for blob in journaled["data_science"]), journaled
+
+    azureml_double.clear_faults()
+    synced = run_kedro(["azureml", "sync", "--job", name], spaceflights.path, extra_env=azureml_double.client_env())
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    for step, blobs in journaled.items():
+        if any(blob.endswith(".jsonl") for blob in blobs):
+            assert f"to run {steps[step]}" in synced.stdout, (step, synced.stdout + synced.stderr)
+
+    reference = KedroProject(Path(shutil.copytree(spaceflights.path, tmp_path / "reference")))
+    reference.run()
+    reported = json.loads((reference.path / "data/08_reporting/metrics.json").read_text())
+    run = client.get_run(science)
+    assert run.data.metrics == pytest.approx({f"metrics.{key}": value for key, value in reported.items()})
+    for key in run.data.metrics:  # each value sent once
+        assert len(client.get_metric_history(science, key)) == 1, key
+    assert client.get_run(name).data.metrics == {}  # into the step's run, not the pipeline's
+
+    before = azureml_double.last_seq()
+    again = run_kedro(["azureml", "sync", "--job", name], spaceflights.path, extra_env=azureml_double.client_env())
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "not sent again" in again.stdout, again.stdout
+    assert azureml_double.mlflow_requests(before) == []  # fetched again, sent nothing again
+
+
+def test_the_submitters_params_and_tags_are_journaled_when_mlflow_is_out_and_sync_sends_them_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    azureml_double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    args = ("--split-by", "namespace", "--compute", "cpu-cluster", "--include-data")
+    output = submit(spaceflights, azureml_double, *args)
+    azureml_double.clear_faults()
+    name = job_name_from(output)
+    assert f"MLflow: could not log the parameters and tags to pipeline job {name}'s run" in output, output
+    journals = list((spaceflights.path / ".kedro_azureml_mlflow/journal").glob("*.jsonl"))
+    assert len(journals) == 1, journals
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(name).data.params == {}
+
+    synced = run_kedro(["azureml", "sync"], spaceflights.path, extra_env=azureml_double.client_env())
+    assert synced.returncode == 0 and f"to run {name}" in synced.stdout, synced.stdout + synced.stderr
+    parent = client.get_run(name)
+    assert parent.data.params == PARENT_PARAMS
+    assert parent.data.tags["kedro.pipeline"] == "__default__"
+
+    before = azureml_double.last_seq()
+    again = run_kedro(["azureml", "sync"], spaceflights.path, extra_env=azureml_double.client_env())
+    assert "Nothing to send" in again.stdout, again.stdout + again.stderr
+    assert azureml_double.mlflow_requests(before) == []
+    azureml_double.wait_for_job(name, timeout=600)  # not left running into the next test
+
+
+def test_a_reused_steps_metrics_are_rolled_up_to_the_new_pipelines_run_once(
+    spaceflights: KedroProject, azureml_double: AzureMLDouble
+) -> None:
+    spaceflights.write("conf/base/azureml.yml", "submit:\n  reuse_tags: [preprocessing]\n")
+    args = ("--split-by", "namespace", "--pipeline", "reusing", "--compute", "cpu-cluster", "--include-data", "--wait")
+    first, second = (job_name_from(submit(spaceflights, azureml_double, *args)) for _ in range(2))
+    ml_client = azureml_double.ml_client()
+    steps = {child.display_name: child for child in ml_client.jobs.list(parent_job_name=second)}
+    original = steps["prep"].properties.get("azureml.reusedrunid")
+    assert original is not None, steps["prep"].properties  # prep was reused: no process ran for it
+    assert original == {c.display_name: c.name for c in ml_client.jobs.list(parent_job_name=first)}["prep"]
+
+    client = MlflowClient(azureml_double.mlflow_url)
+    assert client.get_run(steps["prep"].name).data.metrics == {}  # the reused step's own run is empty
+    assert client.get_run(first).data.metrics == {"prep_metrics.companies": 20.0}
+    parent = client.get_run(second)
+    assert parent.data.metrics == {"prep_metrics.companies": 20.0}  # rolled up from the original's run
+    assert parent.data.tags["kedro.rollup.reused.prep"] == original
+    assert len(client.get_metric_history(second, "prep_metrics.companies")) == 1

@@ -30,16 +30,17 @@ from tests.pipeline_project import CATALOG, PARAMETERS, REGISTRY
 PLACEHOLDER = re.compile(r"\$\{\{(inputs|outputs)\.([a-z0-9_]+)\}\}")
 
 
-def spaceflights_plan(project_path: Path) -> PipelinePlan:
+def spaceflights_plan(
+    project_path: Path, name: str = "__default__", parameters: dict[str, Any] | None = None
+) -> PipelinePlan:
     namespace: dict[str, Any] = {}
     exec(compile(REGISTRY, "pipeline_registry.py", "exec"), namespace)
-    pipeline = namespace["register_pipelines"]()["__default__"]
-    return plan_pipeline(
-        pipeline, "namespace", project_path, yaml.safe_load(CATALOG), yaml.safe_load(PARAMETERS), SubmitConfig()
-    )
+    pipeline = namespace["register_pipelines"]()[name]
+    parameters = parameters or yaml.safe_load(PARAMETERS)
+    return plan_pipeline(pipeline, "namespace", project_path, yaml.safe_load(CATALOG), parameters, SubmitConfig())
 
 
-def run_steps(project: KedroProject, plan: PipelinePlan, folders: Path) -> None:
+def run_steps(project: KedroProject, plan: PipelinePlan, folders: Path, pipeline: str = "__default__") -> None:
     """Each step's command in the project, its placeholders filled as Azure ML would fill them."""
     values = {p.input_name: str(p.value) for p in plan.params}
     for step in plan.steps:
@@ -49,7 +50,7 @@ def run_steps(project: KedroProject, plan: PipelinePlan, folders: Path) -> None:
             kind, name = match.groups()
             return str(folders / step_name) if kind == "outputs" else bindings[name]
 
-        command = PLACEHOLDER.sub(fill, step_command(step, RunArguments(env="local")))
+        command = PLACEHOLDER.sub(fill, step_command(step, RunArguments(pipeline=pipeline, env="local")))
         env = clean_env(PATH=f"{Path(sys.executable).parent}:{clean_env()['PATH']}")
         result = subprocess.run(
             ["bash", "-c", command], cwd=project.path, env=env, capture_output=True, text=True, timeout=300
@@ -95,3 +96,17 @@ def test_namespace_steps_run_in_order_and_match_a_local_run(spaceflights: KedroP
         pd.read_csv(produced / "data/03_primary/model_input_table.csv"),
         pd.read_csv(reference.path / "data/03_primary/model_input_table.csv"),
     )
+
+
+@pytest.mark.slow
+def test_a_text_parameter_with_quotes_dollars_and_lines_reaches_its_step_as_it_is(
+    spaceflights: KedroProject, tmp_path: Path
+) -> None:
+    label = "it's \"quoted\" $HOME `id` \\ back\\slash\nsecond line ''"
+    parameters = {**yaml.safe_load(PARAMETERS), "label": label}
+    spaceflights.write("conf/base/parameters.yml", yaml.safe_dump(parameters))
+    plan = spaceflights_plan(spaceflights.path, "quoting", parameters)
+    assert [(p.key, p.type) for p in plan.params] == [("label", "string")]
+    folders = tmp_path / "azureml"
+    run_steps(spaceflights, plan, folders, "quoting")
+    assert (folders / "say/data/08_reporting/echoed.txt").read_text() == label

@@ -4,6 +4,10 @@ A job that could not reach its tracking server journals into ``./outputs`` (``jo
 which Azure ML uploads when the job ends. ``kedro azureml sync --job NAME`` downloads the job's
 outputs, and queues each journal once: a ledger in the journal folder remembers which were fetched,
 so fetching again after they were delivered never sends anything twice.
+
+A pipeline job (``submit --split-by``) keeps nothing of its own: each step is a job whose journal
+names the step's run, so its steps' outputs are fetched instead. A reused step ran nothing (its
+outputs are the original step's, whose journal belongs to the original's pipeline job).
 """
 
 from __future__ import annotations
@@ -18,12 +22,33 @@ from kedro_azureml_mlflow.tracking.journal.journal import JOB_JOURNAL_DIRNAME
 from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
 
 LEDGER = "fetched-from-jobs.txt"
+REUSED_FLAG = "azureml.isreused"  # on a step Azure ML reused instead of running it
 # Where jobs.download puts a job's default output (run history's folder of the job).
 _DOWNLOADED_ARTIFACTS = "artifacts"
 
 
 def fetch_job_journals(workspace: AzureWorkspace, job: str, journal_dir: Path) -> tuple[list[Path], list[str]]:
-    """Queue the journals of ``job``'s outputs; (newly queued paths, names fetched before)."""
+    """Queue the journals of ``job``'s outputs (a pipeline job's: its steps'); (newly queued paths, names
+    fetched before)."""
+    queued: list[Path] = []
+    before: list[str] = []
+    for source in _jobs_with_outputs(workspace, job):
+        new, old = _fetch_from(workspace, source, journal_dir)
+        queued += new
+        before += old
+    return queued, before
+
+
+def _jobs_with_outputs(workspace: AzureWorkspace, job: str) -> list[str]:
+    """``job`` itself, or a pipeline job's steps that ran (not reused)."""
+    with workspace.errors(f"listing the steps of job '{job}'"):
+        steps = list(workspace.ml_client.jobs.list(parent_job_name=job))
+    if not steps:
+        return [job]
+    return [str(step.name) for step in steps if (step.properties or {}).get(REUSED_FLAG) != "true"]
+
+
+def _fetch_from(workspace: AzureWorkspace, job: str, journal_dir: Path) -> tuple[list[Path], list[str]]:
     with tempfile.TemporaryDirectory(prefix="kedro-azureml-job-") as tmp:
         _download_outputs(workspace, job, Path(tmp))
         found = sorted((Path(tmp) / _DOWNLOADED_ARTIFACTS / JOB_JOURNAL_DIRNAME).glob("*.jsonl"))
