@@ -63,23 +63,29 @@ def log_definition(ref: SweepJobRef, fixed: dict[str, str]) -> None:
 
 def follow(ref: SweepJobRef, limits: WaitLimits, on_result: Callable[[TrialResult], None]) -> SweepOutcome:
     """Poll the sweep until it ends (or ``limits`` pass), reporting each trial once it has ended."""
+    from kedro_azureml_mlflow.backend.submitted_run import AzureMLSubmittedRun
+
     client = ref.tracking()
-    ml_client = ref.workspace.ml_client
+    sweep = AzureMLSubmittedRun(ref.workspace, ref.name, stream=False, limits=limits)
     reported: dict[str, TrialResult] = {}
     started = time.monotonic()
     while True:
-        with ref.workspace.errors(f"getting sweep job '{ref.name}'"):
-            status = normalise(str(ml_client.jobs.get(ref.name).status))
+        status = normalise(sweep.job_status())
         with ref.workspace.errors(f"listing the trials of sweep job '{ref.name}'"):
-            trials = list(ml_client.jobs.list(parent_job_name=ref.name))
+            trials = list(ref.workspace.ml_client.jobs.list(parent_job_name=ref.name))
         for trial in trials:
-            if trial.name not in reported and normalise(str(trial.status)) in terminal_statuses():
+            if trial.name not in reported and normalise(_status_name(trial.status)) in terminal_statuses():
                 reported[trial.name] = trial_result(client, ref, trial)
                 on_result(reported[trial.name])
         if status in terminal_statuses() or time.monotonic() - started >= limits.timeout_seconds:
             results = sorted(reported.values(), key=lambda result: result.number)
             return SweepOutcome(ref.name, status, results, None)
         time.sleep(_POLL_SECONDS)
+
+
+def _status_name(status: Any) -> str:
+    """The SDK's status enum, or a plain string (a child job read from run history)."""
+    return str(getattr(status, "value", status))
 
 
 def trial_result(client: Any, ref: SweepJobRef, trial: Any) -> TrialResult:
@@ -89,13 +95,20 @@ def trial_result(client: Any, ref: SweepJobRef, trial: Any) -> TrialResult:
     seconds = ((info.end_time or info.start_time or 0) - (info.start_time or 0)) / 1000
     return TrialResult(
         number=trial_number(str(trial.name)),
-        values={dim.name: data.params.get(dim.name) for dim in ref.settings.space},
+        values={dim.name: _param(data.params.get(dim.name)) for dim in ref.settings.space},
         status=str(info.status),
         run_id=str(info.run_id),
         objective=data.metrics.get(ref.settings.objective),
         seconds=seconds,
         log_path=f"kedro azureml logs {trial.name}",
     )
+
+
+def _param(text: str | None) -> Any:
+    """A logged param's text as the value it was (``0.1`` a number, as the trial's ``kedro run`` read it)."""
+    import yaml
+
+    return None if text is None else yaml.safe_load(text)
 
 
 def trial_number(name: str) -> int:

@@ -1,0 +1,133 @@
+"""``kedro azureml sweep`` on Azure ML, end to end against the double with the real SDK: the starter swept over
+``model.C`` as a sweep job whose trials run kedro on the emulated compute. What is checked is read back from
+the double (SDK, request log) and from the MLflow store, never from the plugin's own output alone."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.azureml_double import AzureMLDouble
+from tests.kedro_project import run_kedro
+from tests.waiting import wait_until
+
+pytestmark = [pytest.mark.azure, pytest.mark.slow]
+
+OBJECTIVE = "model_metrics.accuracy"
+GRID = ("--objective", OBJECTIVE, "--goal", "maximize", "--search", "model.C=choice(0.1, 1.0, 10.0)")
+ENDED = ("Completed", "Failed", "Canceled")
+
+
+def sweep(project: Path, double: AzureMLDouble, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return run_kedro(["azureml", "sweep", *args], project, extra_env=double.client_env(), check=check, timeout=600)
+
+
+def sweep_name(output: str) -> str:
+    found = re.search(r"Azure ML job (\S+) submitted to 'cpu-cluster' as a sweep", output)
+    assert found, output
+    return found.group(1)
+
+
+def trial_runs(double: AzureMLDouble, name: str) -> list[object]:
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(double.mlflow_url)
+    experiment = client.get_run(name).info.experiment_id
+    return client.search_runs([experiment], f"tags.mlflow.parentRunId = '{name}'")
+
+
+def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_written_back(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    double = azureml_double
+    since = double.last_seq()
+    result = sweep(starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "2", "--wait")
+    output = result.stdout + result.stderr
+    name = sweep_name(output)
+
+    (put,) = double.requests(since, path_contains=f"/jobs/{name}", method="PUT")
+    assert put["status"] == 201
+    ml = double.ml_client()
+    job = ml.jobs.get(name)
+    assert (job.type, job.status) == ("sweep", "Completed")
+    assert job.sampling_algorithm.type == "grid" and job.search_space["model_C"].values == [0.1, 1.0, 10.0]
+    assert (job.limits.max_total_trials, job.limits.max_concurrent_trials) == (3, 2)
+    assert job.tags["kedro.sweep.inputs"] == '{"model.C":"model_C"}'
+    trials = list(ml.jobs.list(parent_job_name=name))
+    assert len(trials) == 3 and {trial.status for trial in trials} == {"Completed"}, output
+
+    runs = trial_runs(double, name)
+    assert sorted(run.info.run_id for run in runs) == sorted(trial.name for trial in trials)
+    assert {run.info.status for run in runs} == {"FINISHED"}
+    assert sorted(float(run.data.params["model.C"]) for run in runs) == [0.1, 1.0, 10.0]
+    scores = {run.info.run_id: run.data.metrics[OBJECTIVE] for run in runs}
+    best = max(scores, key=lambda run_id: (scores[run_id], -sorted(scores).index(run_id)))
+    best_run = next(run for run in runs if run.info.run_id == best)
+
+    assert scores[job.properties["best_child_run_id"]] == scores[best]  # Azure ML's choice: a best trial
+    parent = MlflowClient(double.mlflow_url).get_run(name)
+    assert parent.info.status == "FINISHED"
+    chosen = parent.data.tags["kedro.sweep.best_run_id"]
+    assert chosen == job.properties["best_child_run_id"]
+    assert parent.data.metrics[f"best.{OBJECTIVE}"] == scores[chosen] == scores[best]
+    assert parent.data.params["best.model.C"] == next(r for r in runs if r.info.run_id == chosen).data.params["model.C"]
+    assert parent.data.params["search.model.C"] == "choice(0.1, 1.0, 10.0)"
+    assert parent.data.params["sweep.sampling"] == "grid"
+    assert best_run.data.params["model.C"] in output  # the table of trials was printed
+    assert f"Best: trial" in output
+
+
+def test_cancelling_a_running_sweep_ends_its_trials_runs_killed(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
+    from mlflow.tracking import MlflowClient
+
+    double = azureml_double
+    nodes = next(starter_project.glob("src/*/pipelines/training/nodes.py"))
+    slow = nodes.read_text().replace(
+        "    classifier.fit(X_train, y_train)\n",
+        "    import time\n\n    time.sleep(600)  # a long training: the sweep is cancelled meanwhile\n"
+        "    classifier.fit(X_train, y_train)\n",
+    )
+    assert "time.sleep(600)" in slow
+    nodes.write_text(slow)
+    result = sweep(starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "2")
+    name = sweep_name(result.stdout + result.stderr)
+    ml = double.ml_client()
+
+    def training() -> list[str]:
+        trials = [trial.name for trial in ml.jobs.list(parent_job_name=name)]
+        return [t for t in trials if "Running node: train_model" in double.job_log(t)]
+
+    wait_until(lambda: len(training()) == 2, 400, "two trials to be training")
+    cancelled = run_kedro(["azureml", "cancel", name], starter_project, extra_env=double.client_env(), timeout=300)
+    assert f"{name}: Canceled" in cancelled.stdout, cancelled.stdout + cancelled.stderr
+
+    trials = list(ml.jobs.list(parent_job_name=name))
+    assert len(trials) == 2  # the third never started
+    wait_until(lambda: all(ml.jobs.get(t.name).status in ENDED for t in trials), 120, "the trials to end")
+    assert {ml.jobs.get(trial.name).status for trial in trials} == {"Canceled"}
+    runs = trial_runs(double, name)
+    assert sorted(run.info.run_id for run in runs) == sorted(trial.name for trial in trials)
+    assert {run.info.status for run in runs} == {"KILLED"}
+    assert MlflowClient(double.mlflow_url).get_run(name).info.status == "KILLED"
+    assert all(double.job_info(trial.name)["process_alive"] is False for trial in trials)
+
+
+def test_a_dry_run_prints_the_sweep_job_and_sends_nothing(starter_project: Path, azureml_double: AzureMLDouble) -> None:
+    double = azureml_double
+    since = double.last_seq()
+    result = sweep(
+        starter_project, double, *GRID, "--compute", "cpu-cluster", "--early-termination", "bandit", "--dry-run"
+    )
+    assert double.requests(since) == []
+    assert "--params='model.C=${{inputs.model_C}}'" in result.stdout
+    assert "search: model.C as input model_C = choice(0.1, 1.0, 10.0)" in result.stdout
+    assert "early termination: bandit" in result.stdout
+    assert "trials: at most 3, 1 at once" in result.stdout
+    assert "Dry run: nothing was uploaded or submitted." in result.stdout
