@@ -96,7 +96,12 @@ def test_sweep_put_answers_running_with_the_recorded_tags_and_normalised_fields(
     }
     assert "ContentSnapshotId" in properties
     assert body["objective"] == {"primaryMetric": "accuracy", "goal": "Maximize"}
-    assert body["samplingAlgorithm"] == {"samplingAlgorithmType": "Random", "seed": None, "logbase": None, "rule": "Random"}
+    assert body["samplingAlgorithm"] == {
+        "samplingAlgorithmType": "Random",
+        "seed": None,
+        "logbase": None,
+        "rule": "Random",
+    }
     assert body["limits"] == {
         "timeout": "PT5M",
         "jobLimitsType": "Sweep",
@@ -122,7 +127,12 @@ def test_sweep_put_answers_running_with_the_recorded_tags_and_normalised_fields(
 def test_a_sent_early_termination_is_echoed_and_named_in_the_policy_tag(azureml_double) -> None:
     """[W1] test_sweep_job_submit: TruncationSelection as sent comes back as sent, and in the policy config tag
     with ``exclude_finished_jobs: false`` added."""
-    policy = {"delayEvaluation": 200, "evaluationInterval": 100, "policyType": "TruncationSelection", "truncationPercentage": 40}
+    policy = {
+        "delayEvaluation": 200,
+        "evaluationInterval": 100,
+        "policyType": "TruncationSelection",
+        "truncationPercentage": 40,
+    }
     name = f"test_{uuid.uuid4().hex[:12]}"
     body = recorded_sweep(azureml_double, earlyTermination=policy)
     answer = call(azureml_double, "PUT", f"{azureml_double.workspace_scope}/jobs/{name}", body).json()["properties"]
@@ -160,6 +170,10 @@ def test_trials_take_their_values_and_the_sweep_counts_what_it_generated(azureml
         command = azureml_double.job_info(child["runId"])["command"]
         lr = float(command.split("--lr ")[1].split()[0])
         assert 0.001 <= lr <= 0.1 and command.split("--conv_size ")[1].split()[0] in {"2", "5", "7"}
-        assert f"--lr {lr}" in azureml_double.job_log(child["runId"]) or str(lr) in azureml_double.job_log(child["runId"])
-    listed = [job["name"] for job in call(azureml_double, "GET", f"{azureml_double.workspace_scope}/jobs").json()["value"]]
+        assert f"--lr {lr}" in azureml_double.job_log(child["runId"]) or str(lr) in azureml_double.job_log(
+            child["runId"]
+        )
+    listed = [
+        job["name"] for job in call(azureml_double, "GET", f"{azureml_double.workspace_scope}/jobs").json()["value"]
+    ]
     assert name in listed and f"{name}_0" not in listed

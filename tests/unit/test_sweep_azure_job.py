@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import azure.ai.ml  # noqa: F401  (imported while collecting: on import, urllib3 probes IPv6 with a bind)
 import pytest
-from azure.ai.ml import command  # noqa: F401  (imported while collecting: on import, urllib3 probes IPv6 with a bind)
 
 from kedro_azureml_mlflow.backend.job import JobRequest, command_job
 from kedro_azureml_mlflow.backend.options import JobOptions
@@ -60,7 +60,10 @@ def test_a_grid_sweep_job_reads_its_values_from_the_search_space_in_the_trial_co
     names = input_names(sweep.space)
     body = rest_body(sweep, names, fixed="split.test_size=0.3")
     assert body["jobType"] == "Sweep"
-    assert body["searchSpace"] == {"model_C": ["choice", [[0.1, 1.0, 10.0]]], "model_max_iter": ["choice", [[100, 200]]]}
+    assert body["searchSpace"] == {
+        "model_C": ["choice", [[0.1, 1.0, 10.0]]],
+        "model_max_iter": ["choice", [[100, 200]]],
+    }
     assert body["samplingAlgorithm"] == {"samplingAlgorithmType": "Grid"}
     assert body["limits"] == {"jobLimitsType": "Sweep", "maxTotalTrials": 6, "maxConcurrentTrials": 2}
     assert body["objective"] == {"goal": "maximize", "primaryMetric": "model_metrics.accuracy"}
