@@ -19,7 +19,6 @@ from kedro_azureml_mlflow.backend.job_states import WaitLimits, normalise, termi
 from kedro_azureml_mlflow.sweeps.local_runner import (
     BEST_RUN_TAG,
     FINISHED,
-    PARENT_TAG,
     SweepOutcome,
     TrialResult,
     best_trial,
@@ -137,8 +136,3 @@ def write_best(ref: SweepJobRef, outcome: SweepOutcome) -> SweepOutcome:
     for part in chunk(batch):
         client_ops.log_request(client, ref.name, part)
     return SweepOutcome(outcome.parent_run_id, outcome.status, outcome.results, best)
-
-
-def trial_runs_filter(name: str) -> str:
-    """The MLflow filter for a sweep's trial runs (what ``status`` and the docs point at)."""
-    return f"tags.`{PARENT_TAG}` = '{name}'"
