@@ -46,7 +46,10 @@ def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_writ
 
     double = azureml_double
     since = double.last_seq()
-    result = sweep(starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "2", "--wait")
+    result = sweep(
+        starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "2",
+        "--early-termination", "median", "--wait",
+    )  # fmt: skip
     output = result.stdout + result.stderr
     name = sweep_name(output)
 
@@ -58,6 +61,7 @@ def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_writ
     assert job.sampling_algorithm.type == "grid" and job.search_space["model_C"].values == [0.1, 1.0, 10.0]
     assert (job.limits.max_total_trials, job.limits.max_concurrent_trials) == (3, 2)
     assert job.tags["kedro.sweep.inputs"] == '{"model.C":"model_C"}'
+    assert (job.early_termination.type, job.early_termination.evaluation_interval) == ("median_stopping", 1)
     trials = list(ml.jobs.list(parent_job_name=name))
     assert len(trials) == 3 and {trial.status for trial in trials} == {"Completed"}, output
 
@@ -79,6 +83,9 @@ def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_writ
     assert parent.data.params["sweep.sampling"] == "grid"
     for run_id, value in params.items():  # a line per trial as it ended, and the best at the end
         assert re.search(rf"trial \d/3 model\.C={value} → {OBJECTIVE} .* FINISHED \(run {run_id},", output), output
+    status = run_kedro(["azureml", "status", name], starter_project, extra_env=double.client_env(), check=True)
+    assert f"{name}: Completed" in status.stdout
+    assert all(re.search(rf"{trial.name}\s*Completed\s*{trial.name}", status.stdout) for trial in trials), status.stdout
     number = int(chosen.rsplit("_", 1)[1]) + 1  # trials are named <sweep>_<n> from 0, numbered from 1
     assert f"Best: trial {number} (model.C={params[chosen]})" in output
 
