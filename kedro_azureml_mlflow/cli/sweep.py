@@ -16,18 +16,19 @@ from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_params
 from kedro_azureml_mlflow.core.errors import PluginError, quoted
 
-# Options that only a sweep job on Azure ML uses; given with --backend local they are refused, not ignored.
-AZURE_ONLY = (
-    "early_termination",
-    "experiment",
-    "environment",
-    "display_name",
-    "include_data",
-    "use_conda",
-    "strict",
-    "dry_run",
-    "wait",
-)
+# Options that only a sweep job on Azure ML uses: their value when not given, and how the error names them.
+# Given with --backend local they are refused, not ignored (``--exclude-data`` too: it is given, as False).
+AZURE_ONLY: dict[str, tuple[object, str]] = {
+    "early_termination": (None, "--early-termination"),
+    "experiment": (None, "--experiment"),
+    "environment": (None, "--environment"),
+    "display_name": (None, "--display-name"),
+    "include_data": (None, "--include-data/--exclude-data"),
+    "use_conda": (None, "--use-conda/--no-use-conda"),
+    "strict": (False, "--strict"),
+    "dry_run": (False, "--dry-run"),
+    "wait": (False, "--wait"),
+}
 
 
 @click.command(name="sweep")
@@ -92,7 +93,7 @@ def sweep(metadata: Any, /, **cli: Any) -> None:
 
         submit_sweep(metadata, info, config, settings, cli, fixed, console)
         return
-    azure_only = [f"--{key.replace('_', '-')}" for key in AZURE_ONLY if cli.get(key)]
+    azure_only = [option for key, (unset, option) in AZURE_ONLY.items() if cli.get(key) != unset]
     if azure_only:
         raise PluginError(f"{azure_only[0]} is for sweeps on Azure ML; leave it out with --backend local")
     if settings.requested_sampling != settings.sampling:
