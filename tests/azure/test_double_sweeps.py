@@ -108,3 +108,22 @@ def test_grid_sampling_over_a_distribution_is_refused_at_put(azureml_double) -> 
     assert answer.status_code == 400
     assert answer.json()["error"]["message"] == "Grid sampling supports only choice; dropout_rate is not a choice."
     assert call(azureml_double, "GET", f"{azureml_double.workspace_scope}/jobs/{name}").status_code == 404
+
+
+def test_a_failed_trial_does_not_fail_the_sweep_and_is_never_the_best(azureml_double) -> None:
+    azureml_double.fail_next_job(message="the node ran out of memory")  # the first trial to start
+    ended, children = run_sweep(
+        azureml_double,
+        searchSpace={"a": ["choice", [[3, 1, 2]]], "b": ["choice", [[0]]]},
+        samplingAlgorithm={"samplingAlgorithmType": "Grid"},
+        limits={"jobLimitsType": "Sweep", "maxConcurrentTrials": 1},
+        objective={"goal": "maximize", "primaryMetric": "score"},
+        trial={
+            "command": LOG_SCORE.format(a="${{search_space.a}}", b="${{search_space.b}}"),
+            "environmentId": "azureml:AzureML-sklearn-1.0-ubuntu20.04-py38-cpu:33",
+        },
+    )
+    assert [child["status"] for child in children] == ["Failed", "Completed", "Completed"]
+    assert ended["properties"]["status"] == "Completed"
+    best = ended["properties"]["properties"]["best_child_run_id"]
+    assert best == children[2]["runId"] and azureml_double.job_info(best)["values"] == {"a": 2, "b": 0}
