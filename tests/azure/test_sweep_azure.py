@@ -86,6 +86,10 @@ def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_writ
     status = run_kedro(["azureml", "status", name], starter_project, extra_env=double.client_env(), check=True)
     assert f"{name}: Completed" in status.stdout
     assert all(re.search(rf"{trial.name}\s*Completed\s*{trial.name}", status.stdout) for trial in trials), status.stdout
+    # `logs` of a sweep prints what jobs.download brings of it: the best trial's log.
+    logs = run_kedro(["azureml", "logs", name], starter_project, extra_env=double.client_env(), check=True).stdout
+    assert "── user_logs/std_log.txt" in logs and "Pipeline execution completed" in logs
+    assert [trial.name for trial in trials if trial.name in logs] == [chosen]
     number = int(chosen.rsplit("_", 1)[1]) + 1  # trials are named <sweep>_<n> from 0, numbered from 1
     assert f"Best: trial {number} (model.C={params[chosen]})" in output
 
