@@ -16,6 +16,7 @@ from typing import Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.backend.job_states import WaitLimits, normalise, terminal_statuses
+from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.sweeps.local_runner import (
     BEST_RUN_TAG,
     FINISHED,
@@ -114,6 +115,17 @@ def trial_number(name: str) -> int:
     """Azure ML names a sweep's trials ``<sweep>_<n>`` from 0; trials are numbered from 1, as locally."""
     suffix = name.rpartition("_")[2]
     return int(suffix) + 1 if suffix.isdigit() else 0
+
+
+def trial_job(workspace: AzureWorkspace, sweep: str, number: int) -> str:
+    """The job of a sweep's trial ``number`` (as the trial lines and the table number it)."""
+    with workspace.errors(f"listing the trials of sweep job '{sweep}'"):
+        trials = [str(trial.name) for trial in workspace.ml_client.jobs.list(parent_job_name=sweep)]
+    for name in trials:
+        if trial_number(name) == number:
+            return name
+    known = ", ".join(str(n) for n in sorted(trial_number(name) for name in trials)) or "none started"
+    raise PluginError(f"job '{sweep}' has no trial {number}; its trials: {known}")
 
 
 def write_best(ref: SweepJobRef, outcome: SweepOutcome) -> SweepOutcome:

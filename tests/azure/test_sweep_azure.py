@@ -91,6 +91,12 @@ def test_a_grid_sweep_job_completes_with_a_trial_run_per_value_and_the_best_writ
     assert "── user_logs/std_log.txt" in logs and "Pipeline execution completed" in logs
     assert [trial.name for trial in trials if trial.name in logs] == [chosen]
     number = int(chosen.rsplit("_", 1)[1]) + 1  # trials are named <sweep>_<n> from 0, numbered from 1
+    other = next(trial for trial in trials if trial.name != chosen)  # `logs --trial N`: that trial's log only
+    n = str(int(other.name.rsplit("_", 1)[1]) + 1)
+    shown = run_kedro(["azureml", "logs", name, "--trial", n], starter_project, extra_env=double.client_env())
+    assert [t.name for t in trials if t.name in shown.stdout] == [other.name], shown.stdout + shown.stderr
+    missing = run_kedro(["azureml", "logs", name, "--trial", "4"], starter_project, extra_env=double.client_env())
+    assert f"Error: job '{name}' has no trial 4; its trials: 1, 2, 3" in missing.stderr
     assert f"Best: trial {number} (model.C={params[chosen]})" in output
 
 
