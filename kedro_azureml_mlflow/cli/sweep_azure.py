@@ -110,7 +110,9 @@ def follow_sweep(ref: Any, limits: Any, console: Any) -> None:
     console.print(trials_table(outcome, [dim.name for dim in settings.space], settings.objective))
     console.print(best_line(outcome, settings.objective), highlight=False)
     if outcome.status != "Completed":
-        raise PluginError(f"Sweep job {ref.name} ended {outcome.status}; see kedro azureml status {ref.name}")
+        raise PluginError(
+            f"Sweep job {ref.name} is {outcome.status}, not Completed; see kedro azureml status {ref.name}"
+        )
 
 
 def show_dry_run(
