@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
-from kedro_azureml_mlflow.backend.job_states import WaitLimits, normalise, terminal_statuses
+from kedro_azureml_mlflow.backend.job_states import WaitLimits, mlflow_status, normalise, terminal_statuses
 from kedro_azureml_mlflow.core.errors import PluginError
 from kedro_azureml_mlflow.sweeps.local_runner import (
     BEST_RUN_TAG,
@@ -89,8 +89,17 @@ def _status_name(status: Any) -> str:
 
 
 def trial_result(client: Any, ref: SweepJobRef, trial: Any) -> TrialResult:
-    """An ended trial as its MLflow run holds it: the searched params, its status and the objective."""
-    run = client.get_run(trial.name)
+    """An ended trial as its MLflow run holds it: the searched params, its status and the objective (a trial
+    that ended before Azure ML made its run: the job's status, nothing else)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        run = client.get_run(trial.name)
+    except MlflowException:
+        status = mlflow_status(_status_name(trial.status))
+        return TrialResult(
+            trial_number(str(trial.name)), {}, status, None, None, 0.0, f"kedro azureml logs {trial.name}"
+        )
     info, data = run.info, run.data
     seconds = ((info.end_time or info.start_time or 0) - (info.start_time or 0)) / 1000
     return TrialResult(

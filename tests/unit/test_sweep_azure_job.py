@@ -134,3 +134,20 @@ def test_the_dry_run_describes_what_the_sweep_adds() -> None:
 def test_trials_are_numbered_from_one_after_azure_mls_names() -> None:
     assert [trial_number(f"sweep_abc_{n}") for n in (0, 1, 12)] == [1, 2, 13]
     assert trial_number("no-number") == 0
+
+
+def test_a_trial_that_ended_before_its_run_existed_is_reported_with_its_jobs_status() -> None:
+    from types import SimpleNamespace
+
+    from mlflow.exceptions import MlflowException
+
+    from kedro_azureml_mlflow.sweeps.azure_follow import SweepJobRef, trial_result
+
+    class NoRuns:
+        def get_run(self, run_id: str) -> Any:
+            raise MlflowException(f"Run '{run_id}' not found")
+
+    ref = SweepJobRef(None, "sweep_x", settings("model.C=choice(0.1, 1.0)"))  # type: ignore[arg-type]  (not read)
+    result = trial_result(NoRuns(), ref, SimpleNamespace(name="sweep_x_1", status="Failed"))
+    assert (result.number, result.status, result.run_id, result.objective) == (2, "FAILED", None, None)
+    assert result.log_path == "kedro azureml logs sweep_x_1"
