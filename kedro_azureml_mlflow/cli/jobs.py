@@ -42,15 +42,20 @@ def status(metadata: Any, job: str, env: str | None) -> None:
 @click.command(name="logs")
 @click.argument("job")
 @click.option("--step", default=None, help="A pipeline job's step (as status lists it): print that step's log.")
+@click.option("--trial", type=click.IntRange(min=1), default=None, help="A sweep job's trial N: print its log.")
 @env_option
 @click.pass_obj
-def logs(metadata: Any, job: str, step: str | None, env: str | None) -> None:
+def logs(metadata: Any, job: str, step: str | None, trial: int | None, env: str | None) -> None:
     """Print a job's log (followed until the job ends, if it is still running)."""
     run = _submitted_run(metadata, job, env)
     if step is not None:
         from kedro_azureml_mlflow.pipeline_jobs.follow import step_job
 
         run = _submitted_run(metadata, step_job(run.workspace, job, step), env)
+    if trial is not None:
+        from kedro_azureml_mlflow.sweeps.azure_follow import trial_job
+
+        run = _submitted_run(metadata, trial_job(run.workspace, job, trial), env)
     end = run.print_logs()
     if end.exit_code == EXIT_NOT_ENDED:
         raise JobNotEnded(end.not_ended())

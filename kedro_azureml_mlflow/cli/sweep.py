@@ -16,6 +16,20 @@ from kedro_azureml_mlflow.cli.common import existing_env, project_of
 from kedro_azureml_mlflow.cli.run_args import RUNTIME_PARAMS, check_params
 from kedro_azureml_mlflow.core.errors import PluginError, quoted
 
+# Options that only a sweep job on Azure ML uses: their value when not given, and how the error names them.
+# Given with --backend local they are refused, not ignored (``--exclude-data`` too: it is given, as False).
+AZURE_ONLY: dict[str, tuple[object, str]] = {
+    "early_termination": (None, "--early-termination"),
+    "experiment": (None, "--experiment"),
+    "environment": (None, "--environment"),
+    "display_name": (None, "--display-name"),
+    "include_data": (None, "--include-data/--exclude-data"),
+    "use_conda": (None, "--use-conda/--no-use-conda"),
+    "strict": (False, "--strict"),
+    "dry_run": (False, "--dry-run"),
+    "wait": (False, "--wait"),
+}
+
 
 @click.command(name="sweep")
 @click.option("--objective", help="The metric to optimise: <metrics dataset>.<key> [default: sweep.objective].")
@@ -42,6 +56,20 @@ from kedro_azureml_mlflow.core.errors import PluginError, quoted
 @click.option("--env", "-e", default=None, callback=existing_env, help="Kedro environment of every trial.")
 @click.option("--params", default="", callback=check_params, help="Fixed runtime parameters: key=value,a.b=1.")
 @click.option("--wait/--no-wait", default=False, help="On Azure ML: follow the trials until the sweep ends.")
+@click.option(
+    "--early-termination",
+    type=click.Choice(["bandit", "median"]),
+    help="On Azure ML: stop trials that fall behind (acts only on an objective logged during a trial).",
+)
+@click.option("--experiment", default=None, help="On Azure ML: the experiment [default: as for submit].")
+@click.option("--environment", default=None, help="On Azure ML: registered environment azureml:<name>:<version>.")
+@click.option("--display-name", default=None, help="On Azure ML: the sweep job's display name.")
+@click.option(
+    "--include-data/--exclude-data", default=None, help="On Azure ML: upload data/ with the code [default: submit]."
+)
+@click.option("--use-conda/--no-use-conda", default=None, help="On Azure ML: describe the environment as conda.yaml.")
+@click.option("--strict", is_flag=True, help="On Azure ML: fail when an input of the pipeline is not in the snapshot.")
+@click.option("--dry-run", is_flag=True, help="On Azure ML: show the package and the sweep job; send nothing.")
 @click.pass_obj
 def sweep(metadata: Any, /, **cli: Any) -> None:
     """Run the pipeline for values of its parameters and mark the best run (locally: --backend local)."""
@@ -56,14 +84,18 @@ def sweep(metadata: Any, /, **cli: Any) -> None:
     fixed = click.get_current_context().meta.get(RUNTIME_PARAMS) or {}
     check_against_pipeline(metadata, info, config, settings, cli["pipeline"], fixed)
     if not local:
-        if not (cli["compute"] or config.submit.compute):
+        if not (cli["compute"] or config.submit.compute or cli["dry_run"]):
             raise PluginError(
                 f"No compute to run on: pass --compute, set submit.compute in {info.config_file}, "
                 "or run the trials here with --backend local"
             )
-        raise PluginError(
-            "Sweeps on Azure ML compute are not available in this version; run them here with --backend local"
-        )
+        from kedro_azureml_mlflow.cli.sweep_azure import submit_sweep
+
+        submit_sweep(metadata, info, config, settings, cli, fixed, console)
+        return
+    azure_only = [option for key, (unset, option) in AZURE_ONLY.items() if cli.get(key) != unset]
+    if azure_only:
+        raise PluginError(f"{azure_only[0]} is for sweeps on Azure ML; leave it out with --backend local")
     if settings.requested_sampling != settings.sampling:
         console.print("Bayesian sampling needs Azure ML's sweep service: sampling randomly instead (--backend local)")
     run_local(info, config, settings, cli, fixed, console)

@@ -92,7 +92,7 @@ class TrialResult:
     run_id: str | None
     objective: float | None
     seconds: float
-    log_path: Path
+    log_path: Path | str  # on Azure ML: the command that prints the trial's log
 
 
 @dataclass

@@ -19,7 +19,7 @@ from kedro_azureml_mlflow.core.errors import PluginError, quoted
 Value = int | float | str | bool
 
 # Every distribution but choice: its arguments, in Azure ML's order.
-_SIGNATURES: dict[str, tuple[str, ...]] = {
+SIGNATURES: dict[str, tuple[str, ...]] = {
     "uniform": ("min_value", "max_value"),
     "loguniform": ("min_value", "max_value"),
     "quniform": ("min_value", "max_value", "q"),
@@ -30,7 +30,7 @@ _SIGNATURES: dict[str, tuple[str, ...]] = {
     "qnormal": ("mu", "sigma", "q"),
     "qlognormal": ("mu", "sigma", "q"),
 }
-KINDS = ("choice", *_SIGNATURES)
+KINDS = ("choice", *SIGNATURES)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _checked(expression: Expression, where: str) -> Expression:
         if len(set(map(repr, args))) != len(args):
             raise PluginError(f"{where}: choice has a value twice")
         return expression
-    names = _SIGNATURES[kind]
+    names = SIGNATURES[kind]
     if len(args) != len(names):
         raise PluginError(f"{where}: {kind} takes {len(names)} arguments ({', '.join(names)}), got {len(args)}")
     if not all(isinstance(arg, (int, float)) and not isinstance(arg, bool) for arg in args):

@@ -31,11 +31,12 @@ Microsoft.MachineLearningServices/workspaces/{ws}``; ``/mferp/managementfrontend
     GET    {ws}/codes/{n}/versions?hash=..            code de-dup;  POST .../versions/{v}/startPendingUpload
     PUT|GET {ws}/codes/{n}/versions/{v}
     PUT|GET {ws}/environments/{n}/versions/{v}        + GET .../versions ($top), GET {ws}/environments[/{n}]
-    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command and pipeline jobs (others -> 400); a command job
+    PUT|GET {ws}/jobs/{n}, GET {ws}/jobs              command, pipeline and sweep jobs (others -> 400); a command job
                                                       has outputs.default (workspaceartifactstore, dcid.<n>)
     PUT|GET {ws}/components/{n}/versions/{v}          component versions; anonymous ones get a server GUID
                                                       (components.py)
-    GET    /history/v1.0/{ws}/runs/{id}/children      a pipeline's steps (azureml.StepRun runs; routes_pipelines.py)
+    GET    /history/v1.0/{ws}/runs/{id}/children      a pipeline's steps (azureml.StepRun runs; routes_pipelines.py),
+                                                      a sweep's trials (routes_sweeps.py)
     GET    {ws}/datastores[/{name}], POST .../listSecrets   workspaceblobstore, workspaceartifactstore (Azurite
                                                       containers; routes_datastores.py), an account SAS as secret
     POST   /history/v1.0/{ws}/rundata                 run metadata (jobs.download)
@@ -82,7 +83,13 @@ long-running operations (``mfeOperationsStatus``: first poll in progress, the ne
 enabled, ``POST …/trigger`` starting the schedule's pipeline job (``runSource: Schedule``), and the test hook
 ``fire_schedule(name)``; what they do not emulate is listed in docs/architecture.md ("Schedules").
 
-Not emulated: sweep / AutoML / Spark jobs, registries, the data plane's data asset API that rslex
+Sweep jobs (``routes_sweeps.py``, ``sweep_jobs.py``, ``sweep_runner.py``): PUT answers ``Running`` with the recorded
+``_aml_system_*`` tags and HyperDrive properties; grid and random trials run as command jobs named ``<sweep>_<n>``,
+child runs of the sweep's run, at most ``maxConcurrentTrials`` at once; the best trial is the sweep's
+``best_child_run_id``; cancel cancels the running trials. What they do not emulate is listed in
+docs/azureml-double.md ("Sweep jobs").
+
+Not emulated: AutoML / Spark jobs, registries, the data plane's data asset API that rslex
 reads for ``azureml://.../data/<n>/versions/<v>`` URIs (``/data/v1.0/.../dataversion``; the plugin resolves assets
 with ``data.get`` instead), data asset archiving, ``MLTable`` validation, data asset ``dataUri`` normalisation (kept
 as sent; the SDK sends the short ``azureml://datastores/...`` form and the plugin reads both), datastores other than

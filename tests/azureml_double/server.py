@@ -48,6 +48,7 @@ ROUTE_MODULES = (
     "components",
     "routes_pipelines",
     "routes_schedules",
+    "routes_sweeps",
     "routes_models",  # carves Azure ML's model-API differences out of the MLflow proxy (registers first=True)
 )
 

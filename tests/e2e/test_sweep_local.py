@@ -209,6 +209,10 @@ OBJECTIVE = ["--objective", "model_metrics.accuracy"]
          "grid sampling takes only choice, not normal"),
         (["--search", "model.alpha=choice(0.1)", "--objective", "score_metrics.accuracy"],
          "no output of pipeline '__default__' is logged as metrics under 'score_metrics'"),
+        (["--search", "model.alpha=choice(0.1)", *OBJECTIVE, "--early-termination", "bandit"],
+         "--early-termination is for sweeps on Azure ML; leave it out with --backend local"),
+        (["--search", "model.alpha=choice(0.1)", *OBJECTIVE, "--exclude-data"],
+         "--include-data/--exclude-data is for sweeps on Azure ML; leave it out with --backend local"),
     ],
 )  # fmt: skip
 def test_a_bad_sweep_is_one_error_line_before_any_run(project: KedroProject, args: list[str], message: str):
