@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
 from kedro_azureml_mlflow.backend.job_states import WaitLimits, mlflow_status, normalise, terminal_statuses
@@ -27,6 +27,10 @@ from kedro_azureml_mlflow.sweeps.local_runner import (
 from kedro_azureml_mlflow.sweeps.settings import SweepSettings
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
+
+if TYPE_CHECKING:
+    from azure.ai.ml.entities import Job
+    from mlflow.tracking import MlflowClient
 
 BEST_CHILD_PROPERTY = "best_child_run_id"  # azure-ai-ml: SWEEP_JOB_BEST_CHILD_RUN_ID_PROPERTY_NAME
 _POLL_SECONDS = 2.0
@@ -88,13 +92,13 @@ def _status_name(status: Any) -> str:
     return str(getattr(status, "value", status))
 
 
-def trial_result(client: Any, ref: SweepJobRef, trial: Any) -> TrialResult:
+def trial_result(client: MlflowClient, ref: SweepJobRef, trial: Job) -> TrialResult:
     """An ended trial as its MLflow run holds it: the searched params, its status and the objective (a trial
     that ended before Azure ML made its run: the job's status, nothing else)."""
     from mlflow.exceptions import MlflowException
 
     try:
-        run = client.get_run(trial.name)
+        run = client.get_run(str(trial.name))
     except MlflowException:
         status = mlflow_status(_status_name(trial.status))
         return TrialResult(
