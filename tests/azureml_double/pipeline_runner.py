@@ -34,6 +34,7 @@ from typing import Any
 
 from tests.azureml_double._http import HttpError
 from tests.azureml_double.components import component_by_id
+from tests.azureml_double.parent_jobs import MLFLOW_END, end_parent, open_parent_run, update_existing
 from tests.azureml_double.pipeline_jobs import PipelineJob, StepJob, setting_on
 from tests.azureml_double.routes_datastores import BLOB_STORE, container_of
 from tests.azureml_double.routing import utcnow as _now
@@ -357,9 +358,7 @@ class PipelineRunner:
         step.mlflow_run_id = mlflow.create_run(
             step.mlflow_experiment_id, step.name, step.node, {"mlflow.source.type": "JOB", **step.mlflow_tags}
         )
-        mlflow.end_run_if_running(
-            step.mlflow_run_id, {"Completed": "FINISHED", "Failed": "FAILED"}.get(status, "KILLED")
-        )
+        mlflow.end_run_if_running(step.mlflow_run_id, MLFLOW_END.get(status, "KILLED"))
         with step.lock:
             step.start_time = step.end_time = _now()
             step.error = original.error
@@ -385,19 +384,7 @@ class PipelineRunner:
         self.compute._run(step, self.double.faults.take_job_failure())  # fail_next_job: steps are jobs too
 
     def _finish(self, end_status: str) -> None:
-        pipeline = self.pipeline
-        if pipeline.mlflow_run_id:
-            mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
-            try:
-                self.compute.mlflow.end_run_if_running(pipeline.mlflow_run_id, mlflow_status)
-            except Exception as e:  # noqa: BLE001 - the job's end is recorded whatever mlflow says
-                print(f"azureml double: could not end mlflow run {pipeline.mlflow_run_id}: {e!r}", flush=True)
-        with pipeline.lock:
-            pipeline.end_time = _now()
-            if pipeline.start_time is None:
-                pipeline.start_time = pipeline.end_time
-            pipeline.status = end_status
-        pipeline.finished.set()
+        end_parent(self.pipeline, self.compute.mlflow, end_status)
 
 
 def submit(double: Any, ws: Any, name: str, body: dict[str, Any]) -> tuple[PipelineJob, bool]:
@@ -406,20 +393,11 @@ def submit(double: Any, ws: Any, name: str, body: dict[str, Any]) -> tuple[Pipel
     existing = ws.jobs.get(name)
     props = body.get("properties") or {}
     if existing is not None:
-        for key in ("tags", "description", "displayName"):
-            if key in props:
-                existing.props[key] = props[key]
+        update_existing(existing, props)
         return existing, False
     validate(ws, props)
     pipeline = PipelineJob(ws, name, copy.deepcopy(body), double.base_url, double.config["log_sig"])
-    mlflow = double.compute.mlflow
-    pipeline.mlflow_experiment_id = mlflow.experiment_id(pipeline.experiment_name)
-    pipeline.mlflow_run_id = mlflow.create_run(
-        pipeline.mlflow_experiment_id,
-        name,
-        props.get("displayName") or name,
-        {"azureml.jobName": name, "mlflow.source.type": "JOB", "mlflow.user": "double@example.invalid"},
-    )
+    open_parent_run(double, pipeline, name, props)
     with double.lock:
         ws.jobs[name] = pipeline
     return pipeline, True

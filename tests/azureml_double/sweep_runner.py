@@ -26,12 +26,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.azureml_double._http import HttpError
+from tests.azureml_double.parent_jobs import end_parent, open_parent_run, update_existing
 from tests.azureml_double.routing import utcnow
 from tests.azureml_double.sweep_jobs import SweepJob, TrialJob
 
 POLL_SECONDS = 0.1
 RANDOM_CEILING = 1000  # Azure ML's largest max_total_trials
-MLFLOW_END = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}
 
 
 def _rounded(value: float, q: float) -> float:
@@ -182,16 +182,7 @@ class SweepRunner:
             self.sweep.best = (trial.name, trial.objective)
 
     def _finish(self, end_status: str) -> None:
-        sweep = self.sweep
-        if sweep.mlflow_run_id:
-            try:
-                self.compute.mlflow.end_run_if_running(sweep.mlflow_run_id, MLFLOW_END[end_status])
-            except Exception as e:  # noqa: BLE001 - the job's end is recorded whatever mlflow says
-                print(f"azureml double: could not end mlflow run {sweep.mlflow_run_id}: {e!r}", flush=True)
-        with sweep.lock:
-            sweep.end_time = utcnow()
-            sweep.status = end_status
-        sweep.finished.set()
+        end_parent(self.sweep, self.compute.mlflow, end_status)
 
 
 def submit(double: Any, ws: Any, name: str, body: dict[str, Any]) -> tuple[SweepJob, bool]:
@@ -200,21 +191,12 @@ def submit(double: Any, ws: Any, name: str, body: dict[str, Any]) -> tuple[Sweep
     existing = ws.jobs.get(name)
     props = body.get("properties") or {}
     if existing is not None:
-        for key in ("tags", "description", "displayName"):
-            if key in props:
-                existing.props[key] = props[key]
+        update_existing(existing, props)
         return existing, False
     validate(ws, props)
     sweep = SweepJob(ws, name, copy.deepcopy(body), double.base_url, double.config["log_sig"])
     sweep.space_size = space_size(sweep.search_space)
-    mlflow = double.compute.mlflow
-    sweep.mlflow_experiment_id = mlflow.experiment_id(sweep.experiment_name)
-    sweep.mlflow_run_id = mlflow.create_run(
-        sweep.mlflow_experiment_id,
-        name,
-        props.get("displayName") or name,
-        {"azureml.jobName": name, "mlflow.source.type": "JOB", "mlflow.user": "double@example.invalid"},
-    )
+    open_parent_run(double, sweep, name, props)
     with double.lock:
         ws.jobs[name] = sweep
     SweepRunner(double, sweep).start()
