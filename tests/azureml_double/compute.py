@@ -36,6 +36,7 @@ from typing import Any
 
 from tests.azureml_double._http import HttpError
 from tests.azureml_double.job import TERMINAL, Job
+from tests.azureml_double.job_end import record_end
 from tests.azureml_double.job_logs import ship_log, ship_log_while_running
 from tests.azureml_double.job_process import kill_group, resolve_command, spawn_processes
 from tests.azureml_double.job_python import EnvironmentBuildError, job_python
@@ -244,17 +245,7 @@ class EmulatedCompute:
             ship_outputs(self.storage, job)
             job.keep_named_outputs(self.storage)
         finally:
-            if job.mlflow_run_id:
-                mlflow_status = {"Completed": "FINISHED", "Failed": "FAILED", "Canceled": "KILLED"}[end_status]
-                try:
-                    self.mlflow.end_run_if_running(job.mlflow_run_id, mlflow_status)
-                except Exception as e:  # noqa: BLE001 - the job's end is recorded whatever mlflow says
-                    print(f"azureml double: could not end mlflow run {job.mlflow_run_id}: {e!r}", flush=True)
-            with job.lock:
-                job.end_time = utcnow()
-                if job.start_time is None:
-                    job.start_time = job.end_time
-                job.status = end_status
+            record_end(job, self.mlflow, end_status)
             if job.tmp is not None:
                 shutil.rmtree(job.tmp, ignore_errors=True)
             job.finished.set()

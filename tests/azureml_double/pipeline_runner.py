@@ -34,7 +34,8 @@ from typing import Any
 
 from tests.azureml_double._http import HttpError
 from tests.azureml_double.components import component_by_id
-from tests.azureml_double.parent_jobs import MLFLOW_END, end_parent, open_parent_run, update_existing
+from tests.azureml_double.job_end import MLFLOW_END, end_parent
+from tests.azureml_double.parent_jobs import open_parent_run, update_existing
 from tests.azureml_double.pipeline_jobs import PipelineJob, StepJob, setting_on
 from tests.azureml_double.routes_datastores import BLOB_STORE, container_of
 from tests.azureml_double.routing import utcnow as _now

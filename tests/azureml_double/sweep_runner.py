@@ -26,7 +26,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from tests.azureml_double._http import HttpError
-from tests.azureml_double.parent_jobs import end_parent, open_parent_run, update_existing
+from tests.azureml_double.job_end import end_parent
+from tests.azureml_double.parent_jobs import open_parent_run, update_existing
 from tests.azureml_double.routing import utcnow
 from tests.azureml_double.sweep_jobs import SweepJob, TrialJob
 
