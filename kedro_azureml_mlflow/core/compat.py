@@ -8,9 +8,12 @@ moving a bound means running that test against the new version first.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from mlflow.tracking import MlflowClient
 
 
 def register_tracking_credential(
@@ -189,3 +192,33 @@ def forget_sql_store(tracking_uri: str) -> None:
         module = sys.modules.get(module_name)
         if module is not None:
             getattr(module, class_name)._get_store_with_resolved_uri.cache_clear()
+
+
+def client_with_artifact_root(tracking_uri: str, artifact_root: str) -> MlflowClient:
+    """An ``MlflowClient`` whose SQL store puts a new experiment's artifacts under ``artifact_root``.
+
+    MLflow gives a SQL store the root ``./mlruns`` of the process's *current* folder, resolved once when the
+    store is built and kept for the process, and ``MlflowClient`` has no parameter for another. The tracking
+    agent serves many projects from one process and must not change folder (process-wide; its sessions run
+    in threads). MLflow's store registry does take an artifact root (``_get_store``) and keeps one store per
+    (URI, root); the client's tracking service asks for it with ``None``. So the store is built with the
+    project's root first (a new database's ``Default`` experiment gets it too), and the client's tracking
+    service is one that asks for that store. The database engine is still one per URI (MLflow's own map).
+    """
+    from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service import utils
+    from mlflow.tracking._tracking_service.client import TrackingServiceClient
+
+    class RootedTrackingService(TrackingServiceClient):
+        def __init__(self, uri: str) -> None:
+            self.artifact_root = artifact_root
+            super().__init__(uri)  # type: ignore[no-untyped-call]  # untyped in MLflow
+
+        @property
+        def store(self) -> Any:
+            return utils._get_store(self.tracking_uri, self.artifact_root)
+
+    utils._get_store(tracking_uri, artifact_root)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    client._tracking_client = RootedTrackingService(client.tracking_uri)
+    return client

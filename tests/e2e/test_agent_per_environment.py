@@ -1,0 +1,152 @@
+"""One warm tracking agent serves every project of a Python environment; what it needs of each project comes
+with each run.
+
+Every run is a real ``kedro run`` subprocess with agents kept alive as shipped, in a runtime folder of the
+test's own (``tests.warm_agents``), tracking into each project's own SQLite store named by a *relative*
+URI (``sqlite:///mlflow.db``: the same string in both projects). Which agents exist is read from the
+process table; which agent served a run, from the pid the run's closing line names.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pytest
+
+from tests.kedro_project import KedroProject
+from tests.waiting import wait_until
+from tests.warm_agents import WarmAgents
+
+pytestmark = pytest.mark.slow
+
+# A node whose output the plugin logs as an artifact (``summary_report.json``), beside a metric.
+REPORT_PIPELINE = """
+
+def summary():
+    return {"made_in": os.getcwd()}
+
+
+_registered_before_report = register_pipelines
+
+
+def register_pipelines():
+    report = Pipeline([node(summary, None, "summary_report", name="summary"), node(score, None, "score_metrics")])
+    return {**_registered_before_report(), "report": report}
+"""
+
+TRACKING = """\
+tracking:
+  tracking_uri: sqlite:///mlflow.db
+  artifacts:
+    datasets: ["*_report"]
+"""
+
+
+@pytest.fixture
+def two_projects(kedro_new_project: Path, tmp_path: Path) -> list[KedroProject]:
+    """Two copies of the test project in different folders, each tracking into ``sqlite:///mlflow.db``."""
+    projects = []
+    for name in ("first", "second"):
+        project = KedroProject(tmp_path / name / "probe")
+        shutil.copytree(kedro_new_project, project.path)
+        project.write("conf/base/azureml.yml", TRACKING)
+        with (project.path / "src/probe/pipeline_registry.py").open("a") as registry:
+            registry.write(REPORT_PIPELINE)
+        projects.append(project)
+    return projects
+
+
+def serving_agent(result: subprocess.CompletedProcess[str]) -> int:
+    """The agent the run's closing line names (``… tracking agent <pid>)``)."""
+    found = re.findall(r"tracking agent (\d+)\)", result.stdout + result.stderr)
+    assert len(found) == 1, (result.stdout + result.stderr)[-3000:]
+    return int(found[0])
+
+
+def only_run(project: KedroProject) -> Any:
+    runs = project.runs()
+    assert len(runs) == 1, [(run.info.run_id, run.info.status) for run in runs]
+    return runs[0]
+
+
+def local_path(uri: str) -> Path:
+    return Path(unquote(urlsplit(uri).path))
+
+
+def test_one_agent_serves_two_projects_each_into_its_own_store_and_artifact_folder(
+    two_projects: list[KedroProject], warm_agents: WarmAgents
+) -> None:
+    first, second = two_projects
+    first_result = warm_agents.run(first, "--pipeline", "report")
+    [agent] = warm_agents.alive()
+    assert serving_agent(first_result) == agent
+
+    second_result = warm_agents.run(second, "--pipeline", "report")  # a project that never ran before
+    assert warm_agents.alive() == {agent}  # no second agent process…
+    assert serving_agent(second_result) == agent  # …the first project's served it
+    assert f"warm tracking agent {agent}" in second_result.stdout + second_result.stderr
+
+    for project, other in ((first, second), (second, first)):
+        run = only_run(project)  # in the project's own mlflow.db (the relative URI, read against the project)
+        assert run.info.status == "FINISHED" and run.data.metrics["score_metrics"] == pytest.approx(0.42)
+        artifacts = local_path(run.info.artifact_uri)
+        assert artifacts.is_relative_to(project.path / "mlruns"), artifacts  # where MLflow puts them for a
+        assert (artifacts / "summary_report.json").is_file()  # process working in the project's folder
+        run_folders = {path.name for path in (project.path / "mlruns").glob("*/*") if path.is_dir()}
+        assert run_folders == {run.info.run_id}  # nothing of the other project's run in this folder
+        assert other.path / "mlruns" not in artifacts.parents
+    assert not (warm_agents.files / "mlruns").exists()  # nor in the agent's own folder
+    assert not list(warm_agents.files.glob("*.db"))
+
+
+def test_a_run_whose_tracking_environment_differs_gets_an_agent_of_its_own(
+    two_projects: list[KedroProject], warm_agents: WarmAgents
+) -> None:
+    first, second = two_projects
+    plain = serving_agent(warm_agents.run(first))
+    other_env = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "3"}  # read by the agent's MLflow, so not served by `plain`
+
+    retrying = serving_agent(warm_agents.run(second, **other_env))
+    assert retrying != plain
+    assert warm_agents.alive() == {plain, retrying}
+
+    # The same environment again, from the other project: the agent of that environment serves it.
+    assert serving_agent(warm_agents.run(first, **other_env)) == retrying
+    assert serving_agent(warm_agents.run(second)) == plain
+    assert warm_agents.alive() == {plain, retrying}
+    assert len(first.runs()) == 2 and len(second.runs()) == 2
+
+
+def test_agent_status_shows_what_runs_and_stop_ends_it(
+    two_projects: list[KedroProject], warm_agents: WarmAgents
+) -> None:
+    first, second = two_projects
+    warm_agents.run(first)
+    warm_agents.run(second)
+    [agent] = warm_agents.alive()
+
+    status = warm_agents.kedro(first, "azureml", "agent", "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"Tracking agent {agent} (this environment): idle for" in status.stdout
+    assert "2 runs of 2 projects" in status.stdout
+    assert f"{second.path}, {first.path}" in status.stdout  # the most recent first
+    assert re.search(r"memory: +\d+ MiB", status.stdout)
+
+    wrong = warm_agents.kedro(first, "azureml", "agent", "stop", "--pid", "1")
+    assert wrong.returncode != 0
+    assert f"--pid 1: no tracking agent of yours has that process id (running: {agent};" in wrong.stderr
+    assert warm_agents.alive() == {agent}
+
+    stopped = warm_agents.kedro(second, "azureml", "agent", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert f"Stopped tracking agent {agent} (2 runs of 2 projects)." in stopped.stdout
+    wait_until(lambda: not warm_agents.alive(), 60, "the stopped agent's process to end")
+    assert list(warm_agents.files.glob("*.key")) == []  # it cleaned up as an idle exit does
+
+    after = warm_agents.kedro(first, "azureml", "agent", "status")
+    assert after.returncode == 0 and "No tracking agent is running" in after.stdout
