@@ -140,6 +140,8 @@ def test_agent_status_shows_what_runs_and_stop_ends_it(
     wrong = warm_agents.kedro(first, "azureml", "agent", "stop", "--pid", "1")
     assert wrong.returncode != 0
     assert f"--pid 1: no tracking agent of yours has that process id (running: {agent};" in wrong.stderr
+    both = warm_agents.kedro(first, "azureml", "agent", "stop", "--all", "--pid", str(agent))
+    assert both.returncode != 0 and "--all and --pid exclude each other: give one of them" in both.stderr
     assert warm_agents.alive() == {agent}
 
     stopped = warm_agents.kedro(second, "azureml", "agent", "stop")

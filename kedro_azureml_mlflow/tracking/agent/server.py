@@ -106,15 +106,18 @@ class Agent:
             with write_lock, contextlib.suppress(OSError):  # a gone peer: the read side notices
                 send(conn, to_wire(message))
 
+        asked_only = False
         try:
-            self._dispatch(conn, reply)
+            asked_only = self._dispatch(conn, reply)
         finally:
             conn.close()
             with self._lock:
                 self._connections -= 1
-                self._last_busy = time.monotonic()
+                if not asked_only:  # `agent status` must not keep an idle agent alive
+                    self._last_busy = time.monotonic()
 
-    def _dispatch(self, conn: Connection, reply: Reply) -> None:
+    def _dispatch(self, conn: Connection, reply: Reply) -> bool:
+        """Serve one connection's messages; ``True`` if it only asked for the agent's status (or stop)."""
         session: AgentSession | None = None
         owner = False
         while True:
@@ -123,15 +126,16 @@ class Agent:
             except (EOFError, OSError, ValueError):
                 if owner and session is not None:
                     session.owner_gone()
-                return
+                return False
             try:
                 message = to_agent(data)
             except ValueError as exc:  # refused at the boundary; the connection goes on
                 logger.warning("Refused a message that does not fit the protocol (%s)", exc)
                 continue
-            if isinstance(message, AskStatus | StopAgent):
+            if isinstance(message, AskStatus | StopAgent) and session is None:
                 reply(self._status(stop=isinstance(message, StopAgent)))
-            elif isinstance(message, OpenSession):
+                return True  # one question per connection
+            if isinstance(message, OpenSession):
                 session, owner = self._open_session(message.spec, reply), True
             elif isinstance(message, Join):
                 session = self._joined(message.session)
