@@ -8,6 +8,7 @@ moving a bound means running that test against the new version first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -222,3 +223,47 @@ def client_with_artifact_root(tracking_uri: str, artifact_root: str) -> MlflowCl
     client = MlflowClient(tracking_uri=tracking_uri)
     client._tracking_client = RootedTrackingService(client.tracking_uri)
     return client
+
+
+def create_empty_store(database: Path) -> None:
+    """A new, empty SQLite tracking store at ``database``, made by MLflow itself (its migrations), then closed.
+
+    Kept by the plugin as the template every new store is copied from (``tracking/client/store_template``).
+    MLflow keeps the engine of every store it opened (``forget_sql_store``): let go of it, so that the file
+    can be moved.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    uri = f"sqlite:///{database.as_posix()}"
+    SqlAlchemyStore(uri, database.parent.as_uri())
+    forget_sql_store(uri)
+
+
+def set_default_experiment_location(database: Path, artifact_root: str | None) -> None:
+    """Give a copied store's ``Default`` experiment the artifact location MLflow would have given it there.
+
+    MLflow writes it once, when it creates the store (``SqlAlchemyStore._create_default_experiment``), from
+    the store's artifact root: the one given, else ``_MLFLOW_SERVER_ARTIFACT_ROOT``, else ``./mlruns`` of
+    the current folder. The table and column names are MLflow's own models'.
+    """
+    import contextlib
+    import os
+    import sqlite3
+    import time
+
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.dbmodels.models import SqlExperiment
+    from mlflow.tracking._tracking_service.utils import _SERVER_ARTIFACT_ROOT_ENV_VAR
+    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
+
+    root = artifact_root or os.environ.get(_SERVER_ARTIFACT_ROOT_ENV_VAR, DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)
+    location = str(append_to_uri_path(resolve_uri_if_local(root), "0"))
+    now = int(time.time() * 1000)
+    table = SqlExperiment.__tablename__
+    columns = SqlExperiment.__table__.c
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute(
+            f"UPDATE {table} SET {columns.artifact_location.name} = ?, {columns.creation_time.name} = ?, "
+            f"{columns.last_update_time.name} = ? WHERE {columns.experiment_id.name} = 0",
+            (location, now, now),
+        )

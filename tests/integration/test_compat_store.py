@@ -37,3 +37,33 @@ def test_each_projects_experiments_get_its_own_artifact_root_whatever_the_curren
     client_second.log_artifact(run.info.run_id, str(tmp_path / "note.txt"))
     assert (second / second_id / run.info.run_id / "artifacts" / "note.txt").is_file()
     assert not (elsewhere / "mlruns").exists()
+
+
+def test_a_new_store_is_a_copy_of_the_empty_one_exactly_as_mlflow_makes_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from kedro_azureml_mlflow.tracking.client.client_ops import make_client
+    from kedro_azureml_mlflow.tracking.client.store_template import TEMPLATE_PREFIX
+
+    runtime = tmp_path / "runtime"
+    runtime.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))  # the template lives in the private folder
+    monkeypatch.chdir(tmp_path)
+    caplog.set_level(logging.INFO, logger="mlflow.store.db.utils")
+    roots = {name: tmp_path / name / "mlruns" for name in ("first", "second")}
+    for name, root in roots.items():
+        root.parent.mkdir()
+        client = make_client(f"sqlite:///{root.parent / 'mlflow.db'}", root.as_uri())
+        default = client.get_experiment("0")
+        assert default.name == "Default" and local(default.artifact_location) == root / "0"
+        experiment = client.create_experiment(name)
+        run = client.create_run(experiment)
+        client.log_metric(run.info.run_id, "m", 1.0)
+        assert client.get_run(run.info.run_id).data.metrics == {"m": 1.0}
+
+    [template] = (runtime / "kedro-azureml-mlflow").glob(f"{TEMPLATE_PREFIX}*.db")
+    made = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Creating initial MLflow database")]
+    assert len(made) == 1  # MLflow migrated one store, the template; both projects' stores are copies of it
+    assert not any(template.parent.glob("*.partial")) and not any(tmp_path.glob("*/.*.partial"))
