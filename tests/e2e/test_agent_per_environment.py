@@ -9,8 +9,10 @@ process table; which agent served a run, from the pid the run's closing line nam
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
+import sqlite3
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from kedro_azureml_mlflow.tracking.client.store_template import TEMPLATE_PREFIX
 from tests.kedro_project import KedroProject
 from tests.waiting import wait_until
 from tests.warm_agents import WarmAgents
@@ -101,7 +104,10 @@ def test_one_agent_serves_two_projects_each_into_its_own_store_and_artifact_fold
         assert run_folders == {run.info.run_id}  # nothing of the other project's run in this folder
         assert other.path / "mlruns" not in artifacts.parents
     assert not (warm_agents.files / "mlruns").exists()  # nor in the agent's own folder
-    assert not list(warm_agents.files.glob("*.db"))
+    [template] = warm_agents.files.glob("*.db")  # the empty store new ones are copied from, and only that:
+    assert template.name.startswith(TEMPLATE_PREFIX)
+    with contextlib.closing(sqlite3.connect(f"file:{template}?mode=ro", uri=True)) as db:
+        assert db.execute("SELECT count(*) FROM runs").fetchone() == (0,)  # still empty
 
 
 def test_a_run_whose_tracking_environment_differs_gets_an_agent_of_its_own(
