@@ -57,7 +57,8 @@ def stop_command(everyone: bool, pid: int | None) -> None:
     for found in chosen:
         busy = found.status.running
         if busy:
-            click.echo(f"Tracking agent {found.status.pid} stops once its {_runs(busy)} being served now end(s)…")
+            ending = "it ends" if busy == 1 else "they end"
+            click.echo(f"Tracking agent {found.status.pid} is serving {_runs(busy)}; it stops once {ending}…")
         if stop(found, _STOP_WAIT_SECONDS):
             click.echo(f"Stopped tracking agent {found.status.pid} ({_served(found)}).")
         else:
