@@ -10,8 +10,10 @@ process table; which agent served a run, from the pid the run's closing line nam
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
+import signal
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -21,7 +23,7 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from kedro_azureml_mlflow.tracking.client.store_template import TEMPLATE_PREFIX
-from tests.kedro_project import KedroProject
+from tests.kedro_project import KEDRO, KedroProject
 from tests.waiting import wait_until
 from tests.warm_agents import WarmAgents
 
@@ -158,3 +160,53 @@ def test_agent_status_shows_what_runs_and_stop_ends_it(
 
     after = warm_agents.kedro(first, "azureml", "agent", "status")
     assert after.returncode == 0 and "No tracking agent is running" in after.stdout
+
+
+def test_stop_lets_the_run_being_served_end_first(
+    project: KedroProject, warm_agents: WarmAgents, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # This process reads the store while the agent may still be making it: both take the same store lock
+    # only when they share the private folder, as a user's processes do.
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(warm_agents.runtime))
+    marker = project.path / "reached"
+    running = subprocess.Popen(
+        [KEDRO, "run", "--pipeline", "interrupted"],  # ten nodes' metrics, then a node that waits to be stopped
+        cwd=project.path,
+        env=warm_agents.env(PROBE_MARKER=str(marker)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    stopping: subprocess.Popen[str] | None = None
+
+    def status() -> str:
+        return warm_agents.kedro(project, "azureml", "agent", "status").stdout
+
+    try:
+        wait_until(marker.exists, 180, "the pipeline to reach its last node")
+        wait_until(project.runs, 180, "the tracking agent to open the run")
+        [agent] = warm_agents.alive()
+        assert f"Tracking agent {agent} (this environment): serving 1 run now" in status()
+
+        stop = [KEDRO, "azureml", "agent", "stop"]
+        stopping = subprocess.Popen(stop, cwd=project.path, env=warm_agents.env(), stdout=subprocess.PIPE, text=True)
+        wait_until(lambda: "stopping once no run is served" in status(), 120, "the agent to take the stop")
+        assert warm_agents.alive() == {agent}  # asked to stop, and still serving the run: not stopped mid-run
+
+        os.killpg(running.pid, signal.SIGINT)  # Ctrl-C ends the run; then the agent may go
+        running.wait(timeout=120)
+        said, _ = stopping.communicate(timeout=120)
+    finally:
+        for process in (running, stopping):
+            if process is not None and process.poll() is None:
+                process.kill()
+
+    assert stopping.returncode == 0
+    assert f"Tracking agent {agent} is serving 1 run; it stops once it ends" in said
+    # Either it went within the command's wait, or (a slow machine) the command said it would go later.
+    assert f"Stopped tracking agent {agent}" in said or f"Tracking agent {agent} is still serving" in said
+    wait_until(lambda: not warm_agents.alive(), 120, "the agent to exit once its run ended")
+    [run] = project.runs()
+    assert run.info.status == "KILLED"  # the agent ended the run before it went
+    expected = {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(10) for k in range(5)}
+    assert run.data.metrics == pytest.approx(expected)

@@ -42,7 +42,10 @@ def start_from_template(tracking_uri: str, artifact_root: str | None) -> None:
             from kedro_azureml_mlflow.core.compat import set_default_experiment_location
 
             set_default_experiment_location(partial, artifact_root)
-            os.replace(partial, database)
+            # Linked, never moved over: a store another MLflow process (`mlflow ui`, a notebook) has begun
+            # making meanwhile is left to it, not replaced under its open connection.
+            with contextlib.suppress(FileExistsError):
+                os.link(partial, database)
         finally:
             partial.unlink(missing_ok=True)
     except Exception as exc:  # noqa: BLE001 - MLflow makes the store itself, as it always did
