@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 SUBCOMMANDS = {
+    "agent": "kedro_azureml_mlflow.cli.agent:agent",
     "cancel": "kedro_azureml_mlflow.cli.jobs:cancel",
     "download": "kedro_azureml_mlflow.cli.jobs:download",
     "init": "kedro_azureml_mlflow.cli.init:init",

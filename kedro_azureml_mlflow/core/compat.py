@@ -8,12 +8,14 @@ moving a bound means running that test against the new version first.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
+    from mlflow.tracking import MlflowClient
     from mlflow.tracking.fluent import ActiveRun
 
 
@@ -193,3 +195,77 @@ def forget_sql_store(tracking_uri: str) -> None:
         module = sys.modules.get(module_name)
         if module is not None:
             getattr(module, class_name)._get_store_with_resolved_uri.cache_clear()
+
+
+def client_with_artifact_root(tracking_uri: str, artifact_root: str) -> MlflowClient:
+    """An ``MlflowClient`` whose SQL store puts a new experiment's artifacts under ``artifact_root``.
+
+    MLflow gives a SQL store the root ``./mlruns`` of the process's *current* folder, resolved once when the
+    store is built and kept for the process, and ``MlflowClient`` has no parameter for another. The tracking
+    agent serves many projects from one process and must not change folder (process-wide; its sessions run
+    in threads). MLflow's store registry does take an artifact root (``_get_store``) and keeps one store per
+    (URI, root); the client's tracking service asks for it with ``None``. So the store is built with the
+    project's root first (a new database's ``Default`` experiment gets it too), and the client's tracking
+    service is one that asks for that store. The database engine is still one per URI (MLflow's own map).
+    """
+    from mlflow.tracking import MlflowClient
+    from mlflow.tracking._tracking_service import utils
+    from mlflow.tracking._tracking_service.client import TrackingServiceClient
+
+    class RootedTrackingService(TrackingServiceClient):
+        def __init__(self, uri: str) -> None:
+            self.artifact_root = artifact_root
+            super().__init__(uri)  # type: ignore[no-untyped-call]  # untyped in MLflow
+
+        @property
+        def store(self) -> Any:
+            return utils._get_store(self.tracking_uri, self.artifact_root)
+
+    utils._get_store(tracking_uri, artifact_root)
+    client = MlflowClient(tracking_uri=tracking_uri)
+    client._tracking_client = RootedTrackingService(client.tracking_uri)
+    return client
+
+
+def create_empty_store(database: Path) -> None:
+    """A new, empty SQLite tracking store at ``database``, made by MLflow itself (its migrations), then closed.
+
+    Kept by the plugin as the template every new store is copied from (``tracking/client/store_template``).
+    MLflow keeps the engine of every store it opened (``forget_sql_store``): let go of it, so that the file
+    can be moved.
+    """
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+    uri = f"sqlite:///{database.as_posix()}"
+    SqlAlchemyStore(uri, database.parent.as_uri())
+    forget_sql_store(uri)
+
+
+def set_default_experiment_location(database: Path, artifact_root: str | None) -> None:
+    """Give a copied store's ``Default`` experiment the artifact location MLflow would have given it there.
+
+    MLflow writes it once, when it creates the store (``SqlAlchemyStore._create_default_experiment``), from
+    the store's artifact root: the one given, else ``_MLFLOW_SERVER_ARTIFACT_ROOT``, else ``./mlruns`` of
+    the current folder. The table and column names are MLflow's own models'.
+    """
+    import contextlib
+    import os
+    import sqlite3
+    import time
+
+    from mlflow.store.tracking import DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH
+    from mlflow.store.tracking.dbmodels.models import SqlExperiment
+    from mlflow.tracking._tracking_service.utils import _SERVER_ARTIFACT_ROOT_ENV_VAR
+    from mlflow.utils.uri import append_to_uri_path, resolve_uri_if_local
+
+    root = artifact_root or os.environ.get(_SERVER_ARTIFACT_ROOT_ENV_VAR, DEFAULT_LOCAL_FILE_AND_ARTIFACT_PATH)
+    location = str(append_to_uri_path(resolve_uri_if_local(root), "0"))
+    now = int(time.time() * 1000)
+    table = SqlExperiment.__tablename__
+    columns = SqlExperiment.__table__.c
+    with contextlib.closing(sqlite3.connect(database)) as db, db:
+        db.execute(
+            f"UPDATE {table} SET {columns.artifact_location.name} = ?, {columns.creation_time.name} = ?, "
+            f"{columns.last_update_time.name} = ? WHERE {columns.experiment_id.name} = 0",
+            (location, now, now),
+        )

@@ -29,6 +29,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 URI_EXAMPLES = "sqlite:///mlflow.db, http(s)://host:5000, file:///path/to/mlruns or azureml://…"
 
 
+def is_database_uri(uri: str) -> bool:
+    """A SQL store's URI (``sqlite:///…``, ``postgresql+psycopg2://…``): MLflow's SQL store, with its artifact root."""
+    return urlsplit(uri).scheme.lower().split("+", 1)[0] in _DATABASES
+
+
 @lru_cache(maxsize=1)
 def plugin_schemes() -> frozenset[str]:
     """Schemes that installed packages register with MLflow (azureml-mlflow registers ``azureml``)."""

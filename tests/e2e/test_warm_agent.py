@@ -153,8 +153,11 @@ def test_the_agent_log_never_holds_the_tracking_password(project: KedroProject, 
 
 
 # What the agents of a user share, a bounded set: their log (and the one before it), the lock under
-# which one starts, and the store locks (one of a fixed few for every store).
-SHARED_FILES = re.compile(r"agent\.log(\.1)?|spawn\.lock|store-\d\d\.lock")
+# which one starts, the store locks (one of a fixed few for every store), and the empty store every new
+# mlflow.db is copied from (one, for the installed MLflow) with its lock.
+SHARED_FILES = re.compile(
+    r"agent\.log(\.1)?|spawn\.lock|store-\d\d\.lock|store-template\.lock|empty-store-mlflow-.+\.db"
+)
 
 
 def test_an_agent_leaves_nothing_behind_when_it_exits(project: KedroProject, warm_agents: WarmAgents) -> None:

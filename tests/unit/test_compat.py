@@ -1,5 +1,6 @@
 """Every private API the plugin uses (all in ``kedro_azureml_mlflow/core/compat.py``) works with the installed
-versions, and those versions are inside the bounds ``pyproject.toml`` declares."""
+versions, and those versions are inside the bounds ``pyproject.toml`` declares. (Those that need an SQLite
+store, such as ``client_with_artifact_root``, are checked in ``tests/integration/test_compat_store.py``.)"""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from kedro_azureml_mlflow.core import compat
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("package", ["azure-ai-ml", "azureml-mlflow"])
+@pytest.mark.parametrize("package", ["azure-ai-ml", "azureml-mlflow", "mlflow"])
 def test_installed_version_is_inside_the_declared_bounds(package: str) -> None:
     declared = read_pyproject(ROOT)["project"]["dependencies"]
     (requirement,) = [Requirement(line) for line in declared if Requirement(line).name == package]

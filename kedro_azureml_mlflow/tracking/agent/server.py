@@ -1,10 +1,12 @@
 """The tracking agent process's server (its entry point is ``__main__``; ``launcher`` starts it).
 
-It owns the MLflow side of every ``kedro run`` of one project: it imports MLflow (so the
+It owns the MLflow side of every ``kedro run`` of one Python environment and user, whatever the
+project (each run says what it needs of its project: ``SessionSpec``): it imports MLflow (so the
 pipeline never has to), realises the target, opens the run, batches, sends and journals. It
 serves one connection per pipeline process and per ParallelRunner worker, each on a thread of
 its own, and exits when it has been idle for ``keep_alive`` seconds (at once after its run when
-reuse is off) or when the plugin's or MLflow's installed files have changed under it.
+reuse is off), when the plugin's or MLflow's installed files have changed under it, or when
+``kedro azureml agent stop`` asks it to (once no run is being served).
 """
 
 from __future__ import annotations
@@ -13,24 +15,28 @@ import contextlib
 import json
 import logging
 import os
+import sys
 import threading
 import time
 from multiprocessing.connection import Connection, Listener
 from typing import Any
 
 from kedro_azureml_mlflow.tracking.agent.session import AgentSession, Reply
-from kedro_azureml_mlflow.tracking.agent.store_watch import StoreWatch, enter_project
+from kedro_azureml_mlflow.tracking.agent.store_watch import StoreWatch
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import installed_stamp
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
 from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, connect, receive, remove_key_if_ours, send
 from kedro_azureml_mlflow.tracking.wire.protocol import (
+    AgentStatus,
     AskRun,
+    AskStatus,
     EndRun,
     HandRecord,
     Join,
     OpenRun,
     OpenSession,
     SessionSpec,
+    StopAgent,
     ToAgent,
     ToPipeline,
     to_agent,
@@ -61,6 +67,9 @@ class Agent:
         self._sessions_served = 0
         self._last_busy = time.monotonic()
         self._stopping = False
+        self._stop_asked = False
+        self._started_ms = int(time.time() * 1000)
+        self._projects: dict[str, None] = {}  # every project served, the most recent last
         self._workspaces: dict[str, Any] = {}
         self._stores = StoreWatch()
 
@@ -97,15 +106,18 @@ class Agent:
             with write_lock, contextlib.suppress(OSError):  # a gone peer: the read side notices
                 send(conn, to_wire(message))
 
+        asked_only = False
         try:
-            self._dispatch(conn, reply)
+            asked_only = self._dispatch(conn, reply)
         finally:
             conn.close()
             with self._lock:
                 self._connections -= 1
-                self._last_busy = time.monotonic()
+                if not asked_only:  # `agent status` must not keep an idle agent alive
+                    self._last_busy = time.monotonic()
 
-    def _dispatch(self, conn: Connection, reply: Reply) -> None:
+    def _dispatch(self, conn: Connection, reply: Reply) -> bool:
+        """Serve one connection's messages; ``True`` if it only asked for the agent's status (or stop)."""
         session: AgentSession | None = None
         owner = False
         while True:
@@ -114,12 +126,15 @@ class Agent:
             except (EOFError, OSError, ValueError):
                 if owner and session is not None:
                     session.owner_gone()
-                return
+                return False
             try:
                 message = to_agent(data)
             except ValueError as exc:  # refused at the boundary; the connection goes on
                 logger.warning("Refused a message that does not fit the protocol (%s)", exc)
                 continue
+            if isinstance(message, AskStatus | StopAgent) and session is None:
+                reply(self._status(stop=isinstance(message, StopAgent)))
+                return True  # one question per connection
             if isinstance(message, OpenSession):
                 session, owner = self._open_session(message.spec, reply), True
             elif isinstance(message, Join):
@@ -130,9 +145,12 @@ class Agent:
                 _route(session, message, reply)
 
     def _open_session(self, spec: SessionSpec, reply: Reply) -> AgentSession:
-        enter_project(spec.project_path)  # every session of this agent is of this project (see launcher)
         session = AgentSession(spec, reply, self._realise, warm=self._sessions_served > 0, opened=self._stores.opened)
         with self._lock:
+            if spec.keep_alive is not None and spec.keep_alive > 0:
+                self._keep_alive = spec.keep_alive  # the latest run's setting, as if it had started this agent
+            self._projects.pop(spec.project_path, None)
+            self._projects[spec.project_path] = None
             self._sessions_served += 1
             self._sessions[session.spec.session_id] = session
             self._lock.notify_all()
@@ -160,6 +178,28 @@ class Agent:
             self._workspaces[key] = workspace
         return target
 
+    def _status(self, stop: bool) -> AgentStatus:
+        """What ``kedro azureml agent status`` shows; with ``stop``, the agent exits once no run is served."""
+        with self._lock:
+            if stop:
+                self._stop_asked = True
+                logger.info("Asked to stop; exits once no run is being served")
+            running = sum(not session.finished for session in self._sessions.values())
+            idle = 0.0 if running else time.monotonic() - self._last_busy
+            return AgentStatus(
+                pid=os.getpid(),
+                python=sys.executable,
+                prefix=sys.prefix,
+                started_ms=self._started_ms,
+                sessions_served=self._sessions_served,
+                running=running,
+                idle_seconds=idle,
+                keep_alive=self._keep_alive,
+                projects=list(reversed(self._projects)),
+                memory_mib=resident_mib(),
+                stopping=self._stop_asked,
+            )
+
     # --- when to exit ----------------------------------------------------------------------
 
     def _housekeeping(self) -> None:
@@ -170,6 +210,7 @@ class Agent:
                 for session_id in [k for k, s in self._sessions.items() if s.finished]:
                     del self._sessions[session_id]
                 busy = bool(self._sessions or self._connections)
+                asked = self._stop_asked and not self._sessions  # its own connection may still be open
                 if busy:
                     self._last_busy = time.monotonic()
                 idle_for = time.monotonic() - self._last_busy
@@ -177,7 +218,9 @@ class Agent:
             stale = False
             if not busy and time.monotonic() - checked >= _STAMP_EVERY:
                 checked, stale = time.monotonic(), installed_stamp() != self._stamp
-            if not busy and (idle_for >= limit or stale):
+            if asked:
+                self._stop("asked to stop")
+            elif not busy and (idle_for >= limit or stale):
                 self._stop("installed files changed" if stale else "idle")
 
     def _stop(self, why: str) -> None:
@@ -188,6 +231,20 @@ class Agent:
         except (OSError, EOFError, TimeoutError, ValueError):
             remove_key_if_ours(self._endpoint, self._authkey)
             os._exit(0)
+
+
+def resident_mib() -> float:
+    """This process's resident memory in MiB (Linux: now; elsewhere: its peak, all the standard library tells)."""
+    with contextlib.suppress(OSError, ValueError, IndexError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024
 
 
 def _route(session: AgentSession, message: ToAgent, reply: Reply) -> None:

@@ -170,7 +170,8 @@ class AgentSession:
 
     def _target(self) -> TrackingTarget | None:
         try:
-            target = self._realise(from_wire(TargetSpec, self.spec.target))
+            # As a fresh agent started in the project's folder would read it (this one serves many projects).
+            target = self._realise(from_wire(TargetSpec, self.spec.target).in_project(Path(self.spec.project_path)))
         except Exception as exc:  # noqa: BLE001 - told to the pipeline, which stops with it
             self._reply(TargetAnswer(error=getattr(exc, "message", None) or first_line(exc)))
             return None

@@ -5,20 +5,16 @@ process. After ``rm mlflow.db``, or a project deleted and made again at the same
 would go on writing to the deleted file (``attempt to write a readonly database``) and no new
 ``mlflow.db`` would appear. One ``stat`` per run tells: the file's identity (device, inode) when
 the agent last used it, against now. When it is gone or another file, MLflow's store is built
-afresh, which creates the new database. Likewise the agent's working directory (MLflow puts a new
-experiment's artifacts under ``./mlruns``): a project folder deleted and made again is entered again.
+afresh, which creates the new database. (The agent never works in a project's folder: each run names
+its store's artifact root, ``TargetSpec.in_project``, so a project deleted and made again needs nothing.)
 """
 
 from __future__ import annotations
 
-import logging
-import os
 import threading
 from pathlib import Path
 
 from kedro_azureml_mlflow.tracking.client.store_lock import sqlite_path
-
-logger = logging.getLogger(__name__)
 
 FileIdentity = tuple[int, int] | None  # (st_dev, st_ino); None: no such file
 
@@ -62,16 +58,3 @@ class StoreWatch:
             return
         with self._lock:
             self._seen[tracking_uri] = file_identity(path)
-
-
-def enter_project(project_path: str) -> None:
-    """Work in ``project_path``, unless already there (the very folder, not a deleted one of that name)."""
-    try:
-        if os.path.samefile(os.getcwd(), project_path):
-            return
-    except OSError:  # the folder this agent started in is gone
-        pass
-    try:
-        os.chdir(project_path)
-    except OSError as exc:  # the run goes on; only paths relative to the project would be off
-        logger.warning("Could not enter the project folder %s: %s", project_path, exc)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,19 +54,25 @@ def workspace_artifacts_reachable(tracking_uri: str) -> Iterator[None]:
 
     azureml-mlflow's artifact repository signs in through the store of the *global* tracking URI
     (it builds ``MlflowClient()`` without one), whichever client asked for the upload; any other
-    global URI makes it demand a token inside the artifact URI. Restored afterwards.
+    global URI makes it demand a token inside the artifact URI. Restored afterwards. One upload at a
+    time holds it: the agent serves several projects' runs at once, each on a thread, possibly into
+    different workspaces, and the global URI is the process's.
     """
     if urlparse(tracking_uri).scheme != "azureml":
         yield
         return
     import mlflow
 
-    previous = os.environ.get("MLFLOW_TRACKING_URI")  # mlflow.set_tracking_uri keeps it in step
-    mlflow.set_tracking_uri(tracking_uri)
-    try:
-        yield
-    finally:
-        mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it, as before
+    with _GLOBAL_URI_LOCK:
+        previous = os.environ.get("MLFLOW_TRACKING_URI")  # mlflow.set_tracking_uri keeps it in step
+        mlflow.set_tracking_uri(tracking_uri)
+        try:
+            yield
+        finally:
+            mlflow.set_tracking_uri(previous)  # type: ignore[arg-type]  # None unsets it, as before
+
+
+_GLOBAL_URI_LOCK = threading.Lock()
 
 
 def register_once(client: MlflowClient, run_id: str, artifact_path: str, name: str) -> str:

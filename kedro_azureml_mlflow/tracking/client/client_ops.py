@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client.store_lock import store_creation_lock
+from kedro_azureml_mlflow.tracking.client.store_template import start_from_template
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, Record, RunEnd, RunHeader
 
@@ -28,11 +29,20 @@ RUN_KEY_TAG = "kedro.run_key"
 logger = logging.getLogger(__name__)
 
 
-def make_client(tracking_uri: str) -> MlflowClient:
-    """The one place an ``MlflowClient`` is made; concurrent first uses of a SQLite store wait their turn."""
+def make_client(tracking_uri: str, artifact_root: str | None = None) -> MlflowClient:
+    """The one place an ``MlflowClient`` is made; concurrent first uses of a SQLite store wait their turn.
+
+    ``artifact_root``: a SQL store's root for new experiments' artifacts (MLflow's default is ``./mlruns`` of
+    the process's current folder, which for the agent is no project's).
+    """
     from mlflow.tracking import MlflowClient
 
     with store_creation_lock(tracking_uri):
+        start_from_template(tracking_uri, artifact_root)  # a new SQLite store: a copy, not 50 migrations
+        if artifact_root is not None:
+            from kedro_azureml_mlflow.core.compat import client_with_artifact_root
+
+            return client_with_artifact_root(tracking_uri, artifact_root)
         return MlflowClient(tracking_uri=tracking_uri)
 
 

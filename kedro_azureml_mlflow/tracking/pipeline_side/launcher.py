@@ -1,9 +1,13 @@
-"""Find this project's warm tracking agent, or start one; runs in the pipeline's connect thread.
+"""Find the environment's warm tracking agent, or start one; runs in the pipeline's connect thread.
 
-An agent is reused only by runs it would serve exactly as a fresh one: the same project, Python,
-plugin and MLflow (installed files, not just version numbers, so an edited checkout counts as a
-change) and the same tracking-related environment (only a digest of it is kept). Anything else
-gets its own agent; the old one exits when idle or when it sees its files change.
+One agent serves every project of a Python environment and user: what a run needs of its project
+(folder, store, experiment, credentials) travels with the run (``SessionSpec``), so a new project's
+first run is warm whenever any project of the environment ran recently. An agent is reused only by
+runs it would serve exactly as a fresh one: the same user, Python, plugin and MLflow (installed
+files, not just version numbers, so an edited checkout counts as a change) and the same
+tracking-related environment (only a digest of it is kept). Anything else gets an agent of its own;
+the old one exits when idle or when it sees its files change. With reuse off (``keep_alive`` 0)
+every run gets a private agent under a random name.
 """
 
 from __future__ import annotations
@@ -32,8 +36,21 @@ from kedro_azureml_mlflow.tracking.wire.channel import (
 from kedro_azureml_mlflow.tracking.wire.records import to_wire
 
 KEEP_ALIVE_ENV = "KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE"  # seconds; 0 turns reuse off
+# What the agent's own process reads while tracking: MLflow's settings, Azure sign-in (azure-identity's
+# environment, managed identity), requests' proxies and CA bundles (either case: requests reads both),
+# and where Python, `az` and the user's config are found. Compared upper-cased.
 _ENV_PREFIXES = ("MLFLOW_", "AZURE", "IDENTITY_", "MSI_", "REQUESTS_", "SSL_CERT", "CURL_CA")
-_ENV_NAMES = {"PATH", "HOME", "PYTHONPATH", "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "VIRTUAL_ENV"}
+_ENV_NAMES = {
+    "PATH",
+    "HOME",
+    "PYTHONPATH",
+    "VIRTUAL_ENV",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "TMPDIR",
+}
 _STARTUP_SECONDS = 30.0
 _CONNECT_SECONDS = 5.0
 _LOG_LIMIT_BYTES = 1_000_000  # then agent.log becomes agent.log.1 (the one older log kept)
@@ -64,15 +81,52 @@ def installed_stamp() -> str:
     return "|".join(parts)
 
 
+def agent_environment(project_path: Path) -> dict[str, str]:
+    """The environment an agent gets: this process's, without the project's own folders on ``PYTHONPATH``.
+
+    Kedro puts the project's source folder first on ``PYTHONPATH`` (for its worker processes); the agent
+    imports no project code, and one agent serves every project, so that entry is neither passed on nor
+    compared.
+    """
+    environment = dict(os.environ)
+    if "PYTHONPATH" in environment:
+        project = project_path.resolve()
+        kept = [
+            entry
+            for entry in environment["PYTHONPATH"].split(os.pathsep)
+            if entry and not Path(entry).resolve().is_relative_to(project)
+        ]
+        environment["PYTHONPATH"] = os.pathsep.join(kept)
+        if not kept:
+            del environment["PYTHONPATH"]
+    return environment
+
+
+def tracking_environment(environment: dict[str, str]) -> list[tuple[str, str]]:
+    """The variables of ``environment`` a tracking agent's process reads (sorted; only ever kept as a digest)."""
+    return sorted(
+        (key, value)
+        for key, value in environment.items()
+        if key.upper().startswith(_ENV_PREFIXES) or key.upper() in _ENV_NAMES
+    )
+
+
 def agent_name(project_path: Path, keep_alive: float) -> str:
-    """A per-run name without reuse; otherwise a digest of everything a reused agent must share."""
+    """A per-run name without reuse; otherwise a digest of everything a reused agent must share.
+
+    The project is not part of it (only its folders are taken off ``PYTHONPATH``): one agent serves
+    every project of the environment.
+    """
     if keep_alive <= 0:
         return secrets.token_hex(8)
-    environment = sorted(
-        (key, value) for key, value in os.environ.items() if key.startswith(_ENV_PREFIXES) or key in _ENV_NAMES
-    )
-    identity = [str(project_path.resolve()), sys.executable, installed_stamp(), environment]
+    environment = tracking_environment(agent_environment(project_path))
+    identity = [user(), sys.prefix, sys.executable, installed_stamp(), environment]
     return hashlib.sha256(json.dumps(identity).encode()).hexdigest()[:16]
+
+
+def user() -> str:
+    """Who runs: the agent's folder is the user's own already; the name says it too (a shared runtime dir)."""
+    return str(os.getuid()) if hasattr(os, "getuid") else os.environ.get("USERNAME", "")
 
 
 def agent_endpoint(project_path: Path, keep_alive: float) -> Endpoint:
@@ -101,7 +155,11 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
 
 
 def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: list[str]) -> None:
-    """Start an agent detached from the terminal (Ctrl-C must reach the pipeline, not the agent)."""
+    """Start an agent detached from the terminal (Ctrl-C must reach the pipeline, not the agent).
+
+    It works in the user's private folder, not in a project: it serves many, and each run names its own
+    folders (its store's artifact root, its journal), so nothing relative to a working directory is left.
+    """
     write_new_key(endpoint)
     log = log_file()
     settings = {"endpoint": to_wire(endpoint), "keep_alive": keep_alive, "preload": preload, "log": str(log)}
@@ -115,7 +173,8 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=errors,
-            cwd=project_path,
+            cwd=private_dir(),
+            env=agent_environment(project_path),
             close_fds=True,
             **detach,  # type: ignore[call-overload]  # platform-specific keywords
         )

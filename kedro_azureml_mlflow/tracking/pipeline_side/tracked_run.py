@@ -65,6 +65,7 @@ class TrackedRun:
         self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)
         self.pid = os.getpid()
         self.interrupts = InterruptWatch()  # a Ctrl-C that surfaces as an error still ends the run KILLED
+        keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
         spec = SessionSpec(
             session_id=secrets.token_hex(16),
             target=to_wire(self.target),
@@ -73,8 +74,8 @@ class TrackedRun:
             flush_interval=tracking.flush_interval_seconds,
             max_wait=tracking.max_wait_seconds,
             restore_experiment=tracking.restore_deleted_experiment,
+            keep_alive=keep_alive,
         )
-        keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
         try:
             self.endpoint: Endpoint | None = agent_endpoint(project.path, keep_alive)
             reach: Callable[[], Connection] = partial(

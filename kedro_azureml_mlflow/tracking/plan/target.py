@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace, project_workspace
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
 from kedro_azureml_mlflow.azure_ml.workspace import WorkspaceRef, resolve_workspace
 from kedro_azureml_mlflow.core.errors import ConfigError
 from kedro_azureml_mlflow.core.redaction import mask_uri
-from kedro_azureml_mlflow.settings.checks import check_tracking_uri
+from kedro_azureml_mlflow.settings.checks import check_tracking_uri, is_database_uri
 from kedro_azureml_mlflow.settings.config import CredentialsConfig, PluginConfig
 from kedro_azureml_mlflow.settings.project import ProjectInfo
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import with_credentials
@@ -35,10 +37,11 @@ class TrackingTarget:
     resume_run_id: str | None
     description: str
     workspace: AzureWorkspace | None = None
+    artifact_root: str | None = None  # a SQL store's root for new experiments' artifacts (see TargetSpec)
 
     def client(self) -> MlflowClient:
         """An ``MlflowClient`` for this target (imports MLflow: call it off the critical path)."""
-        return mlflow_client(self.tracking_uri, self.workspace)
+        return mlflow_client(self.tracking_uri, self.workspace, self.artifact_root)
 
 
 @dataclass(frozen=True)
@@ -54,6 +57,21 @@ class TargetSpec:
     description: str
     workspace: dict[str, str] | None = None
     credentials: dict[str, Any] | None = None
+    # Where a SQL store puts a new experiment's artifacts; None: MLflow's ./mlruns of the current folder.
+    artifact_root: str | None = None
+
+    def in_project(self, project_path: Path) -> TargetSpec:
+        """The spec as a process working in ``project_path`` would read it, for a process that works elsewhere.
+
+        The agent serves many projects from one folder of its own (it must not change folder: that is
+        process-wide, and its sessions run in threads). So a relative store path (``sqlite:///mlflow.db``,
+        ``file:mlruns``) is made absolute against the project, and a SQL store gets the project's ``mlruns``
+        as its artifact root, where MLflow would have put a new experiment's artifacts in that folder.
+        """
+        uri = self.tracking_uri and in_folder(self.tracking_uri, project_path)
+        database = uri is not None and is_database_uri(uri)
+        root = (project_path / "mlruns").as_uri() if database and self.artifact_root is None else self.artifact_root
+        return replace(self, tracking_uri=uri, artifact_root=root)
 
     def azure_workspace(self) -> AzureWorkspace | None:
         if self.workspace is None:
@@ -66,7 +84,24 @@ class TargetSpec:
         uri = self.tracking_uri or (workspace.tracking_uri if workspace else None)
         if uri is None:
             raise ValueError("a target without a tracking URI needs a workspace")
-        return TrackingTarget(uri, self.experiment_name, self.resume_run_id, self.description, workspace)
+        return TrackingTarget(
+            uri, self.experiment_name, self.resume_run_id, self.description, workspace, self.artifact_root
+        )
+
+
+def in_folder(tracking_uri: str, folder: Path) -> str:
+    """``tracking_uri`` with a relative SQLite or ``file:`` path made absolute against ``folder``."""
+    parts = urlsplit(tracking_uri)
+    scheme = parts.scheme.lower()
+    if scheme.split("+", 1)[0] == "sqlite" and not parts.netloc:
+        database = parts.path[1:]  # as SQLAlchemy reads it: sqlite:///relative.db, sqlite:////absolute.db
+        if not database or database.startswith("/") or database == ":memory:" or Path(database).is_absolute():
+            return tracking_uri
+        query = f"?{parts.query}" if parts.query else ""
+        return f"{parts.scheme}:///{(folder / database).as_posix()}{query}"
+    if scheme == "file" and not parts.netloc and not Path(parts.path).is_absolute() and not parts.path.startswith("/"):
+        return (folder / parts.path).as_uri()
+    return tracking_uri
 
 
 def local_store_uri(project: ProjectInfo) -> str:
@@ -107,12 +142,14 @@ def check_injected_uri(uri: str) -> None:
         raise ConfigError(f"MLFLOW_TRACKING_URI (environment variable): {exc} (got {mask_uri(uri)[:80]!r})") from None
 
 
-def mlflow_client(tracking_uri: str, workspace: AzureWorkspace | None = None) -> MlflowClient:
+def mlflow_client(
+    tracking_uri: str, workspace: AzureWorkspace | None = None, artifact_root: str | None = None
+) -> MlflowClient:
     """An ``MlflowClient`` for ``tracking_uri``, signed in as ``workspace`` for ``azureml://`` URIs."""
     from kedro_azureml_mlflow.tracking.client.client_ops import make_client
 
     use_credential_for_tracking(tracking_uri, workspace)
-    return make_client(tracking_uri)
+    return make_client(tracking_uri, artifact_root)
 
 
 def connector_for(config: PluginConfig, project: ProjectInfo) -> Callable[[str], MlflowClient]:

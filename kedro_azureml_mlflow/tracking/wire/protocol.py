@@ -7,6 +7,7 @@ Every message is one of the classes below, told apart by its ``op``; :func:`to_a
   run's name, tags and start, at ``before_pipeline_run``), ``record`` (numbered, any
   :data:`~.records.Record`), ``end`` (status; the agent answers ``report``);
 - worker → agent: ``join`` (a session by id), ``record`` (unnumbered), ``ask_run``;
+- ``kedro azureml agent`` → agent: ``status``, ``stop`` (the agent answers ``agent``);
 - agent → pipeline: ``target`` (where it tracks, or why it cannot), ``experiment`` (whether the
   run can go into its experiment: a deleted one is said at once), ``run`` (the run's info,
   for node code), ``settled`` (every record up to ``seq`` is sent or journaled), ``report``.
@@ -70,6 +71,9 @@ class SessionSpec:
     flush_interval: float
     max_wait: float
     restore_experiment: bool = False  # tracking.restore_deleted_experiment
+    # How long the agent waits idle after this run (tracking.agent.keep_alive_seconds): the latest run's
+    # project decides, as a fresh agent would have taken it from the run that started it.
+    keep_alive: float | None = None
 
     @property
     def budget(self) -> EndBudget:
@@ -145,7 +149,24 @@ class AskRun:
     op: Literal["ask_run"] = "ask_run"
 
 
-ToAgent = Annotated[Union[OpenSession, OpenRun, HandRecord, EndRun, Join, AskRun], Field(discriminator="op")]  # noqa: UP007
+@dataclass(frozen=True)
+class AskStatus:
+    """``kedro azureml agent status``: what the agent is and serves (answered with ``AgentStatus``)."""
+
+    op: Literal["status"] = "status"
+
+
+@dataclass(frozen=True)
+class StopAgent:
+    """``kedro azureml agent stop``: exit as soon as no run is being served (answered with ``AgentStatus``)."""
+
+    op: Literal["stop"] = "stop"
+
+
+ToAgent = Annotated[
+    Union[OpenSession, OpenRun, HandRecord, EndRun, Join, AskRun, AskStatus, StopAgent],  # noqa: UP007
+    Field(discriminator="op"),
+]
 
 
 # --- agent -> pipeline (and workers) ---------------------------------------------------------
@@ -214,8 +235,26 @@ class Report:
     op: Literal["report"] = "report"
 
 
+@dataclass(frozen=True)
+class AgentStatus:
+    """What an agent is and serves, for ``kedro azureml agent status|stop``."""
+
+    pid: int
+    python: str  # the interpreter (sys.executable): its environment is the agent's
+    prefix: str  # sys.prefix: the environment `agent stop` compares with its own
+    started_ms: int
+    sessions_served: int
+    running: int  # runs being served now
+    idle_seconds: float
+    keep_alive: float
+    projects: list[str]  # every project folder served, the most recent first
+    memory_mib: float  # resident memory
+    stopping: bool = False  # asked to stop: exits once no run is being served
+    op: Literal["agent"] = "agent"
+
+
 ToPipeline = Annotated[
-    Union[TargetAnswer, ExperimentAnswer, RunAnswer, Settled, Report],  # noqa: UP007
+    Union[TargetAnswer, ExperimentAnswer, RunAnswer, Settled, Report, AgentStatus],  # noqa: UP007
     Field(discriminator="op"),
 ]
 
