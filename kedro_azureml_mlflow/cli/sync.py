@@ -40,7 +40,10 @@ if TYPE_CHECKING:
 @click.option(
     "--job",
     default=None,
-    help="Fetch the journals an Azure ML job (a pipeline job: each of its steps) left in its outputs, and send them.",
+    help=(
+        "Fetch the journals an Azure ML job (a pipeline job: each of its steps; a sweep job: each of its trials) "
+        "left in its outputs, and send them."
+    ),
 )
 @env_option
 @click.pass_obj
@@ -116,11 +119,11 @@ def _fetched(job: str, project: ProjectInfo, config: PluginConfig, directory: Pa
     workspace = project_workspace(config, project.path, project.config_file)
     if workspace is None:
         raise PluginError(f"--job {job}: no Azure ML workspace is configured to fetch the job's outputs from")
-    queued, before = fetch_job_journals(workspace, job, directory)
+    queued, before, sources = fetch_job_journals(workspace, job, directory)
     for name in before:
         click.echo(f"{name}: fetched from job {job} before; not sent again")
     if not (queued or before):
-        click.echo(f"Job {job} left no journal in its outputs: it sent everything it tracked.")
+        click.echo(sources.nothing_left())
     return queued
 
 

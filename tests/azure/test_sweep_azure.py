@@ -148,3 +148,53 @@ def test_a_dry_run_prints_the_sweep_job_and_sends_nothing(starter_project: Path,
     assert "early termination: bandit" in result.stdout
     assert "trials: at most 3, 1 at once" in result.stdout
     assert "Dry run: nothing was uploaded or submitted." in result.stdout
+
+
+JOB_JOURNAL = "outputs/kedro_azureml_mlflow/journal"
+
+
+def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials_run_once(
+    starter_project: Path, azureml_double: AzureMLDouble
+) -> None:
+    import yaml
+    from mlflow.tracking import MlflowClient
+
+    double = azureml_double
+    settings = starter_project / "conf/base/azureml.yml"
+    config = yaml.safe_load(settings.read_text()) if settings.exists() else {}
+    config.setdefault("submit", {}).setdefault("environment_variables", {})["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    settings.write_text(yaml.safe_dump(config))
+    result = sweep(starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "3")
+    name = sweep_name(result.stdout + result.stderr)  # its definition is logged: the trials' values are refused next
+    double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    ml = double.ml_client()
+    wait_until(lambda: ml.jobs.get(name).status in ENDED, 500, "the sweep to end")
+    trials = [trial.name for trial in ml.jobs.list(parent_job_name=name)]
+    assert len(trials) == 3
+    kept = double.blob_service().get_container_client("azureml")
+    journaled = [
+        trial
+        for trial in trials
+        if any(
+            blob.name.endswith(".jsonl")
+            for blob in kept.list_blobs(name_starts_with=f"ExperimentRun/dcid.{trial}/{JOB_JOURNAL}/")
+        )
+    ]
+    assert journaled, "no trial journaled (each began logging before the outage?)"
+    client = MlflowClient(double.mlflow_url)
+    assert all(OBJECTIVE not in client.get_run(trial).data.metrics for trial in journaled)
+
+    double.clear_faults()
+    synced = run_kedro(["azureml", "sync", "--job", name], starter_project, extra_env=double.client_env())
+    assert synced.returncode == 0, synced.stdout + synced.stderr
+    for trial in journaled:  # each trial's values into its own run, once
+        assert f"to run {trial}" in synced.stdout, (trial, synced.stdout + synced.stderr)
+        run = client.get_run(trial)
+        assert OBJECTIVE in run.data.metrics and "model.C" in run.data.params
+        assert len(client.get_metric_history(trial, OBJECTIVE)) == 1
+    assert OBJECTIVE not in client.get_run(name).data.metrics  # not into the sweep's run
+
+    before = double.last_seq()
+    again = run_kedro(["azureml", "sync", "--job", name], starter_project, extra_env=double.client_env())
+    assert again.returncode == 0 and "not sent again" in again.stdout, again.stdout + again.stderr
+    assert double.mlflow_requests(before) == []  # fetched again, sent nothing again

@@ -5,15 +5,17 @@ which Azure ML uploads when the job ends. ``kedro azureml sync --job NAME`` down
 outputs, and queues each journal once: a ledger in the journal folder remembers which were fetched,
 so fetching again after they were delivered never sends anything twice.
 
-A pipeline job (``submit --split-by``) keeps nothing of its own: each step is a job whose journal
-names the step's run, so its steps' outputs are fetched instead. A reused step ran nothing (its
-outputs are the original step's, whose journal belongs to the original's pipeline job).
+A pipeline job (``submit --split-by``) or a sweep job keeps nothing of its own: each of its child
+jobs (a step, a trial) journals into its own outputs under its own run, so the children's outputs
+are fetched instead. A reused step ran nothing (its outputs are the original step's, whose journal
+belongs to the original's pipeline job).
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from kedro_azureml_mlflow.azure_ml.client import AzureWorkspace
@@ -25,27 +27,53 @@ LEDGER = "fetched-from-jobs.txt"
 REUSED_FLAG = "azureml.isreused"  # on a step Azure ML reused instead of running it
 # Where jobs.download puts a job's default output (run history's folder of the job).
 _DOWNLOADED_ARTIFACTS = "artifacts"
+_CHILDREN = {"pipeline": "steps", "sweep": "trials"}  # what a job type calls its child jobs
 
 
-def fetch_job_journals(workspace: AzureWorkspace, job: str, journal_dir: Path) -> tuple[list[Path], list[str]]:
-    """Queue the journals of ``job``'s outputs (a pipeline job's: its steps'); (newly queued paths, names
-    fetched before)."""
+@dataclass(frozen=True)
+class JobSources:
+    """The jobs whose outputs hold ``job``'s journals: ``job`` itself, or its child jobs that ran."""
+
+    job: str
+    kind: str  # "job", or the parent's type ("pipeline", "sweep")
+    jobs: list[str]
+
+    def nothing_left(self) -> str:
+        """The one line saying no journal was found, naming what was searched."""
+        if self.kind == "job":
+            return f"Job {self.job} left no journal in its outputs: it sent everything it tracked."
+        children = _CHILDREN.get(self.kind, "child jobs")
+        return (
+            f"{self.kind.capitalize()} job {self.job}: none of its {len(self.jobs)} {children} that ran left a "
+            "journal in its outputs: they sent everything they tracked."
+        )
+
+
+def fetch_job_journals(
+    workspace: AzureWorkspace, job: str, journal_dir: Path
+) -> tuple[list[Path], list[str], JobSources]:
+    """Queue the journals of ``job``'s outputs (a pipeline or sweep job's: its child jobs'); (newly queued paths,
+    names fetched before, where they were looked for)."""
     queued: list[Path] = []
     before: list[str] = []
-    for source in _jobs_with_outputs(workspace, job):
+    sources = job_sources(workspace, job)
+    for source in sources.jobs:
         new, old = _fetch_from(workspace, source, journal_dir)
         queued += new
         before += old
-    return queued, before
+    return queued, before, sources
 
 
-def _jobs_with_outputs(workspace: AzureWorkspace, job: str) -> list[str]:
-    """``job`` itself, or a pipeline job's steps that ran (not reused)."""
-    with workspace.errors(f"listing the steps of job '{job}'"):
-        steps = list(workspace.ml_client.jobs.list(parent_job_name=job))
-    if not steps:
-        return [job]
-    return [str(step.name) for step in steps if (step.properties or {}).get(REUSED_FLAG) != "true"]
+def job_sources(workspace: AzureWorkspace, job: str) -> JobSources:
+    """``job`` itself, or its child jobs that ran (a pipeline's steps not reused; a sweep's trials)."""
+    with workspace.errors(f"listing the child jobs of job '{job}'"):
+        children = list(workspace.ml_client.jobs.list(parent_job_name=job))
+    if not children:
+        return JobSources(job, "job", [job])
+    with workspace.errors(f"getting job '{job}'"):
+        kind = str(workspace.ml_client.jobs.get(job).type)
+    ran = [str(child.name) for child in children if (child.properties or {}).get(REUSED_FLAG) != "true"]
+    return JobSources(job, kind, ran)
 
 
 def _fetch_from(workspace: AzureWorkspace, job: str, journal_dir: Path) -> tuple[list[Path], list[str]]:
