@@ -16,12 +16,13 @@ from kedro_azureml_mlflow.io.artifacts import handoff
 from kedro_azureml_mlflow.io.artifacts.auto import ArtifactRules
 from kedro_azureml_mlflow.io.artifacts.formats import as_file
 from kedro_azureml_mlflow.tracking.client.artifact_ops import discard
-from kedro_azureml_mlflow.tracking.journal.journal import Journal
+from kedro_azureml_mlflow.tracking.journal.journal import Journal, load_journal
 from kedro_azureml_mlflow.tracking.journal.kept_files import (
     keep_for_journal,
     kept_directory,
     with_kept_file,
 )
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, RunHeader, parse_record, to_wire
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -202,6 +203,29 @@ def test_journal_keeps_a_copy_of_user_files_and_takes_the_plugins_own(tmp_path: 
     discard(whole)
     discard(ArtifactRecord(str(users)))  # never the user's own file
     assert users.exists() and not kept_directory(journal.path).exists()  # emptied folders go too
+
+
+def test_a_plugin_file_another_journal_took_is_not_journaled_twice(tmp_path: Path) -> None:
+    # The agent's watchdog and the pipeline (past its wait) may both journal the model being uploaded: the
+    # first moves the staged file into its journal; the second once wrote a record pointing at the staged
+    # path, which sync then set aside as "no longer exists" (seen in a full CI run).
+    staged_model = tmp_path / "staging" / "model"
+    staged_model.mkdir(parents=True)
+    (staged_model / "MLmodel").write_text("flavors: {}")
+    record = ArtifactUpload(ArtifactRecord(str(staged_model), "model", owned=True))
+    agents = Journal(tmp_path / "agent", RunHeader("sqlite://", "e", None, None, {}, 0))
+    pipelines = Journal(tmp_path / "pipeline", RunHeader("sqlite://", "e", None, None, {}, 0))
+    agents.write(record)
+    pipelines.write(record)
+    pipelines.write(Batch(metrics=[("loss", 0.5, 1, 0)]))
+    [(_, kept)] = load_journal(agents.path).records
+    assert (Path(with_kept_file(kept, agents.path).artifact.local_path) / "MLmodel").is_file()  # type: ignore[union-attr]
+    assert [record for _, record in load_journal(pipelines.path).records] == [Batch(metrics=[("loss", 0.5, 1, 0)])]
+
+    users = tmp_path / "report.json"  # a user's file that is gone is still journaled: sync says it is missing
+    users_record = ArtifactUpload(ArtifactRecord(str(users)))
+    pipelines.write(users_record)
+    assert [record for _, record in load_journal(pipelines.path).records][-1] == users_record
 
 
 def test_a_model_that_cannot_be_saved_is_a_warning_not_a_failed_pipeline(

@@ -87,9 +87,12 @@ class Journal:
     def write(self, record: Record) -> None:
         """Append ``record``; an artifact record's file is kept beside the journal (see ``kept_files``)."""
         with self._lock:
-            self._ensure_header()
             if isinstance(record, ArtifactUpload):
-                record = kept_in_journal(record, self)
+                kept = kept_in_journal(record, self)
+                if kept is None:
+                    return
+                record = kept
+            self._ensure_header()
             _append(self.path, to_wire(record))
             self.records += 1
 

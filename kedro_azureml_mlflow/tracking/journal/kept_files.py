@@ -46,15 +46,21 @@ def keep_for_journal(record: ArtifactRecord, journal: Journal) -> ArtifactRecord
     return replace(record, local_path=kept.as_posix(), owned=True)
 
 
-def kept_in_journal(record: ArtifactUpload, journal: Journal) -> ArtifactUpload:
+def kept_in_journal(record: ArtifactUpload, journal: Journal) -> ArtifactUpload | None:
     """An artifact record as its journal keeps it: pointing at its own copy of the file.
 
     Whoever journals it (the writer, the agent, the pipeline when the agent is gone) goes through
     ``Journal.write``, which calls this; a record already kept (a relative path) is left as it is.
+    ``None`` for a plugin's own file that is gone: only an upload (which deletes it) or another journal
+    (which moved it) takes one, so the record is dealt with. This happens when the agent and the
+    pipeline both journal near the end of ``max_wait``; journaled twice, it would dangle and be set aside.
     """
     artifact = record.artifact
     if not Path(artifact.local_path).is_absolute():
         return record
+    if artifact.owned and not Path(artifact.local_path).exists():
+        logger.debug("%s was sent or journaled already; not journaled again", artifact.local_path)
+        return None
     try:
         return ArtifactUpload(keep_for_journal(artifact, journal))
     except OSError as exc:  # journaled all the same: sync will say the file is missing
