@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-# Every `kedro run` a test starts, whatever environment it builds from os.environ, ends its tracking
-# agent with the run (a warm agent holds ~250 MB for ten minutes); warm-agent tests turn it back on.
-os.environ["KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE"] = "0"
+# Tracking agents as shipped: kept warm between runs and shared by every project of one environment, so
+# each test's `kedro run` meets an agent that served the tests before it, as a user's does. Their
+# sockets, keys, logs and empty-store template live in this test process's own runtime folder (each
+# pytest-xdist worker has one), apart from the user's agents; every agent started there is stopped when
+# the session ends (tests.warm_agents). Tests that need an agent of their own ask for one.
+os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="kam-tests-")
 
 pytest_plugins = ["tests.kedro_project", "tests.fixtures_projects", "tests.http_recorder"]
 

@@ -163,8 +163,6 @@ def clean_env(**extra: str) -> dict[str, str]:
         DO_NOT_TRACK="true",
         PYTHONUNBUFFERED="1",
         COLUMNS="400",
-        # One tracking agent per run, gone with it: tests that want a warm agent ask for one.
-        KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="0",
     )
     env.update(extra)
     return env

@@ -1,14 +1,16 @@
-"""Warm tracking agents as shipped (kept alive between runs), each test's in a runtime folder of its own.
+"""Warm tracking agents as shipped: the test process's, and those of tests that want agents of their own.
 
-The other tests end every agent with its run (``KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE=0``); these
-leave that variable unset, as a user does. ``XDG_RUNTIME_DIR`` points the agents' sockets, keys and
-logs at the test's own folder, so a test sees only its own agents (found by that variable in their
+Every test's agents are warm and shared within its test process, as a user's are within an environment:
+``tests/conftest.py`` gives the process a runtime folder, and the agents started there are stopped when the
+session ends. A test that must see only its own agents takes the ``warm_agents`` fixture: its runs point
+``XDG_RUNTIME_DIR`` at the test's own folder, so it sees only its agents (found by that variable in their
 environment, not by what the run prints) and stops every one of them at the end.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -61,7 +63,7 @@ class WarmAgents:
 
     def env(self, **extra: str) -> dict[str, str]:
         env = clean_env(XDG_RUNTIME_DIR=str(self.runtime))
-        del env[KEEP_ALIVE_ENV]  # as shipped: agents stay warm (tracking.agent.keep_alive_seconds)
+        env.pop(KEEP_ALIVE_ENV, None)  # as shipped: agents stay warm (tracking.agent.keep_alive_seconds)
         return {**env, **extra}
 
     def kedro(self, project: KedroProject, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
@@ -84,6 +86,13 @@ class WarmAgents:
             except ProcessLookupError:
                 continue
         wait_until(lambda: not self.alive(), 60, "the test's tracking agents to exit")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Stop the agents this test process's runs left warm (tests/conftest.py gives it its runtime folder)."""
+    runtime = Path(os.environ["XDG_RUNTIME_DIR"])
+    WarmAgents(runtime).stop_all()
+    shutil.rmtree(runtime, ignore_errors=True)
 
 
 @pytest.fixture

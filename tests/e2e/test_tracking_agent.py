@@ -29,6 +29,7 @@ from tests.artifact_project import use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.tracking_server import Hold, RecordingProxy
 from tests.waiting import wait_until
+from tests.warm_agents import WarmAgents
 
 pytestmark = pytest.mark.slow
 
@@ -331,18 +332,15 @@ def test_a_run_the_server_creates_after_the_agent_gave_up_is_the_run_sync_fills(
 AGENT = re.compile(r"tracking requests; (warm )?tracking agent (\d+)\)")
 
 
-def test_a_warm_agent_serves_the_next_run_and_can_be_turned_off(project: KedroProject) -> None:
-    warm_env = clean_env(KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="120")
-    first = AGENT.search(project.run(env=warm_env).stdout)
-    second = AGENT.search(project.run(env=warm_env).stdout)
-    off = AGENT.search(project.run().stdout)  # the tests' default: KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE=0
+def test_a_warm_agent_serves_the_next_run_and_can_be_turned_off(project: KedroProject, warm_agents: WarmAgents) -> None:
+    # Agents of this test's own (the test process's shared one is warm already).
+    first = AGENT.search(warm_agents.run(project).stdout)
+    second = AGENT.search(warm_agents.run(project).stdout)
+    off = AGENT.search(warm_agents.run(project, KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE="0").stdout)
     assert first and second and off
-    try:
-        assert first.group(1) is None and second.group(1) == "warm "
-        assert second.group(2) == first.group(2)  # the same agent process served both runs
-        assert off.group(2) != first.group(2) and off.group(1) is None
-        runs = project.runs()
-        assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
-        assert all(run.data.metrics["score_metrics"] == pytest.approx(0.42) for run in runs)
-    finally:
-        os.kill(int(first.group(2)), signal.SIGTERM)  # do not leave it idling after the test
+    assert first.group(1) is None and second.group(1) == "warm "
+    assert second.group(2) == first.group(2)  # the same agent process served both runs
+    assert off.group(2) != first.group(2) and off.group(1) is None
+    runs = project.runs()
+    assert len(runs) == 3 and {run.info.status for run in runs} == {"FINISHED"}
+    assert all(run.data.metrics["score_metrics"] == pytest.approx(0.42) for run in runs)
