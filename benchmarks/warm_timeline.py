@@ -15,7 +15,9 @@ behind the proxy. Per variant, the median of each phase:
   after        ``after_pipeline_run`` (the plugin ends the run: what it waits for after the last node)
   exit         → the process has exited (atexit, interpreter shutdown)
 
-and, over HTTP, the requests made before the first node, during the nodes, and after the last node
+the CPU seconds each run cost the ``kedro run`` process, the agent and the mlflow server (on a loaded
+machine the agent's and the server's share is what the pipeline waits for a core behind), and, over
+HTTP, the requests made before the first node, during the nodes, and after the last node
 (how many, and how long the server took for them), with the full timeline of the last run.
 
 Run:  .venv/bin/python benchmarks/warm_timeline.py [--repeat N]
@@ -24,6 +26,9 @@ Run:  .venv/bin/python benchmarks/warm_timeline.py [--repeat N]
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -68,6 +73,7 @@ class Run:
 
     events: dict[str, float]
     requests: list[Timed] = field(default_factory=list)
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds during the run: kedro, agent, server
 
     def span(self, begin: str, end: str) -> float:
         return self.events[end] - self.events[begin]
@@ -87,13 +93,59 @@ def with_timeline(project: Path) -> Path:
     return project
 
 
-def timed_run(kedro: Path, project: Path, proxy: CountingProxy) -> Run:
+class Processes:
+    """The processes whose CPU time a run costs besides its own: the warm agent, the mlflow server's group."""
+
+    def __init__(self, server: MlflowServer) -> None:
+        self.server_group = server.process.pid
+        self.agent: int | None = None  # known from the first run's closing line
+
+    def cpu(self) -> dict[str, float]:
+        agent = [self.agent] if self.agent else []
+        return {"agent": _cpu_seconds(agent), "server": _cpu_seconds(_group(self.server_group))}
+
+
+def _group(pgid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and int(_stat_fields(int(entry.name))[2]) == pgid:
+                found.append(int(entry.name))
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/<pid>/stat`` after the command name: state, ppid, pgrp, … (utime and stime are [11], [12])."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def timed_run(kedro: Path, project: Path, proxy: CountingProxy, processes: Processes) -> Run:
     proxy.take_timed()
+    before, children = processes.cpu(), resource.getrusage(resource.RUSAGE_CHILDREN)
     spawned = time.time()
     result = subprocess.run(
         [str(kedro), *RUN_ARGS], cwd=project, env=bench_env(**WARM), capture_output=True, text=True, check=False
     )
     exited = time.time()
+    after, done = processes.cpu(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    agent = re.search(r"tracking agent (\d+)\)", result.stdout + result.stderr)
+    if agent and processes.agent is None:
+        processes.agent = int(agent.group(1))  # the same warm agent serves every later run
+    cpu = {name: after[name] - before[name] for name in after}
+    cpu["kedro"] = done.ru_utime + done.ru_stime - children.ru_utime - children.ru_stime
     if result.returncode != 0:
         sys.exit(f"kedro run failed in {project.name}:\n{tail(result.stdout + result.stderr)}")
     events = {"spawn": spawned, "exit": exited}
@@ -104,7 +156,7 @@ def timed_run(kedro: Path, project: Path, proxy: CountingProxy) -> Run:
     missing = {event for _, begin, end in PHASES for event in (begin, end)} - set(events)
     if missing:
         sys.exit(f"no timeline for {sorted(missing)} in {project.name}:\n{tail(result.stderr)}")
-    return Run(events, proxy.take_timed())
+    return Run(events, proxy.take_timed(), cpu)
 
 
 def main() -> None:
@@ -114,9 +166,10 @@ def main() -> None:
     args = parser.parse_args()
     bindir = Path(sys.executable).parent
     kedro, mlflow = bindir / "kedro", bindir / "mlflow"
-    shutil.rmtree(args.work, ignore_errors=True)
-    base = make_base_project(args.work, kedro)
-    server = MlflowServer(mlflow, args.work / "server")
+    work = args.work.resolve()
+    shutil.rmtree(work, ignore_errors=True)
+    base = make_base_project(work, kedro)
+    server = MlflowServer(mlflow, work / "server")
     try:
         server.wait_healthy()
         proxy = CountingProxy(server.port).start()
@@ -126,12 +179,13 @@ def main() -> None:
         azureml_yml(http, {"tracking_uri": f"http://127.0.0.1:{proxy.port}"})
         variants = {"plain Kedro (hooks off)": plain, "embedded SQLite": with_timeline(project_copy(base, "sqlite"))}
         variants["HTTP (proxy)"] = http
+        processes = Processes(server)
         for project in variants.values():
-            timed_run(kedro, project, proxy)  # warm-up: the agent starts, the store and experiment exist
+            timed_run(kedro, project, proxy, processes)  # warm-up: the agent starts, the store and experiment exist
         runs: dict[str, list[Run]] = {name: [] for name in variants}
         for _ in range(args.repeat):
             for name, project in variants.items():
-                runs[name].append(timed_run(kedro, project, proxy))
+                runs[name].append(timed_run(kedro, project, proxy, processes))
         proxy.stop()
     finally:
         server.stop()
@@ -146,6 +200,13 @@ def report(runs: dict[str, list[Run]], repeat: int) -> None:
     for phase, begin, end in PHASES:
         cells = [f"{statistics.median(run.span(begin, end) for run in runs[name]):.3f}" for name in names]
         print(f"| {phase} | " + " | ".join(cells) + " |")
+    for kind in ("kedro", "agent", "server"):
+        cells = [f"{statistics.median(run.cpu[kind] for run in runs[name]):.2f}" for name in names]
+        print(f"| CPU s: {kind} | " + " | ".join(cells) + " |")
+    for name in names:
+        each = ", ".join(f"{run.span('spawn', 'exit'):.2f}" for run in runs[name])
+        print(f"\n{name}, each run's total (s): {each}", end="")
+    print()
     http = runs[names[-1]]
     print(f"\n{names[-1]}: requests on the wire, median count and median summed server time (s):\n")
     print("| when | requests | server time |")
