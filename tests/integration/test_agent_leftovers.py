@@ -8,6 +8,7 @@ own; each agent this test starts is its child, so it reaps them itself (``os.wai
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import sys
 import time
@@ -22,7 +23,14 @@ from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, endpoint_for, w
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="AF_UNIX sockets and kill -9: POSIX only")
 
-KILLED, OTHER, STARTED, LEGACY = "a" * 16, "b" * 16, "c" * 16, "d" * 16
+
+def _names() -> list[str]:
+    """Agent names of this test's own, sorted: a socket too deep for its folder goes to a folder every test
+    process shares (``/tmp/kam-<uid>``), so fixed names would collide with a concurrent test's."""
+    return sorted(secrets.token_hex(8) for _ in range(4))
+
+
+KILLED, OTHER, STARTED, LEGACY = _names()
 
 
 class Agents:
