@@ -56,3 +56,27 @@ def test_the_experiment_is_looked_up_before_the_run_is_asked_for_and_again_when_
     assert again.deleted is not None and again.deleted.name == "units"  # said to the pipeline: one line there
     assert report.run_id is None and report.journaled > 0  # kept for `kedro azureml sync` once restored
     assert client.search_runs([experiment_id], run_view_type=ViewType.ALL) == []
+
+
+def test_a_session_whose_run_is_never_asked_for_makes_no_store(tmp_path: Path) -> None:
+    # `kedro ipython`, `kedro catalog list`: a context (so a session), and no run.
+    database = tmp_path / "mlflow.db"
+    uri = f"sqlite:///{database.as_posix()}"
+    spec = SessionSpec(
+        secrets.token_hex(8),
+        to_wire(TargetSpec(uri, "units", None, uri)),
+        str(tmp_path),
+        str(tmp_path / "j"),
+        60.0,
+        max_wait=10.0,
+    )
+    replies: list[ToPipeline] = []
+    session = AgentSession(spec, replies.append, lambda spec: spec.realise())
+    [answer] = wait_until(
+        lambda: [r for r in replies if isinstance(r, ExperimentAnswer)], 60, "the answer about the experiment"
+    )
+    assert answer.deleted is None
+    session.end(None, 1_700_000_001_000)  # the process ends without asking for a run
+    [report] = wait_until(lambda: [r for r in replies if isinstance(r, Report)], 60, "the session's report")
+    assert report.run_id is None and report.journaled == 0
+    assert not database.exists()

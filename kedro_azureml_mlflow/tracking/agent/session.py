@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
 from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.client.store_lock import sqlite_path
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
@@ -196,8 +197,8 @@ class AgentSession:
         there before the pipeline asks for the run, so that wait costs nothing. Opening the run reuses
         the lookup (one request per run; a session that ends up tracking nothing made it for nothing).
         """
-        if target.resume_run_id is not None or target.experiment_name is None:
-            self._reply(ExperimentAnswer())
+        if target.resume_run_id is not None or target.experiment_name is None or _no_store_yet(target.tracking_uri):
+            self._reply(ExperimentAnswer())  # a store not made yet holds no deleted experiment: opening makes it
             return None
         try:
             client = target.client()
@@ -382,6 +383,13 @@ class AgentSession:
             os.getpid(),
             self._warm,
         )
+
+
+def _no_store_yet(tracking_uri: str) -> bool:
+    """A SQLite store whose file does not exist: looking it up would make it, for a run perhaps never asked for
+    (``kedro ipython``, ``kedro catalog list`` start a session too)."""
+    database = sqlite_path(tracking_uri)
+    return database is not None and not database.exists()
 
 
 def _no_client() -> MlflowClient:
