@@ -192,6 +192,11 @@ def main() -> None:
     report(runs, args.repeat)
 
 
+def paired(runs: list[Run], plain: list[Run], begin: str, end: str) -> float:
+    """The median, over rounds, of how much longer the phase took than in the plain run of the same round."""
+    return statistics.median(a.span(begin, end) - b.span(begin, end) for a, b in zip(runs, plain, strict=True))
+
+
 def report(runs: dict[str, list[Run]], repeat: int) -> None:
     names = list(runs)
     print(f"\n`kedro {' '.join(RUN_ARGS)}`, warm agent, median of {repeat} runs per variant (s):\n")
@@ -200,6 +205,14 @@ def report(runs: dict[str, list[Run]], repeat: int) -> None:
     for phase, begin, end in PHASES:
         cells = [f"{statistics.median(run.span(begin, end) for run in runs[name]):.3f}" for name in names]
         print(f"| {phase} | " + " | ".join(cells) + " |")
+    plain = runs[names[0]]
+    print(f"\nPaired with the {names[0]} run of the same round: median difference (s), phase by phase:\n")
+    print("| phase | " + " | ".join(names[1:]) + " |")
+    print("| --- |" + " ---: |" * (len(names) - 1))
+    for phase, begin, end in PHASES:
+        cells = [f"{paired(runs[name], plain, begin, end):+.3f}" for name in names[1:]]
+        print(f"| {phase} | " + " | ".join(cells) + " |")
+    print()
     for kind in ("kedro", "agent", "server"):
         cells = [f"{statistics.median(run.cpu[kind] for run in runs[name]):.2f}" for name in names]
         print(f"| CPU s: {kind} | " + " | ".join(cells) + " |")
