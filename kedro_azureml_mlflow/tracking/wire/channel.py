@@ -113,10 +113,13 @@ def claim_key(endpoint: Endpoint) -> None:
     """
     key = endpoint.authkey().hex()
     partial = endpoint.key_file.with_name(f".{endpoint.key_file.name}.{os.getpid()}")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"{key}\n{os.getpid()}\n")
-    os.replace(partial, endpoint.key_file)
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{key}\n{os.getpid()}\n")
+        os.replace(partial, endpoint.key_file)
+    finally:
+        partial.unlink(missing_ok=True)  # left only if the replace failed: nothing half-written stays
 
 
 def remove_key_if_ours(endpoint: Endpoint, authkey: bytes) -> None:
