@@ -76,6 +76,14 @@ def parse_args() -> argparse.Namespace:
         help="skip the HTTP runs without the counting proxy (they show what the proxy costs)",
     )
     parser.add_argument("--no-breakdown", action="store_true", help="skip the 'where the time goes' probes")
+    parser.add_argument(
+        "--only",
+        type=lambda text: [key.strip() for key in text.split(",") if key.strip()],
+        default=None,
+        metavar="KEY,…",
+        help="time only these scenarios (keys as in results.json: sqlite_warm,http_warm,…) and their baselines "
+        "(hooks_off, not_installed); `kedro --help` is then not timed",
+    )
     parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work", help="scratch dir (gitignored)")
     parser.add_argument(
         "--json", type=Path, default=None, help="also write the results here (default: <work>/results.json)"
@@ -124,15 +132,16 @@ def main() -> int:
     scenarios: list[Scenario] = []
     try:
         setup = Setup(base, sys.executable, kedro_bin, server, proxy, not args.no_direct, km_venv)
-        scenarios = [scenario for build in BUILDERS for scenario in build(setup)]
+        scenarios = chosen([scenario for build in BUILDERS for scenario in build(setup)], args.only)
         pairs = help_pairs(setup)
-        help_scenarios = [s for _, with_, without in pairs for s in (with_, without)]
+        help_scenarios = [] if args.only else [s for _, with_, without in pairs for s in (with_, without)]
         for s in scenarios + help_scenarios:
             s.log = work / "logs" / f"{s.key}.log"
         warm_up(scenarios + help_scenarios)
         timed_rounds(scenarios, repeat, started)
-        console.print(f"`kedro --help`: {help_repeat} rounds …")
-        timed_rounds(help_scenarios, help_repeat, started)
+        if help_scenarios:
+            console.print(f"`kedro --help`: {help_repeat} rounds …")
+            timed_rounds(help_scenarios, help_repeat, started)
     finally:
         stop_agents(scenarios)
         if proxy:
@@ -151,6 +160,17 @@ def main() -> int:
     write(out, json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     console.print(f"Results written to {rel(out)}")
     return 1 if any(s.error for s in scenarios + help_scenarios) else 0
+
+
+def chosen(scenarios: list[Scenario], only: list[str] | None) -> list[Scenario]:
+    """The scenarios ``--only`` names, with the baselines their ratios need (all of them without it)."""
+    if only is None:
+        return scenarios
+    unknown = set(only) - {s.key for s in scenarios}
+    if unknown:
+        sys.exit(f"--only: no scenario {', '.join(sorted(unknown))} (known: {', '.join(s.key for s in scenarios)})")
+    wanted = set(only) | {key for pair in BASELINES.values() for key in pair}
+    return [s for s in scenarios if s.key in wanted]
 
 
 def print_report(
@@ -182,7 +202,8 @@ def print_report(
     endpoints = report.endpoints_table(scenarios)
     if endpoints:
         console.print(endpoints)
-    console.print(report.help_table(pairs))
+    if any(with_.times for _, with_, _ in pairs):  # not timed with --only
+        console.print(report.help_table(pairs))
     if rows:
         console.print(report.breakdown_table(rows))
     verdicts = report.targets(scenarios, by_key["hooks_off"], pairs[0])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
@@ -29,6 +30,7 @@ _HOP = {
 }
 
 Answer = tuple[int, str, list[tuple[str, str]], bytes]
+Timed = tuple[float, float, str]  # when a request arrived and when its answer was sent (time.time()), what it was
 
 
 class CountingProxy:
@@ -38,6 +40,7 @@ class CountingProxy:
         self.upstream_port = upstream_port
         self._lock = threading.Lock()
         self._counts: Counter[str] = Counter()
+        self._timed: list[Timed] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
@@ -50,6 +53,17 @@ class CountingProxy:
     def count(self, request: str) -> None:
         with self._lock:
             self._counts[request] += 1
+
+    def timed(self, request: str, arrived: float, answered: float) -> None:
+        with self._lock:
+            self._timed.append((arrived, answered, request))
+
+    def take_timed(self) -> list[Timed]:
+        """Every request since the last call, with when it arrived and was answered (wall clock, to compare
+        with other processes' timestamps), in arrival order; and start afresh."""
+        with self._lock:
+            timed, self._timed = self._timed, []
+        return sorted(timed)
 
     def take(self) -> Counter[str]:
         """The requests counted since the last call (and start counting afresh)."""
@@ -71,6 +85,12 @@ def _handler_for(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
         _conn: http.client.HTTPConnection | None = None
 
         def _forward(self) -> None:
+            arrived = time.time()
+            request = f"{self.command} {urlsplit(self.path).path}"
+            self._answer()
+            proxy.timed(request, arrived, time.time())
+
+        def _answer(self) -> None:
             body = self._body()
             headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP}
             headers["Host"] = f"127.0.0.1:{proxy.upstream_port}"

@@ -30,7 +30,7 @@ def status() -> None:
         click.echo(f"No tracking agent is running (looked in {agents.folder}).")
     for found in agents.found:
         click.echo(describe(found))
-    _mention_silent(agents)
+    _mention_leftovers(agents)
 
 
 @agent.command(name="stop")
@@ -66,7 +66,7 @@ def stop_command(everyone: bool, pid: int | None) -> None:
                 f"Tracking agent {found.status.pid} is still serving a run after {_STOP_WAIT_SECONDS:g} s; "
                 "it exits as soon as that run ends."
             )
-    _mention_silent(agents)
+    _mention_leftovers(agents)
 
 
 def describe(found: FoundAgent) -> str:
@@ -108,7 +108,13 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
-def _mention_silent(agents: Agents) -> None:
+def _mention_leftovers(agents: Agents) -> None:
+    if agents.removed:
+        count = len(agents.removed)
+        click.echo(
+            f"Removed the files of {count} tracking agent{'s' if count != 1 else ''} that had ended without "
+            f"removing them (killed): {', '.join(agents.removed)}."
+        )
     for key_file in agents.silent:
         click.echo(
             f"No agent answered for {key_file.name} (gone without cleaning up, or an older plugin's agent); "

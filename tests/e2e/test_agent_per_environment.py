@@ -16,6 +16,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -210,3 +211,34 @@ def test_stop_lets_the_run_being_served_end_first(
     assert run.info.status == "KILLED"  # the agent ended the run before it went
     expected = {f"node_{i}_metrics.m{k}": i * 10 + k for i in range(10) for k in range(5)}
     assert run.data.metrics == pytest.approx(expected)
+
+
+def test_status_and_stop_remove_what_an_agent_killed_with_sigkill_left_behind(
+    project: KedroProject, warm_agents: WarmAgents
+) -> None:
+    warm_agents.run(project)
+    [agent] = warm_agents.alive()
+    [key] = warm_agents.files.glob("*.key")
+    os.kill(agent, signal.SIGKILL)  # nothing of it runs again: its socket and key stay
+    wait_until(lambda: not warm_agents.alive(), 60, "the killed agent's process to end")
+    assert key.exists()
+
+    status = warm_agents.kedro(project, "azureml", "agent", "status")
+    assert status.returncode == 0, status.stdout + status.stderr
+    said = status.stdout
+    assert f"Removed the files of 1 tracking agent that had ended without removing them (killed): {key.stem}." in said
+    assert "No tracking agent is running" in said and "No agent answered" not in said
+    assert list(warm_agents.files.glob("*.key")) == []
+    short = Path(tempfile.gettempdir()) / f"kam-{os.getuid()}"  # where a socket too deep for its folder goes
+    sockets = [folder / f"{key.stem}.sock" for folder in (warm_agents.files, short)]
+    assert [path for path in sockets if path.exists()] == []
+
+    warm_agents.run(project)  # a new agent; killed too, then `stop` finds only what it left
+    [second] = warm_agents.alive()
+    os.kill(second, signal.SIGKILL)
+    wait_until(lambda: not warm_agents.alive(), 60, "the second killed agent's process to end")
+    stopped = warm_agents.kedro(project, "azureml", "agent", "stop")
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    assert "Removed the files of 1 tracking agent" in stopped.stdout
+    assert "No tracking agent of this environment is running." in stopped.stdout
+    assert list(warm_agents.files.glob("*.key")) == []

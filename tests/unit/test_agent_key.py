@@ -14,6 +14,7 @@ import pytest
 
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_environment, agent_name
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, in_folder
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, write_new_key
 
 A = Path("/work/projects/a")
 B = Path("/work/projects/b")
@@ -81,3 +82,12 @@ def test_a_sql_store_gets_the_projects_mlruns_as_its_artifact_root() -> None:
         assert TargetSpec(uri, "e", None, uri).in_project(B).artifact_root is None  # the server's, the store's
     workspace = TargetSpec(None, "e", None, "Azure ML ws", {"name": "ws"}).in_project(B)
     assert workspace.tracking_uri is None and workspace.artifact_root is None  # asked of the workspace later
+
+
+def test_a_key_names_its_owner_and_an_older_plugins_key_still_reads(tmp_path: Path) -> None:
+    endpoint = Endpoint(str(tmp_path / "a.sock"), tmp_path / "a.key")
+    key = write_new_key(endpoint)
+    assert endpoint.authkey() == key and endpoint.owner() == os.getpid()  # the starter, until the agent claims it
+
+    endpoint.key_file.write_text(key.hex())  # as an older plugin wrote it: the key alone
+    assert endpoint.authkey() == key and endpoint.owner() is None

@@ -6,6 +6,7 @@ once; MLflow (and the store or SDK the target needs) is imported on a thread mea
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import logging
@@ -15,7 +16,7 @@ import threading
 from pathlib import Path
 
 from kedro_azureml_mlflow.tracking.agent.agent_logging import bound_http_requests, configure_logging
-from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, listen
+from kedro_azureml_mlflow.tracking.wire.channel import Endpoint, claim_key, listen
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ def main() -> None:
     bound_http_requests()
     endpoint = Endpoint(settings["endpoint"]["address"], Path(settings["endpoint"]["key_file"]))
     listener = listen(endpoint, endpoint.authkey())
+    with contextlib.suppress(OSError):  # unclaimed, the key names its starter: its socket still shows it alive
+        claim_key(endpoint)
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     _exit_on_sigterm()

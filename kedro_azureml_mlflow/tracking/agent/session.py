@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
 from kedro_azureml_mlflow.tracking.client import client_ops
+from kedro_azureml_mlflow.tracking.client.store_lock import sqlite_path
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.plan.run_info import source_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, TrackingTarget
@@ -70,6 +71,9 @@ class ExperimentCheck:
 
 
 _LONGEST_INTERVAL = 60.0
+# A lookup made when the session started still holds when the run is asked for this soon after (Kedro
+# loading the pipelines and the catalog); a session kept open longer before its run looks again.
+_LOOKUP_FRESH_SECONDS = 30.0
 
 
 def _nothing(tracking_uri: str) -> None:
@@ -153,10 +157,17 @@ class AgentSession:
     def _work(self) -> None:
         try:
             target = self._target()
-            header = self._await_header(target) if target is not None else None
-            if header is not None:
-                experiment = self._look_up_experiment(target)  # type: ignore[arg-type]  # set when header is
-                self._track(target, header, experiment)  # type: ignore[arg-type]
+            if target is not None:
+                # Both before the run is asked for, while Kedro still loads the pipelines and the catalog:
+                # the pipeline then finds the experiment's answer waiting instead of waiting for it.
+                experiment = self._look_up_experiment(target)
+                looked_up = time.monotonic()
+                tags = source_tags(Path(self.spec.project_path))
+                header = self._await_header(target, tags)
+                if header is not None and time.monotonic() - looked_up > _LOOKUP_FRESH_SECONDS:
+                    experiment = self._look_up_experiment(target)  # asked for long after (a notebook): again
+                if header is not None:
+                    self._track(target, header, experiment)
         except Exception:  # a bug must still end the session: end the run, journal what it held
             logger.exception("Tracking session %s failed", self.spec.session_id)
             self._salvage()
@@ -179,13 +190,15 @@ class AgentSession:
         return target
 
     def _look_up_experiment(self, target: TrackingTarget) -> ExperimentCheck | None:
-        """The run's experiment, looked up as soon as the run is asked for: a deleted one is said at once.
+        """The run's experiment, looked up as soon as the session starts: a deleted one is said at once.
 
         The pipeline process (when this agent is warm) waits for this answer before running the
-        pipeline, so the one line naming the problem comes first; opening the run reuses the lookup.
+        pipeline, so the one line naming the problem comes first; asked this early, the answer is
+        there before the pipeline asks for the run, so that wait costs nothing. Opening the run reuses
+        the lookup (one request per run; a session that ends up tracking nothing made it for nothing).
         """
-        if target.resume_run_id is not None or target.experiment_name is None:
-            self._reply(ExperimentAnswer())
+        if target.resume_run_id is not None or target.experiment_name is None or _no_store_yet(target.tracking_uri):
+            self._reply(ExperimentAnswer())  # a store not made yet holds no deleted experiment: opening makes it
             return None
         try:
             client = target.client()
@@ -204,13 +217,14 @@ class AgentSession:
             self._reply(ExperimentAnswer())
         return ExperimentCheck(client, lookup, None)
 
-    def _await_header(self, target: TrackingTarget) -> RunHeader | None:
+    def _await_header(self, target: TrackingTarget, source: dict[str, str]) -> RunHeader | None:
+        """The run's header once the pipeline asks for the run, with the ``source`` tags added."""
         with self._cond:
             self._cond.wait_for(lambda: self._header is not None or self._end is not None)
             if self._header is None or (self._end is not None and self._end[0] is None):
                 return None  # not tracked after all (a disabled pipeline, a failed check)
             header = self._header
-        tags = {**header.tags, **source_tags(Path(self.spec.project_path))}
+        tags = {**header.tags, **source}
         return RunHeader(
             tracking_uri=target.tracking_uri,
             experiment_name=target.experiment_name,
@@ -369,6 +383,13 @@ class AgentSession:
             os.getpid(),
             self._warm,
         )
+
+
+def _no_store_yet(tracking_uri: str) -> bool:
+    """A SQLite store whose file does not exist: looking it up would make it, for a run perhaps never asked for
+    (``kedro ipython``, ``kedro catalog list`` start a session too)."""
+    database = sqlite_path(tracking_uri)
+    return database is not None and not database.exists()
 
 
 def _no_client() -> MlflowClient:

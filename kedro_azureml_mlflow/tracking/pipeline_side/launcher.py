@@ -22,9 +22,11 @@ import sys
 from importlib.util import find_spec
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import kedro_azureml_mlflow
 from kedro_azureml_mlflow.tracking.journal.journal import in_azureml_job
+from kedro_azureml_mlflow.tracking.pipeline_side.leftovers import STARTUP_SECONDS, remove_leftovers
 from kedro_azureml_mlflow.tracking.wire.channel import (
     Endpoint,
     connect,
@@ -34,6 +36,9 @@ from kedro_azureml_mlflow.tracking.wire.channel import (
     write_new_key,
 )
 from kedro_azureml_mlflow.tracking.wire.records import to_wire
+
+if TYPE_CHECKING:
+    from filelock import BaseFileLock
 
 KEEP_ALIVE_ENV = "KEDRO_AZUREML_MLFLOW_AGENT_KEEP_ALIVE"  # seconds; 0 turns reuse off
 # What the agent's own process reads while tracking: MLflow's settings, Azure sign-in (azure-identity's
@@ -51,7 +56,6 @@ _ENV_NAMES = {
     "ALL_PROXY",
     "TMPDIR",
 }
-_STARTUP_SECONDS = 30.0
 _CONNECT_SECONDS = 5.0
 _LOG_LIMIT_BYTES = 1_000_000  # then agent.log becomes agent.log.1 (the one older log kept)
 LOG_NAME = "agent.log"
@@ -143,15 +147,23 @@ def reach_agent(endpoint: Endpoint, project_path: Path, keep_alive: float, prelo
             return connect(endpoint, _CONNECT_SECONDS)
         except (OSError, EOFError, TimeoutError, ValueError):
             pass  # gone (its socket outlived it) or not ours: start another under the lock
-    from filelock import FileLock  # only on the cold path
-
-    # One lock for every agent of the user (starting one is rare and quick): no lock file per agent left behind.
-    with FileLock(str(private_dir() / SPAWN_LOCK_NAME), timeout=_STARTUP_SECONDS):
+    with spawn_lock(STARTUP_SECONDS):
         try:
             return connect(endpoint, _CONNECT_SECONDS)  # started meanwhile by a concurrent run
         except (OSError, EOFError, TimeoutError, ValueError):
+            remove_leftovers(private_dir())  # this agent's, if killed, and any other agent's killed before
             spawn(endpoint, project_path, keep_alive, preload)
         return connect(endpoint, _CONNECT_SECONDS)
+
+
+def spawn_lock(timeout: float) -> BaseFileLock:
+    """Held while an agent is started under a shared name, and while leftovers are removed (raises ``Timeout``).
+
+    One lock for every agent of the user (starting one is rare and quick): no lock file per agent left behind.
+    """
+    from filelock import FileLock  # only on the cold path
+
+    return FileLock(str(private_dir() / SPAWN_LOCK_NAME), timeout=timeout)
 
 
 def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: list[str]) -> None:
@@ -181,7 +193,7 @@ def spawn(endpoint: Endpoint, project_path: Path, keep_alive: float, preload: li
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write(json.dumps(settings).encode() + b"\n")
     process.stdin.close()
-    line = within(_STARTUP_SECONDS, process.stdout.readline)
+    line = within(STARTUP_SECONDS, process.stdout.readline)
     process.stdout.close()
     if line.strip() != b"ready":
         raise RuntimeError(f"the tracking agent did not start (see {log})")

@@ -67,6 +67,7 @@ class AgentLink:
         self._header: RunStart | None = None
         self._journal: Journal | None = None
         self._closed = False
+        self._experiment_said = False  # a deleted experiment is said once per run
         self._ended_at: float | None = None  # time.monotonic() when the pipeline ended (see start_end_budget)
         self._end_by: float | None = None  # and when the one wait after it ends
         threading.Thread(target=self._connect_and_read, name="kedro-azureml-mlflow-link", daemon=True).start()
@@ -79,6 +80,9 @@ class AgentLink:
         with self._cond:
             self._header = header
             self._post(OpenRun(header))
+            answer = self._replies.get(ExperimentAnswer)
+        if isinstance(answer, ExperimentAnswer):
+            self._say_experiment(answer)  # the agent looked it up before the run was asked for
 
     @property
     def run_header(self) -> RunStart | None:
@@ -226,8 +230,8 @@ class AgentLink:
             if isinstance(message, (Settled, Report)):
                 self._run_id = message.run_id or self._run_id
             self._cond.notify_all()
-        if isinstance(message, ExperimentAnswer):
-            _say_experiment(message)
+        if isinstance(message, ExperimentAnswer) and self._header is not None:
+            self._say_experiment(message)  # else when the run is asked for: a run never asked for is not tracked
         return isinstance(message, Report)
 
     def _lose(self, why: str) -> None:
@@ -255,6 +259,14 @@ class AgentLink:
             )
         else:
             logger.info("MLflow: interrupted before the run was opened; nothing was tracked (%.1f s)", took)
+
+    def _say_experiment(self, answer: ExperimentAnswer) -> None:
+        """Say what the agent found about the experiment once per run, whichever came first: its answer or the run."""
+        with self._cond:
+            if self._experiment_said or (answer.deleted is None and not answer.restoring):
+                return
+            self._experiment_said = True
+        _say_experiment(answer)
 
 
 def _say_experiment(answer: ExperimentAnswer) -> None:

@@ -37,7 +37,20 @@ class Endpoint:
         return "AF_PIPE" if _WINDOWS else "AF_UNIX"
 
     def authkey(self) -> bytes:
-        return bytes.fromhex(self.key_file.read_text().strip())
+        return bytes.fromhex(_key_fields(self.key_file)[0])
+
+    def owner(self) -> int | None:
+        """The process the key names: its agent once listening, the one starting it until then.
+
+        ``None``: the key names none (written by an older plugin, which kept only the key).
+        """
+        fields = _key_fields(self.key_file)
+        return int(fields[1]) if len(fields) > 1 and fields[1].isdigit() else None
+
+
+def _key_fields(key_file: Path) -> list[str]:
+    """A key file's lines: the authkey (hex), then the owner's process id."""
+    return key_file.read_text().split() or [""]
 
 
 # A socket's path must fit in ``sun_path``: 108 bytes on Linux, 104 on macOS (a margin kept).
@@ -84,13 +97,29 @@ def _own_folder(folder: Path) -> Path:
 
 
 def write_new_key(endpoint: Endpoint) -> bytes:
-    """A fresh random authkey, written so that only the user can read it."""
+    """A fresh random authkey, written so that only the user can read it, naming this process as its owner."""
     key = secrets.token_bytes(32)
     endpoint.key_file.unlink(missing_ok=True)
     fd = os.open(endpoint.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(key.hex())
+        handle.write(f"{key.hex()}\n{os.getpid()}\n")
     return key
+
+
+def claim_key(endpoint: Endpoint) -> None:
+    """The agent, listening now, names itself as the key's owner (in one step: readers see either file whole).
+
+    Its files are then known to be leftovers once this process is gone (``leftovers``), whoever started it.
+    """
+    key = endpoint.authkey().hex()
+    partial = endpoint.key_file.with_name(f".{endpoint.key_file.name}.{os.getpid()}")
+    try:
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(f"{key}\n{os.getpid()}\n")
+        os.replace(partial, endpoint.key_file)
+    finally:
+        partial.unlink(missing_ok=True)  # left only if the replace failed: nothing half-written stays
 
 
 def remove_key_if_ours(endpoint: Endpoint, authkey: bytes) -> None:
