@@ -13,7 +13,7 @@ from kedro_azureml_mlflow.core.errors import ConfigError
 from kedro_azureml_mlflow.settings.config import PluginConfig
 from kedro_azureml_mlflow.settings.config_loading import validate_plugin_config
 from kedro_azureml_mlflow.tracking.journal.journal import Journal, load_journal
-from kedro_azureml_mlflow.tracking.plan.child_runs import rolled_up, step_of, steps_of
+from kedro_azureml_mlflow.tracking.plan.child_runs import STEP_ENV, child_runs_wanted, rolled_up, step_of, steps_of
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.records import (
     STEP_RECORDS_VERSION,
@@ -111,3 +111,10 @@ def test_without_child_runs_a_journal_is_written_as_before(tmp_path: Path) -> No
     journal.write(RunEnd("FINISHED", 7))
     journal.close()
     assert json.loads(journal.path.read_text().splitlines()[0])["version"] == 1
+
+
+def test_inside_a_pipeline_jobs_step_there_are_no_child_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(STEP_ENV, raising=False)
+    assert child_runs_wanted("namespace") and not child_runs_wanted("none")
+    monkeypatch.setenv(STEP_ENV, '{"step": "prep", "nodes": ["prep.clean"]}')  # as step_main sets it
+    assert not child_runs_wanted("namespace")

@@ -20,7 +20,7 @@ from kedro_azureml_mlflow.tracking.pipeline_side.interrupts import InterruptWatc
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, keep_alive_seconds, reach_agent
 from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
-from kedro_azureml_mlflow.tracking.plan.child_runs import steps_of
+from kedro_azureml_mlflow.tracking.plan.child_runs import child_runs_wanted, steps_of
 from kedro_azureml_mlflow.tracking.plan.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
@@ -81,7 +81,7 @@ class TrackedRun:
             max_wait=tracking.max_wait_seconds,
             restore_experiment=tracking.restore_deleted_experiment,
             keep_alive=keep_alive,
-            child_runs=tracking.child_runs == "namespace",
+            child_runs=child_runs_wanted(tracking.child_runs),
         )
         try:
             self.endpoint: Endpoint | None = agent_endpoint(project.path, keep_alive)

@@ -9,6 +9,7 @@ nodes, or another step, logged it) is kept as ``<step>.<key>``, and a ``kedro.ro
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,6 +19,14 @@ STEP_TAG = "kedro.step"
 NODES_TAG = "kedro.nodes"
 NODES_TAG_LIMIT = 5000
 ROLLUP_TAG_PREFIX = "kedro.rollup."
+# Set in a pipeline job's step (pipeline_jobs/step_main): its run is already its namespace's run.
+STEP_ENV = "KEDRO_AZUREML_MLFLOW_STEP"
+
+
+def child_runs_wanted(setting: str) -> bool:
+    """``tracking.child_runs: namespace``, except inside a pipeline job's step (its run is the step's child run
+    already: its nodes' namespace is the step)."""
+    return setting == "namespace" and STEP_ENV not in os.environ
 
 
 def step_of(namespace: str | None) -> str | None:
