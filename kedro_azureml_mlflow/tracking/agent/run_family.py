@@ -36,6 +36,11 @@ class RunFamily:
     def requests(self) -> int:
         return self.parent.requests + sum(child.requests for child in self.children.values())
 
+    @property
+    def dropped(self) -> list[str]:
+        """What the server refused for good, in any run of the family."""
+        return [problem for sender in [self.parent, *self.children.values()] for problem in sender.dropped]
+
     def send(self, records: list[Record]) -> None:
         """Each record to its run, in order within each run (batches of one run are merged as before)."""
         by_run: dict[str | None, list[Record]] = {}
@@ -73,7 +78,7 @@ class RunFamily:
 
     def journal_ends(self, status: str, end_time_ms: int) -> None:
         """A session given up: the children's ends go into the journal with the rest (``sync`` sends them)."""
-        for step in self.children:
+        for step in list(self.children):  # the session thread may still be adding one (a watchdog calls this)
             self.parent.journal.write(StepRecord(step, RunEnd(status, end_time_ms)))
 
     def _open_child(self, step: str) -> RunSender:

@@ -380,7 +380,7 @@ class AgentSession:
             self._family.requests if self._family is not None else sender.requests,
             journal.records,
             path,
-            list(sender.dropped),
+            self._family.dropped if self._family is not None else list(sender.dropped),
             os.getpid(),
             self._warm,
         )
