@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender
@@ -48,9 +49,20 @@ class RunFamily:
             step = record.step if isinstance(record, StepRecord) else None
             by_run.setdefault(step, []).append(record.record if isinstance(record, StepRecord) else record)
         for step, own in by_run.items():
+            new = step is not None and step not in self.children
+            left = self._open_with_tags(step, own) if step is not None and new else own
             sender = self.sender(step)
-            sender.send(own)
+            sender.send(left)
             self._spread_trouble(sender)
+
+    def _open_with_tags(self, step: str, records: list[Record]) -> list[Record]:
+        """Open the child of ``step`` with the tags of its first records (``kedro.nodes``: one request fewer);
+        the records left to send (all of them, if it could not be opened: they are journaled, tags too)."""
+        tags = dict(tag for record in records if isinstance(record, Batch) for tag in record.tags)
+        child = self.children[step] = self._open_child(step, tags)
+        if child.run_id is None or child.degraded:
+            return records
+        return [replace(record, tags=[]) if isinstance(record, Batch) else record for record in records]
 
     def sender(self, step: str | None) -> RunSender:
         """The run's sender, or its child run's for ``step`` (opened on first use)."""
@@ -58,7 +70,7 @@ class RunFamily:
             return self.parent
         child = self.children.get(step)
         if child is None:
-            child = self.children[step] = self._open_child(step)
+            child = self.children[step] = self._open_child(step, {})
         return child
 
     def run_info(self, step: str | None) -> dict[str, Any] | None:
@@ -81,10 +93,12 @@ class RunFamily:
         for step in list(self.children):  # the session thread may still be adding one (a watchdog calls this)
             self.parent.journal.write(StepRecord(step, RunEnd(status, end_time_ms)))
 
-    def _open_child(self, step: str) -> RunSender:
+    def _open_child(self, step: str, tags: dict[str, str]) -> RunSender:
+        """``tags``: its first records' (sent with its creation, one request fewer)."""
         parent = self.parent
+        header = child_header(parent.header, parent.run_id or "", step, int(time.time() * 1000))
         child = RunSender(
-            child_header(parent.header, parent.run_id or "", step, int(time.time() * 1000)),
+            replace(header, tags={**tags, **header.tags}),
             parent.journal,
             self._connect,
             resume=False,
