@@ -126,6 +126,22 @@ def test_one_parent_and_a_child_run_per_namespace(namespaced: KedroProject, runn
     assert parent.data.tags["kedro.rollup.node_code_metric"].endswith(f"{second}'s is {second}.node_code_metric")
 
 
+def test_with_threadrunner_each_nodes_records_and_files_go_to_its_child(namespaced: KedroProject) -> None:
+    """The step is kept per thread; node code's own calls are left out (MLflow's active run is per process)."""
+    namespaced.run("--runner", "ThreadRunner", env={**clean_env(), "PROBE_NO_NODE_MLFLOW": "1"})
+
+    parent, children = family(namespaced)
+    assert children["prep"].data.metrics == {"prep_metrics.rows": 3.0}
+    assert children["train"].data.metrics == {"fit_metrics.acc": 0.9, "score_metrics.f1": 0.8}
+    assert [a.path for a in namespaced.client().list_artifacts(children["prep"].info.run_id)] == ["prep_chart.json"]
+    assert parent.data.metrics == {
+        "summary_metrics": 1.5,
+        "prep_metrics.rows": 3.0,
+        "fit_metrics.acc": 0.9,
+        "score_metrics.f1": 0.8,
+    }
+
+
 def test_a_failing_node_fails_its_child_and_the_parent(namespaced: KedroProject) -> None:
     result = namespaced.kedro("run", env={**_env(), "PROBE_FAIL_FIT": "1"})
     assert result.returncode != 0
