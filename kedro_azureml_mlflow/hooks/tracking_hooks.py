@@ -29,8 +29,10 @@ from kedro_azureml_mlflow.settings.config_loading import (
     tracking_switched_off,
 )
 from kedro_azureml_mlflow.settings.project import ProjectInfo, conf_dirs_of
+from kedro_azureml_mlflow.tracking.pipeline_side.steps import current_step, enter_step, in_current_step
 from kedro_azureml_mlflow.tracking.pipeline_side.tracked_run import Handover, TrackedRun
 from kedro_azureml_mlflow.tracking.pipeline_side.worker import WorkerLink
+from kedro_azureml_mlflow.tracking.plan.child_runs import step_of, step_tags
 from kedro_azureml_mlflow.tracking.plan.coexist import active_run_target, kedro_mlflow_owns_it
 from kedro_azureml_mlflow.tracking.plan.params import PreparedParams, max_params_for, prepare_params
 from kedro_azureml_mlflow.tracking.plan.ranks import tracks_this_process
@@ -38,15 +40,15 @@ from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names
 from kedro_azureml_mlflow.tracking.plan.target import plan_target
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.protocol import Report
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, for_step
 
 if TYPE_CHECKING:
     from kedro.framework.context import KedroContext
     from kedro.io import CatalogProtocol
+    from kedro.pipeline import Pipeline
     from kedro.pipeline.node import Node
 
     from kedro_azureml_mlflow.settings.config import PluginConfig
-    from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
 
 logger = logging.getLogger(__name__)
 _plugin_logger = logging.getLogger("kedro_azureml_mlflow")
@@ -63,6 +65,7 @@ class AzureMLMlflowHooks:
         self._run: TrackedRun | None = None
         self._artifact_rules: ArtifactRules | None = None
         self._worker: tuple[int, WorkerLink] | None = None  # in a ParallelRunner worker: (its pid, its link)
+        self._announced: set[tuple[int, str]] = set()  # (the run's handover, step): its nodes tagged
 
     @hook_impl
     def after_context_created(self, context: KedroContext) -> None:
@@ -87,8 +90,11 @@ class AzureMLMlflowHooks:
         reroute(catalog, save_version, load_versions)
 
     @hook_impl(trylast=True)  # after kedro-mlflow's: its run, if it opened one, is the run
-    def before_pipeline_run(self, run_params: dict[str, Any], catalog: CatalogProtocol[Any, Any]) -> None:
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: CatalogProtocol[Any, Any]
+    ) -> None:
         """Ask for the run and hand over its params; fail fast on a bad workspace or params."""
+        enter_step(None)  # the run itself, until a node of a step starts
         run, config = self._run, self._config
         if run is None or config is None:
             return
@@ -105,13 +111,15 @@ class AzureMLMlflowHooks:
             )
             if kedro_mlflow_owns_it() and run.target.resume_run_id:
                 prepared.params = []  # kedro-mlflow logs them itself, under its own names
-            run.open(run_params, Batch(params=prepared.params, tags=prepared.tags), redactor)
+            run.open(run_params, Batch(params=prepared.params, tags=prepared.tags), redactor, pipeline.nodes)
         except Exception:
             self._run = None
             run.discard()
             withdraw_tracking()
             raise
-        staged = handoff.Handoff(lambda record: run.hand(ArtifactUpload(record)), _staging(run), _registers(config))
+        staged = handoff.Handoff(
+            lambda record: run.hand(in_current_step(ArtifactUpload(record))), _staging(run), _registers(config)
+        )
         handoff.install(staged)
         handoff.hand_over_params(prepared.kept)
         self._artifact_rules = _artifact_rules(config)
@@ -132,7 +140,9 @@ class AzureMLMlflowHooks:
             if handed.artifacts is not None and handoff.current() is None:
                 shared = handed.artifacts
                 handoff.join_from_worker(
-                    lambda record: link.hand(ArtifactUpload(record)), Path(shared.staging), shared.register_models
+                    lambda record: link.hand(in_current_step(ArtifactUpload(record))),
+                    Path(shared.staging),
+                    shared.register_models,
                 )
                 self._artifact_rules = shared.rules
         return self._worker[1]
@@ -149,9 +159,11 @@ class AzureMLMlflowHooks:
     @hook_impl
     def before_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], inputs: dict[str, Any]) -> None:
         capture_input_examples(node, catalog, inputs)
-        bridge = self._node_code()
-        if bridge is not None:
-            bridge.enter()
+        target = self._handover()
+        if target is None:
+            return
+        self._enter_step(target, node)
+        target.node_code.enter()
 
     @hook_impl
     def after_node_run(self, node: Node, catalog: CatalogProtocol[Any, Any], outputs: dict[str, Any]) -> None:
@@ -160,7 +172,7 @@ class AzureMLMlflowHooks:
         if target is not None:
             batch = target.rules.records(outputs, declared_metric_names(outputs, catalog))
             if batch:
-                target.hand(batch)
+                target.hand(in_current_step(batch))
         if self._artifact_rules is not None:
             self._artifact_rules.log_outputs(outputs, catalog)
 
@@ -174,7 +186,10 @@ class AzureMLMlflowHooks:
         run = self._local_run()
         if run is not None:
             message = scrub(f"{type(error).__name__}: {error}")
-            run.hand(Batch(tags=[("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]))
+            error_tags = [("kedro.error", message[:5000]), ("kedro.error_type", type(error).__name__)]
+            run.hand(Batch(tags=error_tags))
+            if current_step() is not None:  # the failed node's step (SequentialRunner) says it too
+                run.hand(in_current_step(Batch(tags=error_tags)))
             self._close("KILLED" if run.interrupts.seen else "FAILED", quiet_failure=True)
 
     # --- helpers ------------------------------------------------------------------------------
@@ -187,9 +202,14 @@ class AzureMLMlflowHooks:
         """This process's way to the session: the run it opened, or its parent's (a worker)."""
         return self._local_run() or self._parent_session()
 
-    def _node_code(self) -> NodeCode | None:
-        target = self._handover()
-        return target.node_code if target is not None else None
+    def _enter_step(self, target: Handover, node: Node) -> None:
+        """With ``tracking.child_runs``: what the node makes goes to its step's child run, tagged with its nodes."""
+        step = step_of(node.namespace)
+        nodes = target.steps.get(step) if step is not None else None
+        enter_step(step if nodes is not None else None)
+        if step is not None and nodes is not None and (id(target), step) not in self._announced:
+            self._announced.add((id(target), step))
+            target.hand(for_step(step, Batch(tags=step_tags(step, nodes))))
 
     def _tracking_wanted(self, config: PluginConfig, run_params: dict[str, Any]) -> bool:
         skipped = set(config.tracking.disable_for_pipelines) & set(pipeline_names(run_params))
@@ -210,6 +230,7 @@ class AzureMLMlflowHooks:
         if run is None:
             return
         self._run = None
+        enter_step(None)
         run.start_end_budget()  # one max_wait from here bounds the models' wait for the run and the end's, together
         handoff.finish()  # models still being saved are handed over before the session closes
         report = run.close(status)

@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.pipeline_jobs.lineage import Lineage, reused
+from kedro_azureml_mlflow.tracking.plan.child_runs import rolled_up, step_tags
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
 
 logger = logging.getLogger(__name__)
-NODES_TAG_LIMIT = 5000
 REUSED_TAG_PREFIX = "kedro.rollup.reused."
 
 
@@ -38,8 +38,8 @@ def finish_step(step: str, nodes: list[str], succeeded: bool, lineage: Lineage) 
         from mlflow.tracking import MlflowClient
 
         client = MlflowClient()
-        client.set_tag(run_id, "kedro.step", step)
-        client.set_tag(run_id, "kedro.nodes", ",".join(nodes)[:NODES_TAG_LIMIT])
+        for key, value in step_tags(step, nodes):
+            client.set_tag(run_id, key, value)
         if succeeded and root and root != run_id:
             roll_up(client, client.get_run(run_id).data.metrics, root, step)
         if root and root != run_id:
@@ -61,16 +61,15 @@ def roll_up_reused(client: MlflowClient, originals: Mapping[str, str], root: str
 
 
 def roll_up(client: MlflowClient, metrics: Mapping[str, float], root: str, step: str) -> None:
-    """Log ``metrics`` to the root run; a key it already holds becomes ``<step>.<key>``, said in a tag."""
+    """Log ``metrics`` to the root run; a key it already holds becomes ``<step>.<key>``, said in a tag
+    (``tracking/plan/child_runs.rolled_up``: the rule a local run's child runs follow too)."""
     from mlflow.entities import Metric, RunTag
 
     held = set(client.get_run(root).data.metrics)
-    now = int(time.time() * 1000)
-    rolled, tags = [], []
-    for key, value in metrics.items():
-        target = f"{step}.{key}" if key in held else key
-        rolled.append(Metric(target, value, now, 0))
-        if target != key:
-            tags.append(RunTag(f"kedro.rollup.{key}", f"logged by more than one step; {step}'s is {target}"))
-    if rolled:
-        client.log_batch(root, metrics=rolled, tags=tags)
+    rolled = rolled_up(metrics, held, step, int(time.time() * 1000))
+    if rolled.metrics:
+        client.log_batch(
+            root,
+            metrics=[Metric(key, value, at, index) for key, value, at, index in rolled.metrics],
+            tags=[RunTag(key, value) for key, value in rolled.tags],
+        )

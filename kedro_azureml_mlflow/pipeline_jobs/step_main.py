@@ -21,8 +21,7 @@ from kedro_azureml_mlflow.pipeline_jobs.params import from_literal, nested
 from kedro_azureml_mlflow.pipeline_jobs.plan import INPUT_FROM
 from kedro_azureml_mlflow.pipeline_jobs.rollup import finish_step
 from kedro_azureml_mlflow.pipeline_jobs.step_inputs import STDIN_OPTION, read_inputs
-
-STEP_ENV = "KEDRO_AZUREML_MLFLOW_STEP"
+from kedro_azureml_mlflow.tracking.plan.child_runs import STEP_ENV
 
 
 def routes(spec: dict[str, Any], inputs: dict[str, str], output: Path) -> dict[str, dict[str, str]]:

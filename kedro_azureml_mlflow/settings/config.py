@@ -154,6 +154,10 @@ class TrackingConfig(_Strict):
     """The most tracking may add after the pipeline ends; what is not sent by then is journaled (docs/tracking.md)."""
     agent: AgentConfig = Field(default_factory=AgentConfig)
     """The tracking agent's reuse across runs."""
+    child_runs: Literal["none", "namespace"] = "none"
+    """``none``: one MLflow run per ``kedro run``; ``namespace``: that run is the parent of one child run per
+    top-level namespace of the nodes that ran, which gets what those nodes log (the shape of ``submit
+    --split-by namespace``, see docs/tracking.md)."""
 
     @field_validator("experiment", "run_name", "tracking_uri")
     @classmethod

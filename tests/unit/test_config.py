@@ -34,7 +34,7 @@ def test_unknown_key_names_the_file_holding_it_and_the_allowed_keys(conf: list[P
     assert message == (
         f"{conf[1] / 'azureml.yml'}: tracking.experiment_name: unknown key in tracking; expected one of: "
         "enabled, tracking_uri, experiment, restore_deleted_experiment, run_name, disable_for_pipelines, params, "
-        "metrics, artifacts, models, on_error, flush_interval_seconds, redact, max_wait_seconds, agent"
+        "metrics, artifacts, models, on_error, flush_interval_seconds, redact, max_wait_seconds, agent, child_runs"
     )
 
 

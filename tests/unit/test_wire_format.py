@@ -27,6 +27,7 @@ from kedro_azureml_mlflow.tracking.wire.records import (
     ArtifactUpload,
     InvalidRecord,
     RunEnd,
+    StepRecord,
     parse_record,
     to_wire,
 )
@@ -37,7 +38,7 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "journal_v1" / "run.jsonl"
 @pytest.mark.parametrize(
     ("data", "says"),
     [
-        ({"colour": "red"}, "a record has metrics/params/tags, an artifact, or an end"),
+        ({"colour": "red"}, "a record has metrics/params/tags, an artifact, an end, or a step"),
         (
             {"metrics": [["loss", "low", 1, 0]]},
             "metrics.0.1: Input should be a valid number, unable to parse string as a number",
@@ -46,7 +47,16 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "journal_v1" / "run.jsonl"
         ({"params": [["alpha", "1"]], "extra": 1}, "extra: Unexpected keyword argument"),
         ({"artifact": {"local_path": "a.txt", "owner": "me"}}, "artifact.owner: Unexpected keyword argument"),
         ({"end": "FINISHED"}, "end_time_ms: Field required"),
-        ([1, 2], "a record has metrics/params/tags, an artifact, or an end"),
+        ([1, 2], "a record has metrics/params/tags, an artifact, an end, or a step"),
+        ({"step": "prep"}, "record: Field required"),
+        (
+            {"step": "prep", "record": {"end": "FINISHED", "end_time_ms": 1}, "run": "x"},
+            "run: Unexpected keyword argument",
+        ),
+        (  # a child run has no children: a step record holds a record of the run's own kinds only
+            {"step": "prep", "record": {"step": "inner", "record": {"end": "FINISHED", "end_time_ms": 1}}},
+            "record: a record has metrics/params/tags, an artifact, or an end",
+        ),
     ],
 )
 def test_a_record_that_does_not_fit_is_refused_naming_what(data: object, says: str) -> None:
@@ -61,6 +71,9 @@ def test_every_record_kind_survives_the_wire_nan_and_infinity_included() -> None
         Batch(metrics=[("loss", math.inf, 1, 0)], params=[("alpha", "0.1")], tags=[("team", "a")]),
         ArtifactUpload(ArtifactRecord("/tmp/report.txt", "reports", owned=True, register_as=None, label="report")),
         RunEnd("FINISHED", 1_700_000_000_000),
+        StepRecord("prep", Batch(metrics=[("rows", 3.0, 1, 0)])),
+        StepRecord("prep", ArtifactUpload(ArtifactRecord("/tmp/chart.json", owned=True))),
+        StepRecord("prep", RunEnd("FAILED", 1_700_000_000_001)),
     ]
     for record in records:
         assert parse_record(json.loads(json.dumps(to_wire(record)))) == record

@@ -9,6 +9,7 @@ workspace is asked only when something is actually read).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import os
@@ -62,7 +63,8 @@ class Handoff:
             return
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kedro-azureml-mlflow-prepare")
-        self._pending.append(self._pool.submit(self._prepare, prepare, what))
+        # With the node's context: the record goes to the child run of the node's step (pipeline_side/steps).
+        self._pending.append(self._pool.submit(contextvars.copy_context().run, self._prepare, prepare, what))
 
     def _prepare(self, prepare: Callable[[], ArtifactRecord | None], what: str) -> None:
         try:

@@ -17,7 +17,7 @@ from kedro_azureml_mlflow.core.errors import first_line
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.wire.batching import Batch, chunk
-from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader
+from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, for_step
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -28,9 +28,19 @@ logger = logging.getLogger(__name__)
 class RunSender:
     """Owns one MLflow run by id: opens (or resumes) it, sends records, ends it."""
 
-    def __init__(self, header: RunHeader, journal: Journal, connect: Callable[[], MlflowClient], resume: bool) -> None:
+    def __init__(
+        self,
+        header: RunHeader,
+        journal: Journal,
+        connect: Callable[[], MlflowClient],
+        resume: bool,
+        step: str | None = None,
+    ) -> None:
+        """``step``: this is the run's child run of that step; what it journals goes into the run's journal as
+        step records."""
         self.header = header
         self.journal = journal
+        self.step = step
         self._connect = connect
         self._resume = resume
         self._client: MlflowClient | None = None
@@ -51,11 +61,13 @@ class RunSender:
         restore: bool = False,
         lookup: client_ops.ExperimentLookup | None = None,
         failure: BaseException | None = None,
+        experiment_id: str | None = None,
     ) -> None:
         """Open (or resume) the run; ``restore``, ``lookup``: as for ``client_ops.experiment_id_for``.
 
         ``failure``: why looking the experiment up failed already (a deleted experiment, the server
         down): the run is not opened and everything is journaled, without trying again.
+        ``experiment_id``: the experiment, known already (a child run's), not looked up.
         """
         if failure is not None:
             self._fail("opening the MLflow run", failure)
@@ -68,10 +80,11 @@ class RunSender:
                     Batch(tags=[(k, v) for k, v in self.header.tags.items() if not k.startswith("mlflow.")])
                 )
             else:
-                self._info = client_ops.open_run(self._client, self.header, restore, lookup)
+                self._info = client_ops.open_run(self._client, self.header, restore, lookup, experiment_id)
                 self.run_id = self._info["run_id"]
-                self.journal.header = replace(self.header, run_id=self.run_id)
-                self.requests += 2
+                if self.step is None:  # a child run's id is found by its key, the journal's header is its parent's
+                    self.journal.header = replace(self.header, run_id=self.run_id)
+                self.requests += 1 if experiment_id else 2
         except Exception as exc:  # noqa: BLE001 - any failure to reach the server is journaled
             self._fail("opening the MLflow run", exc)
 
@@ -87,6 +100,27 @@ class RunSender:
         self.requests += 1
         self._info = client_ops.info_of(run)
         return self._info
+
+    @property
+    def degraded(self) -> bool:
+        """The server failed once: the rest is journaled."""
+        return self._degraded
+
+    def give_up(self) -> None:
+        """Journal from now on: the server failed another run of the same family (which said so)."""
+        self._degraded = True
+
+    def metrics(self) -> dict[str, float] | None:
+        """The run's latest value of each metric (node code's too); ``None`` if it cannot be read."""
+        if not self._live():
+            return None
+        try:
+            metrics = dict(self._connected().get_run(str(self.run_id)).data.metrics)
+        except Exception as exc:  # noqa: BLE001 - the roll-up is best effort, the runs keep their metrics
+            logger.warning("Could not read the metrics of run %s to roll them up: %s", self.run_id, first_line(exc))
+            return None
+        self.requests += 1
+        return metrics
 
     def send(self, records: list[Record]) -> None:
         """Send ``records`` in order; consecutive batches are merged into as few requests as fit."""
@@ -126,7 +160,7 @@ class RunSender:
 
     def _send_part(self, part: Batch) -> None:
         if not self._live():
-            self.journal.write(part)
+            self._keep(part)
             return
         try:
             client_ops.log_request(self._connected(), str(self.run_id), part)
@@ -134,7 +168,7 @@ class RunSender:
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the part is journaled, not lost
             if not client_ops.is_permanent(exc):
                 self._fail("logging to the MLflow run", exc)
-                self.journal.write(part)
+                self._keep(part)
             elif part.size() > 1:
                 # One refused entity (say, a param the resumed run already has with another
                 # value) must not take the rest of its request down with it.
@@ -146,14 +180,17 @@ class RunSender:
 
     def _send_other(self, record: Record) -> None:
         if not self._live():
-            self.journal.write(record)
+            self._keep(record)
             return
         try:
             client_ops.send_record(self._connected(), str(self.run_id), record)
             self.requests += 1
         except Exception as exc:  # noqa: BLE001 - whatever the store raises, the record is journaled, not lost
             self._fail("sending to the MLflow run", exc)
-            self.journal.write(record)
+            self._keep(record)
+
+    def _keep(self, record: Record) -> None:
+        self.journal.write(for_step(self.step, record))
 
     def _connected(self) -> MlflowClient:
         """The client ``open`` made (records are sent only once the run is open, so there is one)."""

@@ -255,4 +255,4 @@ def _route(session: AgentSession, message: ToAgent, reply: Reply) -> None:
     elif isinstance(message, EndRun):
         session.end(message.status, message.end_time_ms)
     elif isinstance(message, AskRun):
-        session.ask_run(reply)
+        session.ask_run(reply, message.step)

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.core.errors import first_line
+from kedro_azureml_mlflow.tracking.agent.run_family import RunFamily
 from kedro_azureml_mlflow.tracking.agent.sender import RunSender, merged
 from kedro_azureml_mlflow.tracking.client import client_ops
 from kedro_azureml_mlflow.tracking.client.store_lock import sqlite_path
@@ -48,7 +49,14 @@ from kedro_azureml_mlflow.tracking.wire.protocol import (
     ToPipeline,
     provisional_header,
 )
-from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, from_wire
+from kedro_azureml_mlflow.tracking.wire.records import (
+    STEP_RECORDS_VERSION,
+    Record,
+    RunEnd,
+    RunHeader,
+    StepRecord,
+    from_wire,
+)
 
 if TYPE_CHECKING:
     from mlflow.tracking import MlflowClient
@@ -98,9 +106,10 @@ class AgentSession:
         self._in_flight: Pending = []
         self._header: RunStart | None = None
         self._end: tuple[str | None, int] | None = None
-        self._run_askers: list[Reply] = []
-        self._run_info: dict[str, Any] | None = None
+        self._run_askers: list[tuple[Reply, str | None]] = []  # and the step whose run each asks for
+        self._run_info: dict[str | None, dict[str, Any] | None] = {}  # by step (None: the run itself)
         self._sender: RunSender | None = None
+        self._family: RunFamily | None = None
         self._reported = False
         self._crashed = False  # the session thread failed: nothing more is sent (see _salvage)
         self._watchdog: threading.Timer | None = None  # started by ``end``
@@ -129,14 +138,15 @@ class AgentSession:
             if self._full():
                 self._cond.notify_all()
 
-    def ask_run(self, reply: Reply) -> None:
-        """Answer with the run's info once it exists (node code logs into it), or ``None``."""
+    def ask_run(self, reply: Reply, step: str | None = None) -> None:
+        """Answer with the run's info (its child run's for ``step``) once it exists (node code logs into it),
+        or ``None``."""
         with self._cond:
-            if self._run_info is None and not self.done.is_set() and not self._crashed:
-                self._run_askers.append(reply)
+            if self._run_info.get(step) is None and not self.done.is_set() and not self._crashed:
+                self._run_askers.append((reply, step))
                 self._cond.notify_all()
                 return
-        reply(RunAnswer(self._run_info))
+        reply(RunAnswer(self._run_info.get(step), step))
 
     def end(self, status: str | None, end_time_ms: int) -> None:
         with self._cond:
@@ -236,15 +246,16 @@ class AgentSession:
         )
 
     def _track(self, target: TrackingTarget, header: RunHeader, experiment: ExperimentCheck | None) -> None:
-        journal = Journal(Path(self.spec.journal_dir), header)
+        journal = Journal(Path(self.spec.journal_dir), header, _journal_version(self.spec))
         experiment = experiment or ExperimentCheck(None, None, None)
         client = experiment.client
         connect = target.client if client is None else lambda: client
         sender = RunSender(header, journal, connect, resume=target.resume_run_id is not None)
+        family = RunFamily(sender, connect)
         with self._cond:
             if self._reported:
                 return  # given up before the run was even asked for: the watchdog journaled it all
-            self._sender = sender
+            self._sender, self._family = sender, family
         sender.open(self.spec.restore_experiment, experiment.lookup, experiment.failure)
         self._opened(target.tracking_uri)
         if self._reported:  # abandoned while opening: the journal holds everything, without this run
@@ -253,16 +264,17 @@ class AgentSession:
         self._reply(Settled(0, sender.run_id))  # if this agent dies, the pipeline knows the run
         while True:
             if self._run_askers:
-                info = sender.run_info()
-                self._run_info = {**info, "tracking_uri": target.tracking_uri} if info else None
+                for step in {step for _, step in list(self._run_askers)}:
+                    info = family.run_info(step)
+                    self._run_info[step] = {**info, "tracking_uri": target.tracking_uri} if info else None
                 self._answer_run_askers()
             batch, end = self._next_batch()
             if batch is None:
                 return  # abandoned by the watchdog, which has journaled and reported
-            sender.send([record for _, record in batch])
+            family.send([record for _, record in batch])
             self._settled(batch)
             if end is not None:
-                sender.finish(end[0] or KILLED, end[1])
+                family.finish(end[0] or KILLED, end[1])
                 return
 
     def _next_batch(self) -> tuple[Pending | None, tuple[str | None, int] | None]:
@@ -287,8 +299,8 @@ class AgentSession:
             if timed:
                 self._interval = min(2 * self._interval, max(_LONGEST_INTERVAL, self.spec.flush_interval))
                 self._flush_at = time.monotonic() + self._interval
-            if self._end is not None and self._sender is not None and self._sender.deadline is None:
-                self._sender.deadline = time.monotonic() + self.spec.budget.sender_seconds
+            if self._end is not None and self._family is not None and self._family.parent.deadline is None:
+                self._family.set_deadline(time.monotonic() + self.spec.budget.sender_seconds)
             everything = self._end is not None or timed
             taken = len(self._pending) if everything else _one_request(self._pending)
             self._in_flight, self._pending = self._pending[:taken], self._pending[taken:]
@@ -338,13 +350,16 @@ class AgentSession:
             self._reported = True  # from here on the session thread sends nothing more
             left = [record for _, record in self._in_flight + self._pending]
             self._pending, self._in_flight, self._pending_counts = [], [], Counter()
-            sender, end, header = self._sender, self._end, self._header
+            sender, family, end, header = self._sender, self._family, self._end, self._header
         if sender is None:  # still starting (importing MLflow, asking the workspace): no run yet
             provisional = provisional_header(self.spec.target, header, None)
-            sender = RunSender(provisional, Journal(Path(self.spec.journal_dir), provisional), _no_client, False)
+            journal = Journal(Path(self.spec.journal_dir), provisional, _journal_version(self.spec))
+            sender = RunSender(provisional, journal, _no_client, False)
             self._sender = sender
         for record in merged(left):
             sender.journal.write(record)
+        if end is not None and end[0] is not None and family is not None:
+            family.journal_ends(end[0], end[1])
         if end is not None and end[0] is not None and sender.ends_run:
             ended = end_run and sender.end_directly(end[0], end[1])
             if not ended:
@@ -356,8 +371,8 @@ class AgentSession:
     def _answer_run_askers(self) -> None:
         with self._cond:
             askers, self._run_askers = self._run_askers, []
-        for reply in askers:
-            reply(RunAnswer(self._run_info))
+        for reply, step in askers:
+            reply(RunAnswer(self._run_info.get(step), step))
 
     def _send_report(self) -> None:
         with self._cond:
@@ -376,10 +391,10 @@ class AgentSession:
         return Report(
             sender.run_id if not sender.aborted else None,
             "",
-            sender.requests,
+            self._family.requests if self._family is not None else sender.requests,
             journal.records,
             path,
-            list(sender.dropped),
+            self._family.dropped if self._family is not None else list(sender.dropped),
             os.getpid(),
             self._warm,
         )
@@ -392,11 +407,18 @@ def _no_store_yet(tracking_uri: str) -> bool:
     return database is not None and not database.exists()
 
 
+def _journal_version(spec: SessionSpec) -> int:
+    """Step records need a journal reader that knows them; without child runs, the format older plugins read."""
+    return STEP_RECORDS_VERSION if spec.child_runs else 1
+
+
 def _no_client() -> MlflowClient:
     raise RuntimeError("a session given up before its run has no client")
 
 
 def _entities(record: Record) -> Counter[str]:
+    if isinstance(record, StepRecord):  # a child run's request counts as much as the run's
+        return _entities(record.record)
     if not isinstance(record, Batch):
         return Counter()
     return Counter({"metrics": len(record.metrics), "params": len(record.params), "tags": len(record.tags)})

@@ -100,18 +100,23 @@ def experiment_id_for(
         return str(experiment.experiment_id)
 
 
-def create_run(client: MlflowClient, header: RunHeader) -> str:
-    return str(open_run(client, header)["run_id"])
+def create_run(client: MlflowClient, header: RunHeader, experiment_id: str | None = None) -> str:
+    return str(open_run(client, header, experiment_id=experiment_id)["run_id"])
 
 
 def open_run(
-    client: MlflowClient, header: RunHeader, restore: bool = False, lookup: ExperimentLookup | None = None
+    client: MlflowClient,
+    header: RunHeader,
+    restore: bool = False,
+    lookup: ExperimentLookup | None = None,
+    experiment_id: str | None = None,
 ) -> dict[str, Any]:
     """Create the header's run, tagged with its ``run_key`` (see ``idempotency.find_created_run``); its info.
 
-    ``restore``, ``lookup``: as for :func:`experiment_id_for`.
+    ``restore``, ``lookup``: as for :func:`experiment_id_for`; ``experiment_id``: known already (a child run's,
+    its parent's), not looked up.
     """
-    experiment_id = experiment_id_for(client, header.experiment_name or "Default", restore, lookup)
+    experiment_id = experiment_id or experiment_id_for(client, header.experiment_name or "Default", restore, lookup)
     tags = {**header.tags, RUN_KEY_TAG: header.run_key}
     run = client.create_run(experiment_id, start_time=header.start_time_ms, tags=tags, run_name=header.run_name)
     return info_of(run)
@@ -139,6 +144,8 @@ def send_record(client: MlflowClient, run_id: str, record: Record) -> None:
         from kedro_azureml_mlflow.tracking.client.artifact_ops import send_artifact
 
         send_artifact(client, run_id, record.artifact)
+    else:  # a StepRecord: its child run's id is the caller's to find (agent/run_family, journal/replay)
+        raise TypeError(f"a record for step {record.step!r} goes to its child run, not to run {run_id}")
 
 
 def refused_parts(client: MlflowClient, run_id: str, record: Record, exc: BaseException) -> list[tuple[Record, str]]:

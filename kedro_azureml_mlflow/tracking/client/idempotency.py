@@ -33,13 +33,16 @@ def unsent_part(client: MlflowClient, run_id: str, record: Record) -> Record | N
     return record  # ending a run again with the same status and time changes nothing
 
 
-def find_created_run(client: MlflowClient, header: RunHeader) -> str | None:
-    """The run an earlier attempt created for ``header`` (found by its ``kedro.run_key`` tag), if any."""
-    experiment = client.get_experiment_by_name(header.experiment_name or "Default")
-    if experiment is None:
-        return None
+def find_created_run(client: MlflowClient, header: RunHeader, experiment_id: str | None = None) -> str | None:
+    """The run an earlier attempt created for ``header`` (found by its ``kedro.run_key`` tag), if any;
+    ``experiment_id``: where to look (else the header's experiment, by name)."""
+    if experiment_id is None:
+        experiment = client.get_experiment_by_name(header.experiment_name or "Default")
+        if experiment is None:
+            return None
+        experiment_id = str(experiment.experiment_id)
     found = client.search_runs(
-        [experiment.experiment_id],
+        [experiment_id],
         filter_string=f"tags.`{client_ops.RUN_KEY_TAG}` = '{header.run_key}'",
         max_results=1,
     )

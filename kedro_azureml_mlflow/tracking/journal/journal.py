@@ -28,6 +28,7 @@ from kedro_azureml_mlflow.tracking.wire.records import (
     JournalHead,
     Record,
     RunHeader,
+    StepRecord,
     from_wire,
     journaled,
     parse_record,
@@ -70,9 +71,11 @@ class Journal:
     is still writing alone.
     """
 
-    def __init__(self, directory: Path, header: RunHeader) -> None:
+    def __init__(self, directory: Path, header: RunHeader, version: int = 1) -> None:
+        """``version``: the format written in its head (``STEP_RECORDS_VERSION`` if it may hold step records)."""
         self.directory = directory
         self.header = header
+        self.version = version
         self.path = directory / f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}.jsonl"
         self.records = 0
         self._lock = threading.Lock()
@@ -87,11 +90,12 @@ class Journal:
     def write(self, record: Record) -> None:
         """Append ``record``; an artifact record's file is kept beside the journal (see ``kept_files``)."""
         with self._lock:
-            if isinstance(record, ArtifactUpload):
-                kept = kept_in_journal(record, self)
+            inner = record.record if isinstance(record, StepRecord) else record
+            if isinstance(inner, ArtifactUpload):
+                kept = kept_in_journal(inner, self)
                 if kept is None:
                     return
-                record = kept
+                record = StepRecord(record.step, kept) if isinstance(record, StepRecord) else kept
             self._ensure_header()
             _append(self.path, to_wire(record))
             self.records += 1
@@ -107,7 +111,7 @@ class Journal:
         if not self.path.exists():
             self.directory.mkdir(parents=True, exist_ok=True)
             self._writer_lock = hold_if_free(self.path)
-            _append(self.path, _head(self.header, []))
+            _append(self.path, _head(self.header, [], self.version))
 
 
 def append_record(path: Path, record: Record) -> None:
@@ -131,6 +135,7 @@ class JournalContents:
     records: list[tuple[int, Record]]  # (line number, record)
     unreadable: list[tuple[int, str, str]]  # (line number, the raw line, why it is not a record)
     reasons: list[str]  # why records were set aside (journals in failed/)
+    version: int = 1  # the format its head says
 
 
 def load_journal(path: Path) -> JournalContents:
@@ -148,7 +153,7 @@ def load_journal(path: Path) -> JournalContents:
         try:
             if number == 1 and isinstance(data, dict) and "header" in data:
                 head = from_wire(JournalHead, data)
-                contents.header, contents.reasons = head.header, head.reasons
+                contents.header, contents.reasons, contents.version = head.header, head.reasons, head.version
                 continue
             contents.records.append((number, parse_record(data)))
         except ValueError as exc:
@@ -164,7 +169,7 @@ def read_journal(path: Path) -> tuple[RunHeader, list[Record]]:
     return contents.header, [record for _, record in contents.records]
 
 
-def set_aside(path: Path, header: RunHeader | None, lines: list[str], reasons: list[str]) -> Path:
+def set_aside(path: Path, header: RunHeader | None, lines: list[str], reasons: list[str], version: int = 1) -> Path:
     """Add journal lines that cannot be sent to ``failed/<name>``, saying why; returns that file.
 
     The file is a journal itself (its header line also lists the reasons), so ``sync`` can retry
@@ -172,7 +177,7 @@ def set_aside(path: Path, header: RunHeader | None, lines: list[str], reasons: l
     """
     target = failed_directory(path.parent) / path.name
     kept, known = _failed_lines(target)
-    first = _head(header, list(dict.fromkeys([*known, *reasons])))
+    first = _head(header, list(dict.fromkeys([*known, *reasons])), version)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text("".join(line + "\n" for line in [json.dumps(first), *kept, *lines]), encoding="utf-8")
@@ -246,9 +251,9 @@ def remove_journal(path: Path) -> None:
         (path.parent / name).unlink(missing_ok=True)
 
 
-def _head(header: RunHeader | None, reasons: list[str]) -> dict[str, Any]:
+def _head(header: RunHeader | None, reasons: list[str], version: int = 1) -> dict[str, Any]:
     """A journal's first line (see ``JournalHead``), its header without the tracking URI's credential."""
-    return {**to_wire(JournalHead(None, reasons)), "header": journaled(header) if header else None}
+    return {**to_wire(JournalHead(None, reasons, version)), "header": journaled(header) if header else None}
 
 
 def _append(path: Path, record: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kedro_azureml_mlflow.core.errors import first_line
-from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, Record
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, Record, StepRecord
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.tracking.journal.journal import Journal
@@ -74,6 +74,8 @@ def with_kept_file(record: Record, journal_path: Path) -> Record:
     Journals name kept files relative to their kept folder, so a journal can move with it (a
     job's journal is fetched from its outputs under another name).
     """
+    if isinstance(record, StepRecord):
+        return StepRecord(record.step, with_kept_file(record.record, journal_path))  # type: ignore[arg-type]  # not a step
     if not isinstance(record, ArtifactUpload) or Path(record.artifact.local_path).is_absolute():
         return record
     whole = kept_directory(journal_path) / record.artifact.local_path

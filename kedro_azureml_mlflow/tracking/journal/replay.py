@@ -24,7 +24,17 @@ from kedro_azureml_mlflow.tracking.journal.journal import JournalContents, load_
 from kedro_azureml_mlflow.tracking.journal.kept_files import with_kept_file
 from kedro_azureml_mlflow.tracking.journal.replay_progress import ReplayProgress
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
-from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, new_run_key, to_wire
+from kedro_azureml_mlflow.tracking.wire.records import (
+    Record,
+    RunEnd,
+    RunHeader,
+    StepRecord,
+    child_header,
+    child_run_key,
+    for_step,
+    new_run_key,
+    to_wire,
+)
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
 
 if TYPE_CHECKING:
@@ -71,12 +81,15 @@ class _Replay:
         run_id = progress.runs.get(self.target) or (None if self.opens_run else header.run_id)
         self.outcome = ReplayOutcome(path, self.target, run_id)
         self.refused: list[tuple[int, str, str]] = []  # (line number, line, reason)
+        self.children: dict[str, str] = {}  # step -> its child run's id (tracking.child_runs)
+        self.version = 1
 
     @property
     def run_id(self) -> str | None:
         return self.outcome.run_id
 
     def run(self, connect: Connect, contents: JournalContents) -> None:
+        self.version = contents.version
         for number, line, why in contents.unreadable:
             if number not in self.progress.done:
                 self.refused.append((number, line, why))
@@ -86,6 +99,7 @@ class _Replay:
             client = connect(self.uri)
             for number, record in pending:
                 self._deliver(client, number, record)
+            self._end_children_left_running(client, contents)
             self._end_if_left_running(client, contents)
         except _RunGone as gone:
             self._refuse_rest(pending, str(gone))
@@ -110,6 +124,9 @@ class _Replay:
 
     def _deliver(self, client: MlflowClient, number: int, record: Record) -> None:
         run_id = self.run_id or self._open_run(client)
+        step = record.step if isinstance(record, StepRecord) else None
+        if isinstance(record, StepRecord):
+            run_id, record = self._child_run(client, record.step), record.record
         record = with_kept_file(record, self.path)
         if self.progress.in_flight(number):
             unsent = unsent_part(client, run_id, record)
@@ -125,7 +142,9 @@ class _Replay:
                 raise
             self._raise_if_run_gone(client, run_id, exc)
             refused = client_ops.refused_parts(client, run_id, record, exc)
-            self.refused.extend((number, json.dumps(to_wire(part)), scrub(reason)) for part, reason in refused)
+            self.refused.extend(
+                (number, json.dumps(to_wire(for_step(step, part))), scrub(reason)) for part, reason in refused
+            )
             if refused:
                 return  # marked done once it is written to failed/
         self._delivered(number)
@@ -146,6 +165,45 @@ class _Replay:
         self.progress.run_created(self.target, run_id)
         self.outcome.run_id = run_id
         return run_id
+
+    def _child_run(self, client: MlflowClient, step: str) -> str:
+        """The run's child run for ``step``: the one the agent (or an earlier replay) created, found by its key,
+        or a new one, in the run's experiment."""
+        known = self.children.get(step) or self.progress.runs.get(f"{self.target}#{step}")
+        if known is not None:
+            self.children[step] = known
+            return known
+        parent = str(self.run_id)
+        key = child_run_key(parent if self.to_uri else self.header.run_key, step)
+        header = replace(child_header(self.header, parent, step, self.header.start_time_ms), run_key=key)
+        experiment_id = str(client.get_run(parent).info.experiment_id)
+        run_id = find_created_run(client, header, experiment_id)
+        if run_id is None:
+            self.progress.creating_run(f"{self.target}#{step}", key)
+            run_id = client_ops.create_run(client, header, experiment_id)
+        self.progress.run_created(f"{self.target}#{step}", run_id)
+        self.children[step] = run_id
+        return run_id
+
+    def _end_children_left_running(self, client: MlflowClient, contents: JournalContents) -> None:
+        """A child run this journal held records for ends with the run: the run's end in the journal, or FAILED.
+
+        Only a child still RUNNING (the agent ends its children when it can; a journal holds the ends it could
+        not send) and only from a journal that ends its run (a ParallelRunner worker's does not).
+        """
+        if not self.header.ends_run:
+            return
+        ended = {r.step for _, r in contents.records if isinstance(r, StepRecord) and isinstance(r.record, RunEnd)}
+        run_end = next((r for _, r in reversed(contents.records) if isinstance(r, RunEnd)), None)
+        for step, run_id in self.children.items():
+            if step in ended or client.get_run(run_id).info.status != "RUNNING":
+                continue
+            if run_end is None:
+                reason = "it holds no end of the run (its kedro run stopped early)"
+                error = Batch(tags=[("kedro.error", f"Tracking journal {self.path.name}: {reason}")])
+                client_ops.send_record(client, run_id, error)
+            status = run_end.end if run_end is not None else "FAILED"
+            client_ops.end_run(client, run_id, status, _last_time(self.header, contents))
 
     def _raise_if_run_gone(self, client: MlflowClient, run_id: str, refusal: BaseException) -> None:
         try:
@@ -180,7 +238,7 @@ class _Replay:
         header = self.header if self.to_uri else replace(self.header, run_id=self.run_id)
         reasons = list(dict.fromkeys(reason for _, _, reason in self.refused))
         lines = [line for number, line, _ in self.refused if number != _HEADER_LINE]  # the header keeps those
-        self.outcome.failed_path = set_aside(self.path, header, lines, reasons)
+        self.outcome.failed_path = set_aside(self.path, header, lines, reasons, self.version)
         self.outcome.set_aside = reasons
         for number in dict.fromkeys(number for number, _, _ in self.refused):
             self.progress.finished(number)

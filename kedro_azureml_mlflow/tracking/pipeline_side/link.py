@@ -41,7 +41,7 @@ from kedro_azureml_mlflow.tracking.wire.protocol import (
     provisional_header,
     to_pipeline,
 )
-from kedro_azureml_mlflow.tracking.wire.records import Record, RunEnd, RunHeader, to_wire
+from kedro_azureml_mlflow.tracking.wire.records import STEP_RECORDS_VERSION, Record, RunEnd, RunHeader, to_wire
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class AgentLink:
         self._seq = 0
         self._broken: str | None = None
         self._replies: dict[type, ToPipeline] = {}
+        self._run_infos: dict[str | None, RunAnswer] = {}  # by step (None: the run itself)
         self._run_id: str | None = None
         self._header: RunStart | None = None
         self._journal: Journal | None = None
@@ -97,13 +98,21 @@ class AgentLink:
             if self._broken is not None:
                 self._journal_unsettled()
 
-    def run_info(self, timeout: float) -> dict[str, Any] | None:
-        """The run's info for node code (asked of the agent once), or ``None`` past ``timeout``."""
+    def run_info(self, timeout: float, step: str | None = None) -> dict[str, Any] | None:
+        """The run's info for node code (its child run's for ``step``; asked of the agent once), or ``None`` past
+        ``timeout``."""
         with self._cond:
-            if RunAnswer not in self._replies:
-                self._post(AskRun())
-        answer = self.wait_for(RunAnswer, timeout)
-        return answer.info if answer else None
+            if step not in self._run_infos:
+                self._post(AskRun(step))
+        limit = time.monotonic() + timeout
+        with self._cond:
+            while step not in self._run_infos and self._broken is None:
+                left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            answer = self._run_infos.get(step)
+            return answer.info if answer else None
 
     def wait_for(self, kind: type[Answer], timeout: float) -> Answer | None:
         """The agent's answer of this kind (``TargetAnswer``, ``RunAnswer``, ``Report``…); ``None`` past ``timeout``.
@@ -178,7 +187,8 @@ class AgentLink:
         if self._header is None:
             return
         if self._journal is None:
-            self._journal = Journal(Path(self.spec.journal_dir), self._fallback_header())
+            version = STEP_RECORDS_VERSION if self.spec.child_runs else 1
+            self._journal = Journal(Path(self.spec.journal_dir), self._fallback_header(), version)
             logger.warning("MLflow: %s; keeping the rest in %s", self._broken, self._journal.path)
         self._journal.write(record)
 
@@ -223,9 +233,11 @@ class AgentLink:
             if isinstance(message, Settled):
                 for seq in [s for s in self._outbox if s <= message.seq]:
                     del self._outbox[seq]
+            elif isinstance(message, RunAnswer):
+                self._run_infos[message.step] = message
             else:
                 self._replies[type(message)] = message
-            if isinstance(message, RunAnswer) and message.info:
+            if isinstance(message, RunAnswer) and message.info and message.step is None:
                 self._run_id = message.info["run_id"]
             if isinstance(message, (Settled, Report)):
                 self._run_id = message.run_id or self._run_id

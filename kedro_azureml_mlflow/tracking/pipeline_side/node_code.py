@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
+from kedro_azureml_mlflow.tracking.pipeline_side.steps import current_step
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AskRun = Callable[[float], "dict[str, Any] | None"]
+AskRun = Callable[[float, "str | None"], "dict[str, Any] | None"]  # (timeout, step) -> the run's info
 # How long node code waits for the plugin's run. The agent answers as soon as the run is open, or
 # when it cannot be (its requests are bounded), so this only bounds an agent that never answers. Not
 # ``max_wait_seconds``: a cold agent on a loaded machine (importing MLflow, creating mlflow.db) took
@@ -49,7 +50,9 @@ class NodeCode:
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._armed = armed
-        self._asked = False
+        self._asked: dict[str | None, dict[str, Any] | None] = {}  # each step's run's info (None: the run's)
+        self._active_step: str | None = None
+        self._signed_in = False
         self._activated: ActivatedRun | None = None  # what compat.activate_run put on the threads' stacks
         self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _sign_in set it
         _current[:] = [self]
@@ -71,22 +74,37 @@ class NodeCode:
             self.activate()
 
     def activate(self) -> None:
+        """Make the run of the node now starting (its step's child run, with ``tracking.child_runs``) the active one."""
         with self._lock:
-            if self._asked or not self._armed or os.getpid() != self._pid:
+            if not self._armed or os.getpid() != self._pid:
                 return
-            self._asked = True
-            info = self._ask_run(self._wait)
-            if info is None:
-                logger.warning(
-                    "MLflow: the plugin's run could not be opened (the tracking server is down or slow); "
-                    "node code's own mlflow.* calls in this process go to a run of their own, not the plugin's"
-                )
+            step = current_step()
+            if step in self._asked and self._active_step == step:
                 return
-            self._sign_in(info["tracking_uri"])
-            from kedro_azureml_mlflow.core.compat import activate_run
+            asked_now = step not in self._asked
+            if asked_now:
+                self._asked[step] = self._ask_run(self._wait, step)
+            info = self._asked[step]
+            from kedro_azureml_mlflow.core.compat import activate_run, deactivate_run
 
+            if self._activated is not None:  # another step's run: node code of this node must not log there
+                deactivate_run(self._activated)
+                self._activated = None
+            self._active_step = step
+            if info is None:
+                if asked_now:
+                    logger.warning(
+                        "MLflow: the plugin's run could not be opened (the tracking server is down or slow); "
+                        "node code's own mlflow.* calls in this process go to a run of their own, not the plugin's"
+                    )
+                return
+            first = not self._signed_in
+            if first:
+                self._sign_in(info["tracking_uri"])
+                self._signed_in = True
             self._activated = activate_run(info)
-        atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
+        if first:
+            atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
 
     def deactivate(self) -> None:
         """Before the run ends: MLflow must not end it (FINISHED) at this process's exit.
@@ -97,13 +115,15 @@ class NodeCode:
         with self._lock:
             self._armed = False
             activated, self._activated = self._activated, None
-        if activated is None or os.getpid() != self._pid:
+            signed_in, self._signed_in = self._signed_in, False
+        if not signed_in or os.getpid() != self._pid:
             return
         import mlflow
 
         from kedro_azureml_mlflow.core.compat import deactivate_run
 
-        deactivate_run(activated)
+        if activated is not None:
+            deactivate_run(activated)
         mlflow.set_tracking_uri(self._previous_uri)  # type: ignore[arg-type]  # None unsets it, as MLflow does
 
     def _sign_in(self, tracking_uri: str) -> None:

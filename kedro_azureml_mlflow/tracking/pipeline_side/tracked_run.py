@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,6 +20,7 @@ from kedro_azureml_mlflow.tracking.pipeline_side.interrupts import InterruptWatc
 from kedro_azureml_mlflow.tracking.pipeline_side.launcher import agent_endpoint, keep_alive_seconds, reach_agent
 from kedro_azureml_mlflow.tracking.pipeline_side.link import AgentLink
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import NodeCode
+from kedro_azureml_mlflow.tracking.plan.child_runs import child_runs_wanted, steps_of
 from kedro_azureml_mlflow.tracking.plan.metrics import MetricRules
 from kedro_azureml_mlflow.tracking.plan.run_info import pipeline_names, run_tags
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec, plan_target
@@ -50,6 +51,10 @@ class Handover(Protocol):
     rules: MetricRules
     node_code: NodeCode
 
+    @property
+    def steps(self) -> dict[str, list[str]]:
+        """With ``tracking.child_runs: namespace``: each step (child run) and its nodes; else empty."""
+
     def hand(self, record: Record) -> None: ...
 
 
@@ -64,6 +69,7 @@ class TrackedRun:
         self.project = project
         self.rules = MetricRules(tuple(tracking.metrics.datasets), tracking.params.separator)
         self.pid = os.getpid()
+        self._steps: dict[str, list[str]] = {}
         self.interrupts = InterruptWatch()  # a Ctrl-C that surfaces as an error still ends the run KILLED
         keep_alive = keep_alive_seconds(tracking.agent.keep_alive_seconds)
         spec = SessionSpec(
@@ -75,6 +81,7 @@ class TrackedRun:
             max_wait=tracking.max_wait_seconds,
             restore_experiment=tracking.restore_deleted_experiment,
             keep_alive=keep_alive,
+            child_runs=child_runs_wanted(tracking.child_runs),
         )
         try:
             self.endpoint: Endpoint | None = agent_endpoint(project.path, keep_alive)
@@ -86,8 +93,17 @@ class TrackedRun:
         self.link = AgentLink(spec, reach)
         self.node_code = NodeCode(self.link.run_info, self.target, tracking.max_wait_seconds)
 
-    def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor) -> None:
-        """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace."""
+    @property
+    def steps(self) -> dict[str, list[str]]:
+        return self._steps
+
+    def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor, nodes: Iterable[Any] = ()) -> None:
+        """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace.
+
+        ``nodes``: the pipeline's, whose top-level namespaces are the child runs (``tracking.child_runs``).
+        """
+        if self.link.spec.child_runs:
+            self._steps = steps_of(nodes)
         if self.target.workspace is not None:
             answer = self.link.wait_for(TargetAnswer, self.config.tracking.max_wait_seconds)
             if answer is not None and answer.error:
@@ -123,6 +139,7 @@ class TrackedRun:
             target=to_wire(self.target),
             max_wait=self.config.tracking.max_wait_seconds,
             run=self.link.run_header,
+            steps=self._steps,
         )
 
     def hand(self, record: Record) -> None:

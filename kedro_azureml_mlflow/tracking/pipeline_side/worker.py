@@ -29,7 +29,7 @@ from kedro_azureml_mlflow.tracking.wire.protocol import (
     provisional_header,
     to_pipeline,
 )
-from kedro_azureml_mlflow.tracking.wire.records import Record, from_wire, to_wire
+from kedro_azureml_mlflow.tracking.wire.records import STEP_RECORDS_VERSION, Record, from_wire, to_wire
 
 _CONNECT_SECONDS = 5.0
 _RETRY_SECONDS = 0.05
@@ -58,13 +58,17 @@ class WorkerLink:
                     self._unreachable = True
             self._journal_write(record)
 
-    def run_info(self, timeout: float) -> dict[str, Any] | None:
+    @property
+    def steps(self) -> dict[str, list[str]]:
+        return self.share.steps
+
+    def run_info(self, timeout: float, step: str | None = None) -> dict[str, Any] | None:
         with self._lock:
             conn = self._connection()
             if conn is None:
                 return None
             try:
-                send(conn, to_wire(AskRun()))
+                send(conn, to_wire(AskRun(step)))
                 answer = to_pipeline(receive(conn)) if conn.poll(timeout) else None
             except (OSError, EOFError, ValueError):
                 return None
@@ -89,5 +93,6 @@ class WorkerLink:
         if self._journal is None:
             # The parent's run, by key; the parent's own journal (or agent) ends it, not this one.
             header = replace(provisional_header(self.share.target, self.share.run, None), ends_run=False)
-            self._journal = Journal(Path(self.share.journal_dir), header)
+            version = STEP_RECORDS_VERSION if self.share.steps else 1
+            self._journal = Journal(Path(self.share.journal_dir), header, version)
         self._journal.write(record)

@@ -74,6 +74,7 @@ class SessionSpec:
     # How long the agent waits idle after this run (tracking.agent.keep_alive_seconds): the latest run's
     # project decides, as a fresh agent would have taken it from the run that started it.
     keep_alive: float | None = None
+    child_runs: bool = False  # tracking.child_runs: namespace; records may be for a step's child run
 
     @property
     def budget(self) -> EndBudget:
@@ -146,6 +147,9 @@ class Join:
 
 @dataclass(frozen=True)
 class AskRun:
+    """The run's info for node code; with ``step``, its child run's (opened if it is not yet)."""
+
+    step: str | None = None
     op: Literal["ask_run"] = "ask_run"
 
 
@@ -204,9 +208,10 @@ class ExperimentAnswer:
 
 @dataclass(frozen=True)
 class RunAnswer:
-    """The run's info for node code (``None``: no run to log into)."""
+    """The run's info for node code (``None``: no run to log into); ``step``: its child run's, as asked."""
 
     info: dict[str, Any] | None
+    step: str | None = None
     op: Literal["run"] = "run"
 
 
@@ -283,3 +288,5 @@ class WorkerShare:
     # The parent's ``run`` message (name, redacted tags, start, run key): a worker that cannot reach the
     # agent journals under it, so that `sync` finds the parent's run by its key instead of making one.
     run: RunStart | None = None
+    # tracking.child_runs: namespace: each step (top-level namespace) and its nodes; empty: no child runs.
+    steps: dict[str, list[str]] = field(default_factory=dict)

@@ -11,6 +11,11 @@ pipeline's process only writes these, the agent and ``sync`` read them.
 
 A journal file (JSON lines) is a :class:`JournalHead` line, then one :data:`Record` per line.
 
+With ``tracking.child_runs``, a record for one of the run's child runs is a :class:`StepRecord`
+(``{"step": …, "record": …}``): the child run it goes to is known by the step's name alone (its key is
+the run's key and the step, :func:`child_run_key`), so any journal (the agent's, the pipeline's, a
+worker's) can hold it and ``sync`` puts it into the right child run.
+
 An artifact record names a local file or folder and the run folder it goes into (``artifact_path``;
 ``None`` is the run's root). ``owned`` records point at a copy the plugin made (a staged figure,
 a saved model, a journal's kept copy): it is the plugin's to move or delete. Others point at the
@@ -30,7 +35,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Tag, TypeAdapter, Val
 from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.uri_credentials import without_credentials
 
-JOURNAL_VERSION = 1  # journals without a version are version 1 (the format has not changed since)
+# Journals without a version are version 1. Version 2 may hold step records (``StepRecord``: a child run's,
+# with ``tracking.child_runs``); a journal without any is still written as version 1, so an older plugin replays it.
+JOURNAL_VERSION = 2
+STEP_RECORDS_VERSION = 2
 _T = TypeVar("_T")
 _STRICT = ConfigDict(extra="forbid")
 
@@ -102,7 +110,7 @@ class JournalHead:
 
     header: RunHeader | None
     reasons: list[str] = field(default_factory=list)
-    version: int = JOURNAL_VERSION
+    version: int = 1
 
     def __post_init__(self) -> None:
         if self.version > JOURNAL_VERSION:
@@ -110,8 +118,11 @@ class JournalHead:
 
 
 def record_kind(value: Any) -> str | None:
-    """``batch``, ``artifact`` or ``end``: the key a line carries, or the class of a record; ``None`` if neither."""
+    """``batch``, ``artifact``, ``end`` or ``step``: the key a line carries, or the class of a record; ``None`` if
+    none."""
     if isinstance(value, dict):
+        if "step" in value:
+            return "step"
         if "end" in value:
             return "end"
         if "artifact" in value:
@@ -121,7 +132,7 @@ def record_kind(value: Any) -> str | None:
 
 
 _KIND_OF: dict[type, str] = {Batch: "batch", ArtifactUpload: "artifact", RunEnd: "end"}
-Record = Annotated[
+RunRecord = Annotated[
     Union[Annotated[Batch, Tag("batch")], Annotated[ArtifactUpload, Tag("artifact")], Annotated[RunEnd, Tag("end")]],  # noqa: UP007 - a tagged union needs Union[...] here
     Discriminator(
         record_kind,
@@ -129,6 +140,60 @@ Record = Annotated[
         custom_error_message="a record has metrics/params/tags, an artifact, or an end",
     ),
 ]
+
+
+@with_config(_STRICT)
+@dataclass(frozen=True)
+class StepRecord:
+    """A record for the child run of ``step`` (a top-level namespace), not for the run itself."""
+
+    step: str
+    record: RunRecord
+
+
+_KIND_OF[StepRecord] = "step"
+Record = Annotated[
+    Union[  # noqa: UP007 - a tagged union needs Union[...] here
+        Annotated[Batch, Tag("batch")],
+        Annotated[ArtifactUpload, Tag("artifact")],
+        Annotated[RunEnd, Tag("end")],
+        Annotated[StepRecord, Tag("step")],
+    ],
+    Discriminator(
+        record_kind,
+        custom_error_type="record_kind",
+        custom_error_message="a record has metrics/params/tags, an artifact, an end, or a step",
+    ),
+]
+
+
+def child_run_key(run_key: str, step: str) -> str:
+    """The key of the run's child run for ``step``: whoever creates it (the agent, ``sync``) finds it by this."""
+    return f"{run_key}.{step}"
+
+
+CHILD_TAGS = ("mlflow.parentRunId", "kedro.step")
+
+
+def child_header(parent: RunHeader, parent_run_id: str, step: str, start_time_ms: int) -> RunHeader:
+    """The header of the run's child run for ``step``: the run's experiment and tags, its parent, the step."""
+    parent_tag, step_tag = CHILD_TAGS
+    return RunHeader(
+        tracking_uri=parent.tracking_uri,
+        experiment_name=parent.experiment_name,
+        run_id=None,
+        run_name=step,
+        tags={**parent.tags, parent_tag: parent_run_id, step_tag: step},
+        start_time_ms=start_time_ms,
+        run_key=child_run_key(parent.run_key, step),
+    )
+
+
+def for_step(step: str | None, record: Record) -> Record:
+    """``record`` for the child run of ``step``; ``None``: for the run itself."""
+    if step is None or isinstance(record, StepRecord):
+        return record
+    return StepRecord(step, record)
 
 
 class InvalidRecord(ValueError):
