@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import sqlite3
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from kedro_azureml_mlflow.tracking.wire.channel import endpoint_for
 from tests.kedro_project import KedroProject
 from tests.tracking_server import Hold, RecordingProxy
 from tests.waiting import wait_until
@@ -178,7 +178,8 @@ def test_an_agent_leaves_nothing_behind_when_it_exits(project: KedroProject, war
 
     left = sorted(path.name for path in warm_agents.files.iterdir())
     assert [name for name in left if not SHARED_FILES.fullmatch(name)] == []
-    sockets = [Path(tempfile.gettempdir()) / f"kam-{os.getuid()}" / f"{name}.sock" for name in idle | killed]
+    sockets = [Path(endpoint_for(name, warm_agents.files).address) for name in idle | killed]
+    assert all(path.parent.name == f"kam-{os.getuid()}" for path in sockets)  # moved: the test's folder is deep
     assert [path for path in sockets if path.exists()] == []
     assert (warm_agents.files / "agent.log.1").read_text().startswith("an earlier agent's line")
     assert old_log.stat().st_size < 1_000_000  # the log was rotated, not grown on

@@ -55,3 +55,16 @@ def test_a_short_tmpdir_keeps_the_socket_beside_its_key(tmp_path: Path, monkeypa
     monkeypatch.setattr(tempfile, "tempdir", "/tmp")
     endpoint = channel.endpoint_for("0123456789abcdef")
     assert Path(endpoint.address).parent == endpoint.key_file.parent
+
+
+def test_two_deep_runtime_folders_never_share_a_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # One environment's agent name under two XDG_RUNTIME_DIR (two pytest workers, two sessions of one
+    # account): both sockets move to the short folder, and each must pair with its own key.
+    endpoints = []
+    for i in (1, 2):
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / ("x" * 60) / str(i)))
+        endpoints.append(channel.endpoint_for("0123456789abcdef"))
+    first, second = endpoints
+    assert Path(first.address).parent == Path(second.address).parent  # both moved: their folders are deep
+    assert first.address != second.address
+    assert all(len(os.fsencode(endpoint.address)) <= 100 for endpoint in (first, second))

@@ -8,6 +8,7 @@ never pickles, so even a peer that somehow has the key cannot make the agent run
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import secrets
@@ -71,19 +72,23 @@ def private_dir() -> Path:
     )
 
 
-def endpoint_for(name: str) -> Endpoint:
-    """The endpoint called ``name`` (a short hex string) in the user's private directory.
+def endpoint_for(name: str, folder: Path | None = None) -> Endpoint:
+    """The endpoint called ``name`` (a short hex string) in ``folder`` (default: the user's private directory).
 
     When ``TMPDIR`` is deep (an Azure ML job's, a test's scratch folder) the socket would not fit in
-    ``sun_path``, so it moves to a short private folder under ``/tmp``; the key stays where it was.
+    ``sun_path``, so it moves to a short private folder under ``/tmp``; the key stays where it was. That
+    folder is shared by every private directory of the user, and the agent's name does not say which one
+    it serves: the socket's name does, or two agents of one environment under two ``XDG_RUNTIME_DIR``
+    would take each other's socket (the second's key then fails against the first's listener).
     """
-    folder = private_dir()
+    folder = private_dir() if folder is None else folder
     if _WINDOWS:
         user = os.environ.get("USERNAME", "user")
         return Endpoint(rf"\\.\pipe\{_DIRNAME}-{user}-{name}", folder / f"{name}.key")
     socket = folder / f"{name}.sock"
     if len(os.fsencode(socket)) > _MAX_SOCKET_PATH:
-        socket = _own_folder(_SHORT_BASE / f"kam-{os.getuid()}") / f"{name}.sock"
+        owner = hashlib.sha256(os.fsencode(folder)).hexdigest()[:8]
+        socket = _own_folder(_SHORT_BASE / f"kam-{os.getuid()}") / f"{name}-{owner}.sock"
     return Endpoint(str(socket), folder / f"{name}.key")
 
 
