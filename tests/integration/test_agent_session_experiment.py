@@ -30,16 +30,8 @@ def test_the_experiment_is_looked_up_before_the_run_is_asked_for_and_again_when_
     uri = migrated_sqlite_uri(tmp_path)
     client = MlflowClient(uri)
     experiment_id = client.create_experiment("units")
-    spec = SessionSpec(
-        secrets.token_hex(8),
-        to_wire(TargetSpec(uri, "units", None, uri)),
-        str(tmp_path),
-        str(tmp_path / "j"),
-        60.0,
-        max_wait=10.0,
-    )
     replies: list[ToPipeline] = []
-    session = AgentSession(spec, replies.append, lambda spec: spec.realise())
+    session = _session(uri, tmp_path, replies)
 
     def answers() -> list[ExperimentAnswer]:
         return [reply for reply in replies if isinstance(reply, ExperimentAnswer)]
@@ -62,16 +54,8 @@ def test_a_session_whose_run_is_never_asked_for_makes_no_store(tmp_path: Path) -
     # `kedro ipython`, `kedro catalog list`: a context (so a session), and no run.
     database = tmp_path / "mlflow.db"
     uri = f"sqlite:///{database.as_posix()}"
-    spec = SessionSpec(
-        secrets.token_hex(8),
-        to_wire(TargetSpec(uri, "units", None, uri)),
-        str(tmp_path),
-        str(tmp_path / "j"),
-        60.0,
-        max_wait=10.0,
-    )
     replies: list[ToPipeline] = []
-    session = AgentSession(spec, replies.append, lambda spec: spec.realise())
+    session = _session(uri, tmp_path, replies)
     [answer] = wait_until(
         lambda: [r for r in replies if isinstance(r, ExperimentAnswer)], 60, "the answer about the experiment"
     )
@@ -80,3 +64,16 @@ def test_a_session_whose_run_is_never_asked_for_makes_no_store(tmp_path: Path) -
     [report] = wait_until(lambda: [r for r in replies if isinstance(r, Report)], 60, "the session's report")
     assert report.run_id is None and report.journaled == 0
     assert not database.exists()
+
+
+def _session(uri: str, tmp_path: Path, replies: list[ToPipeline]) -> AgentSession:
+    """A session of experiment ``units`` in ``uri``, its messages to the pipeline appended to ``replies``."""
+    spec = SessionSpec(
+        secrets.token_hex(8),
+        to_wire(TargetSpec(uri, "units", None, uri)),
+        str(tmp_path),
+        str(tmp_path / "j"),
+        60.0,
+        max_wait=10.0,
+    )
+    return AgentSession(spec, replies.append, lambda spec: spec.realise())

@@ -104,13 +104,7 @@ class AgentLink:
         with self._cond:
             if step not in self._run_infos:
                 self._post(AskRun(step))
-        limit = time.monotonic() + timeout
-        with self._cond:
-            while step not in self._run_infos and self._broken is None:
-                left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
+            self._wait_until(lambda: step in self._run_infos, timeout)
             answer = self._run_infos.get(step)
             return answer.info if answer else None
 
@@ -120,15 +114,19 @@ class AgentLink:
         Never past the end of the run's wait (``start_end_budget``): whoever waits then (node code, a
         model being saved, the end itself) shares the one ``max_wait`` that follows the pipeline.
         """
-        limit = time.monotonic() + timeout
         with self._cond:
-            while kind not in self._replies and self._broken is None:
-                left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
-                if left <= 0:
-                    break
-                self._cond.wait(left)
+            self._wait_until(lambda: kind in self._replies, timeout)
             answer = self._replies.get(kind)
             return answer if isinstance(answer, kind) else None
+
+    def _wait_until(self, ready: Callable[[], bool], timeout: float) -> None:
+        """Wait (holding ``_cond``) until ``ready()``, the link breaks, ``timeout`` passes or the end's budget does."""
+        limit = time.monotonic() + timeout
+        while not ready() and self._broken is None:
+            left = min(limit, self._end_by if self._end_by is not None else limit) - time.monotonic()
+            if left <= 0:
+                return
+            self._cond.wait(left)
 
     def start_end_budget(self) -> float:
         """The pipeline has ended: from now on every wait on the agent shares one ``max_wait`` (the
