@@ -7,8 +7,6 @@ folders, as Azure ML replaces them by mounted ones.
 
 from __future__ import annotations
 
-import json
-import pickle
 import re
 import shutil
 import subprocess
@@ -25,7 +23,7 @@ from kedro_azureml_mlflow.pipeline_jobs.plan import PipelinePlan, plan_pipeline
 from kedro_azureml_mlflow.pipeline_jobs.step_command import step_command
 from kedro_azureml_mlflow.settings.config import SubmitConfig
 from tests.kedro_project import KedroProject, clean_env
-from tests.pipeline_project import CATALOG, PARAMETERS, REGISTRY
+from tests.pipeline_project import CATALOG, PARAMETERS, REGISTRY, assert_same_model_outputs
 
 PLACEHOLDER = re.compile(r"\$\{\{(inputs|outputs)\.([a-z0-9_]+)\}\}")
 
@@ -84,14 +82,7 @@ def test_namespace_steps_run_in_order_and_match_a_local_run(spaceflights: KedroP
     assert not (spaceflights.path / "data/08_reporting/metrics.json").exists()
 
     science = folders / "data_science"
-    assert json.loads((science / "data/08_reporting/metrics.json").read_text()) == json.loads(
-        (reference.path / "data/08_reporting/metrics.json").read_text()
-    )
-    (version,) = (science / "data/06_models/regressor.pickle").iterdir()
-    (ref_version,) = (reference.path / "data/06_models/regressor.pickle").iterdir()
-    ours = pickle.loads((version / "regressor.pickle").read_bytes())
-    theirs = pickle.loads((ref_version / "regressor.pickle").read_bytes())
-    assert ours.tolist() == theirs.tolist()
+    assert_same_model_outputs(science, reference.path)
     pd.testing.assert_frame_equal(
         pd.read_csv(produced / "data/03_primary/model_input_table.csv"),
         pd.read_csv(reference.path / "data/03_primary/model_input_table.csv"),
