@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from benchmarks.harness.common import bench_env, tail
+from tests.coverage_scope import unmeasured
 from tests.ports import free_port
 
 
@@ -43,7 +44,7 @@ class MlflowServer:
             self.process = subprocess.Popen(
                 cmd,
                 cwd=workdir,
-                env=bench_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false"),
+                env=unmeasured(bench_env(MLFLOW_SERVER_ENABLE_JOB_EXECUTION="false")),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -32,6 +32,7 @@ from tests.azureml_double.processes import (
     tcp_ok,
     wait_until,
 )
+from tests.coverage_scope import unmeasured
 from tests.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -426,8 +427,9 @@ def _write_ca_bundle(path: Path, ca_cert: Path) -> Path:
 
 
 def _base_env() -> dict[str, str]:
-    """The children's environment: this process's, telemetry off, no MLflow run or cloud of a test."""
-    env = dict(os.environ)
+    """The children's environment: this process's, telemetry off, no MLflow run or cloud of a test, and
+    not measured by coverage (none of them runs the plugin; the jobs get their own environment)."""
+    env = unmeasured(os.environ)
     env.update(
         {
             "MLFLOW_DISABLE_TELEMETRY": "true",
