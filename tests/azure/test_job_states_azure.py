@@ -48,7 +48,8 @@ def test_wait_ends_with_exit_code_3_on_a_job_stuck_in(
         if proc.poll() is None:
             proc.kill()
         if name is not None:
-            azureml_double.ml_client().jobs.begin_cancel(name).wait()
+            # Azure's cancel operation sends no Retry-After: the SDK would poll it after its default 30 s.
+            azureml_double.ml_client().jobs.begin_cancel(name, polling_interval=0.5).wait()
 
     assert proc.returncode == EXIT_NOT_ENDED, stderr
     assert f"Job {name} is {state}" in stderr and f"kedro azureml cancel {name}" in stderr
