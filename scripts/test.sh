@@ -28,6 +28,7 @@ if [ -z "${SKIP_GATES:-}" ]; then
 fi
 step "pytest, with coverage (the floor is fail_under in pyproject.toml)"
 rm -f .coverage .coverage.*
-# Two workers (pytest-xdist), each with its own Azure ML double: most end-to-end tests wait on
-# subprocesses and jobs rather than on a core. Work stealing evens out the long tests. `-n 0` runs serially.
-.venv/bin/python -m pytest --cov --cov-report=term -n 2 --dist worksteal "$@"
+# Three workers (pytest-xdist) on CI's two cores, each with its own Azure ML double: the tests wait on
+# subprocesses and jobs often enough that two workers left the CPUs 17 % idle (three: 7 %; the run 20 min
+# instead of 22.5, docs/contributing.md). Work stealing evens out the long tests. `-n 0` runs serially.
+.venv/bin/python -m pytest --cov --cov-report=term -n 3 --dist worksteal "$@"
