@@ -83,7 +83,7 @@ class AgentLink:
             self._post(OpenRun(header))
             answer = self._replies.get(ExperimentAnswer)
         if isinstance(answer, ExperimentAnswer):
-            self._say_experiment(answer)  # the agent looked it up before the run was asked for
+            self._say_experiment_once(answer)  # the agent looked it up before the run was asked for
 
     @property
     def run_header(self) -> RunStart | None:
@@ -241,7 +241,7 @@ class AgentLink:
                 self._run_id = message.run_id or self._run_id
             self._cond.notify_all()
         if isinstance(message, ExperimentAnswer) and self._header is not None:
-            self._say_experiment(message)  # else when the run is asked for: a run never asked for is not tracked
+            self._say_experiment_once(message)  # else when the run is asked for: a run never asked for is not tracked
         return isinstance(message, Report)
 
     def _lose(self, why: str) -> None:
@@ -270,7 +270,7 @@ class AgentLink:
         else:
             logger.info("MLflow: interrupted before the run was opened; nothing was tracked (%.1f s)", took)
 
-    def _say_experiment(self, answer: ExperimentAnswer) -> None:
+    def _say_experiment_once(self, answer: ExperimentAnswer) -> None:
         """Say what the agent found about the experiment once per run, whichever came first: its answer or the run."""
         with self._cond:
             if self._experiment_said or (answer.deleted is None and not answer.restoring):

@@ -54,6 +54,11 @@ def _key_fields(key_file: Path) -> list[str]:
     return key_file.read_text().split() or [""]
 
 
+def _key_text(key_hex: str) -> str:
+    """A key file's text, naming this process as the key's owner (read back by ``_key_fields``)."""
+    return f"{key_hex}\n{os.getpid()}\n"
+
+
 # A socket's path must fit in ``sun_path``: 108 bytes on Linux, 104 on macOS (a margin kept).
 _MAX_SOCKET_PATH = 100
 _SHORT_BASE = Path("/tmp")
@@ -107,7 +112,7 @@ def write_new_key(endpoint: Endpoint) -> bytes:
     endpoint.key_file.unlink(missing_ok=True)
     fd = os.open(endpoint.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as handle:
-        handle.write(f"{key.hex()}\n{os.getpid()}\n")
+        handle.write(_key_text(key.hex()))
     return key
 
 
@@ -121,7 +126,7 @@ def claim_key(endpoint: Endpoint) -> None:
     try:
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            handle.write(f"{key}\n{os.getpid()}\n")
+            handle.write(_key_text(key))
         os.replace(partial, endpoint.key_file)
     finally:
         partial.unlink(missing_ok=True)  # left only if the replace failed: nothing half-written stays
