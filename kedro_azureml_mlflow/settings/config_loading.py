@@ -52,9 +52,18 @@ def load_plugin_config(config_loader: Any, conf_dirs: list[Path]) -> PluginConfi
         raw = config_loader[CONFIG_KEY]
     except MissingConfigException:
         raw = {}
-    except (yaml.YAMLError, ValueError, OSError, OmegaConfBaseException, AttributeError, TypeError) as exc:
+    except (
+        yaml.YAMLError,
+        ValueError,
+        OSError,
+        OmegaConfBaseException,
+        AttributeError,
+        TypeError,
+        AssertionError,
+    ) as exc:
         # Kedro's loader cannot merge a file whose top level is not a mapping, nor one with a key that
-        # is not text (``0:`` raises AttributeError inside Kedro): say which file.
+        # is not text (``0:`` raises AttributeError inside Kedro; a quoted scalar such as ``'0'`` an
+        # AssertionError inside omegaconf): say which file.
         _raise_for_malformed_file(conf_dirs)
         raise ConfigError(f"{_describe(conf_dirs)}: {first_line(exc)}") from None
     return validate_plugin_config(raw or {}, conf_dirs)

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import HealthCheck, Phase, event, example, given, settings
 from hypothesis import strategies as st
 
 from kedro_azureml_mlflow.core.errors import ConfigError
@@ -90,6 +90,7 @@ def conf(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @FUZZ
 @given(base=DOCUMENTS, local=st.none() | DOCUMENTS)
+@example(base="{}\n", local="'0'")  # found by an unseeded run: omegaconf asserted on the quoted scalar
 def test_any_azureml_yml_is_valid_or_clear_errors_naming_the_file(conf: Path, base: str, local: str | None) -> None:
     from kedro.config import OmegaConfigLoader
 
