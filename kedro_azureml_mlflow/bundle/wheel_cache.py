@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import os
 import shutil
 import subprocess
 import sys
@@ -18,18 +17,9 @@ from pathlib import Path
 
 from kedro_azureml_mlflow.bundle.snapshot import select_files
 from kedro_azureml_mlflow.core.errors import PluginError
+from kedro_azureml_mlflow.core.user_cache import cache_root
 
-CACHE_ENV = "KEDRO_AZUREML_MLFLOW_CACHE_DIR"
 WHEEL_GLOB = "kedro_azureml_mlflow-*.whl"
-
-
-def cache_root() -> Path:
-    """``$KEDRO_AZUREML_MLFLOW_CACHE_DIR``, else ``$XDG_CACHE_HOME`` or ``~/.cache``, ``/kedro-azureml-mlflow``."""
-    explicit = os.environ.get(CACHE_ENV)
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "kedro-azureml-mlflow"
 
 
 def sources_hash(source: Path) -> str:

@@ -21,7 +21,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from kedro_azureml_mlflow.io.artifacts import handoff
+from kedro_azureml_mlflow.io.artifacts import handoff, model_requirements
 from kedro_azureml_mlflow.io.catalog_lookup import declared_dataset
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 
@@ -111,10 +111,14 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
         args = dict(self._save_args)
         if self._example is not None:
             args.setdefault("input_example", self._example)  # MLflow infers the signature from it
-        if self.flavor == "pyfunc":
-            flavor.save_model(str(folder), python_model=model, **args)
-        else:
-            flavor.save_model(model, str(folder), **args)
+
+        def save_model(final: dict[str, Any]) -> None:
+            if self.flavor == "pyfunc":
+                flavor.save_model(str(folder), python_model=model, **final)
+            else:
+                flavor.save_model(model, str(folder), **final)
+
+        model_requirements.save(self.flavor, model, folder, args, save_model)
 
     def _load(self) -> Any:
         if self._model_uri is not None:
