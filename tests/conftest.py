@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import os
+import signal
 import tempfile
 from collections.abc import Callable, Iterator
 
 import pytest
+
+# Tests of Ctrl-C send SIGINT to the `kedro` processes they start. A suite started in the background of a
+# non-interactive shell (`(pytest &)`) inherits SIGINT ignored, and so would every process it starts (an
+# ignored signal stays ignored across exec): their interrupted runs would never stop. With Python's own
+# handler here, the processes the tests start begin with SIGINT at its default, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 os.environ["KEDRO_DISABLE_TELEMETRY"] = "true"
 os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
