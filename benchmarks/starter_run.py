@@ -5,6 +5,8 @@ Makes a project with `kedro new --starter=azureml-mlflow` under benchmarks/.work
   nodes                the example's four nodes called directly (imports excluded): the pipeline's own work
   kedro run, off       `KEDRO_AZUREML_MLFLOW_TRACKING=off kedro run`: Kedro and the plugin, nothing tracked
   kedro run, tracked   `kedro run` tracked to the embedded store (the db exists: one warm-up run first)
+  ..., inferred afresh the same, with the model's requirements inferred by MLflow every run (a cache
+                       folder that cannot be made), as before the plugin kept them
 
 Run:  .venv/bin/python benchmarks/starter_run.py [--repeat N]
 """
@@ -26,8 +28,10 @@ from rich.table import Table
 from benchmarks.harness.common import REPO, STANDALONE, bench_env, console, rel, run_quiet, tail, write
 from benchmarks.harness.report import fmt, header_lines
 from benchmarks.harness.runner import Scenario, timed_rounds, warm_up
+from kedro_azureml_mlflow.core.user_cache import CACHE_ENV
 
 PACKAGE = "bench_starter"
+NO_CACHE = "/dev/null/no-cache"  # under a file: the plugin cannot keep what MLflow inferred
 
 
 def make_starter_project(work: Path, kedro_bin: Path) -> Path:
@@ -67,6 +71,15 @@ def main() -> int:
         Scenario("starter_off", "kedro run, tracking off", "", project, run, off_env, tracked=False),
         Scenario(
             "starter_tracked", "kedro run, tracked (embedded SQLite)", "", project, run, bench_env(), tracked=True
+        ),
+        Scenario(
+            "starter_inferred",
+            "kedro run, tracked, the model's requirements inferred afresh",
+            "",
+            project,
+            run,
+            bench_env(**{CACHE_ENV: NO_CACHE}),
+            tracked=True,
         ),
     ]
     for s in scenarios:
