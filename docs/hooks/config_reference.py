@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from kedro_azureml_mlflow.settings.config import PluginConfig
+from kedro_azureml_mlflow.settings.descriptions import field_descriptions
 
 MARKER = "<!-- config-reference -->"
 SCALARS: dict[Any, str] = {bool: "boolean", str: "string", int: "integer", float: "number", type(None): "null"}
@@ -64,8 +65,9 @@ def submodel(annotation: Any) -> type[BaseModel] | None:
 
 def table(path: str, model: type[BaseModel]) -> list[str]:
     rows = ["| key | type | default | description |", "| --- | --- | --- | --- |"]
+    descriptions = field_descriptions(model)
     for name, field in model.model_fields.items():
-        description = " ".join((field.description or "").split())
+        description = " ".join(descriptions.get(name, "").split())
         rows.append(
             f"| `{path}.{name}` | {type_name(field.annotation)}{limits(field)} | {default(field)} | {description} |"
         )

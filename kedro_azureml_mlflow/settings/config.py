@@ -21,8 +21,9 @@ ExperimentName = Annotated[str, AfterValidator(check_experiment_name)]
 
 
 class _Strict(BaseModel):
-    # The docstring under each field is its description: the configuration reference is built from them.
-    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
+    # The docstring under each field is its description: the configuration reference is built from them
+    # (settings/descriptions.py reads them for it; pydantic reading them at every import cost every run 26 ms).
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class WorkspaceConfig(_Strict):

@@ -16,7 +16,7 @@ Sampling = Literal["grid", "random", "bayesian"]
 class SweepConfig(BaseModel):
     """Defaults for ``kedro azureml sweep``; every key can be overridden on the command line."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     objective: str | None = Field(default=None, min_length=1)
     """The metric to optimise, as the plugin logs it: ``<metrics dataset>.<key>``, e.g. ``model_metrics.accuracy``."""

@@ -10,6 +10,7 @@ import pytest
 from pydantic import BaseModel
 
 from kedro_azureml_mlflow.settings.config import PluginConfig
+from kedro_azureml_mlflow.settings.descriptions import field_descriptions
 from tests.error_messages import PACKAGE, Message, package_messages
 
 REPO = PACKAGE.parent
@@ -102,5 +103,6 @@ def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
 @pytest.mark.parametrize("model", _models(PluginConfig), ids=lambda m: m.__name__)
 def test_every_config_key_has_a_description_for_the_reference(model: type[BaseModel]) -> None:
     assert model.__doc__, f"{model.__name__} needs a docstring: it introduces its section"
-    undescribed = [name for name, field in model.model_fields.items() if not field.description]
+    described = field_descriptions(model)
+    undescribed = [name for name in model.model_fields if not described.get(name)]
     assert undescribed == [], f"{model.__name__}: put a docstring under each of these fields"
