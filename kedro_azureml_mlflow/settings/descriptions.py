@@ -25,16 +25,9 @@ def field_descriptions(model: type[BaseModel]) -> dict[str, str]:
 
 
 def _docstrings_under_fields(cls: type) -> dict[str, str]:
+    definition = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]  # the class statement itself
     found: dict[str, str] = {}
-    for definition in ast.parse(textwrap.dedent(inspect.getsource(cls))).body[:1]:
-        if isinstance(definition, ast.ClassDef):
-            found.update(_under_fields(definition.body))
-    return found
-
-
-def _under_fields(body: list[ast.stmt]) -> dict[str, str]:
-    found: dict[str, str] = {}
-    for statement, following in itertools.pairwise(body):
+    for statement, following in itertools.pairwise(getattr(definition, "body", [])):
         if (
             isinstance(statement, ast.AnnAssign)
             and isinstance(statement.target, ast.Name)

@@ -21,7 +21,7 @@ from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
 
-from kedro_azureml_mlflow.io.artifacts import handoff, model_requirements
+from kedro_azureml_mlflow.io.artifacts import handoff
 from kedro_azureml_mlflow.io.catalog_lookup import declared_dataset
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord
 
@@ -106,6 +106,9 @@ class MlflowModelDataset(AbstractDataset[Any, Any]):
         return ArtifactRecord(str(folder.resolve()), self.artifact_path, self._filepath is None, register, "model")
 
     def _save_model(self, model: Any, folder: Path) -> None:
+        # Here, not at the top: every `kedro` command imports this module with the hooks (2 ms for it alone).
+        from kedro_azureml_mlflow.io.artifacts import model_requirements
+
         shutil.rmtree(folder, ignore_errors=True)  # save_model refuses an existing folder
         flavor = self._module()
         args = dict(self._save_args)

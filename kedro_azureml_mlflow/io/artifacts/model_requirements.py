@@ -162,10 +162,10 @@ def _own_code(package: str, installed: set[str]) -> Iterable[tuple[str, os.stat_
         return []
     roots = list(spec.submodule_search_locations or []) or ([spec.origin] if spec.has_location and spec.origin else [])
     files: list[tuple[str, os.stat_result]] = []
-    for root in map(os.path.realpath, roots):
-        if any(root == folder or root.startswith(folder + os.sep) for folder in installed):
+    for root in (Path(os.path.realpath(each)) for each in roots):
+        if any(root.is_relative_to(folder) for folder in installed):
             continue
-        paths = sorted(Path(root).rglob("*.py")) if os.path.isdir(root) else [Path(root)]
+        paths = sorted(root.rglob("*.py")) if root.is_dir() else [root]
         files.extend((str(path), path.stat()) for path in paths if path.is_file())
     return files
 
@@ -182,13 +182,14 @@ def _entry(key: str) -> Path:
 
 
 def _lookup(key: str) -> list[str] | None:
+    entry = _entry(key)
     try:
-        kept = json.loads(_entry(key).read_text(encoding="utf-8"))
+        kept = json.loads(entry.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     requirements = kept.get("requirements") if isinstance(kept, dict) else None
     if isinstance(requirements, list) and requirements and all(isinstance(line, str) for line in requirements):
-        logger.debug("Model requirements reused from %s", _entry(key))
+        logger.debug("Model requirements reused from %s", entry)
         return requirements
     return None
 
