@@ -15,6 +15,7 @@ import click
 
 if TYPE_CHECKING:
     from azure.ai.ml import MLClient
+    from mlflow.entities import Run
     from mlflow.tracking import MlflowClient
     from mlflow.tracking.fluent import ActiveRun
 
@@ -121,6 +122,13 @@ class ActivatedRun:
     experiment_set: bool
 
 
+def run_from_info(info: dict[str, Any]) -> Run:
+    """An MLflow ``Run`` (no data) from a run's info as the agent passes it (``client_ops.info_of``)."""
+    from mlflow.entities import Run, RunData, RunInfo
+
+    return Run(RunInfo(**{name: info.get(name) for name in _RUN_INFO_FIELDS}), RunData())
+
+
 def activate_run(info: dict[str, Any]) -> ActivatedRun:
     """Make the plugin's run the active MLflow run of every thread of this process, without a request.
 
@@ -136,11 +144,9 @@ def activate_run(info: dict[str, Any]) -> ActivatedRun:
     nested run (``start_run(nested=True)``) into the active experiment, not its parent's, so it went
     to ``Default``.
     """
-    from mlflow.entities import Run, RunData, RunInfo
     from mlflow.tracking import fluent
 
-    fields = {name: info.get(name) for name in _RUN_INFO_FIELDS}
-    run = fluent.ActiveRun(Run(RunInfo(**fields), RunData()))
+    run = fluent.ActiveRun(run_from_info(info))
     stacks = fluent._active_run_stack
     stacks.default_factory = lambda: [run]  # threads that have not used MLflow yet
     for stack in stacks.get_all_thread_values().values():

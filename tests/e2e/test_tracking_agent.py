@@ -24,6 +24,7 @@ import pytest
 from benchmarks.harness.mlflow_server import MlflowServer
 from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME, load_journal, pending_journals
 from kedro_azureml_mlflow.tracking.journal.kept_files import kept_directory
+from kedro_azureml_mlflow.tracking.wire.batching import Batch
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactUpload, RunEnd
 from tests.artifact_project import use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
@@ -276,15 +277,26 @@ def test_a_run_interrupted_before_it_existed_says_so_not_killed(project: KedroPr
     assert [record.end for _, record in load_journal(journal).records if isinstance(record, RunEnd)] == ["KILLED"]
 
 
-def test_node_code_is_told_when_the_run_never_came(project: KedroProject, silent_server: str) -> None:
+@pytest.mark.parametrize("runner", ["SequentialRunner", FOUR_WORKERS])
+def test_node_code_is_journaled_into_the_plugins_run_when_it_never_came(
+    project: KedroProject, silent_server: str, runner: str
+) -> None:
     project.write("conf/base/azureml.yml", f"tracking:\n  tracking_uri: {silent_server}\n  max_wait_seconds: 5\n")
     # The agent gives up on the run once its own request bounds run out (20 s per attempt, 3 retries: about
     # 80 s); a user's lower MLflow limits are kept, and they make the same give-up come in seconds here.
     quick = clean_env(MLFLOW_HTTP_REQUEST_TIMEOUT="2", MLFLOW_HTTP_REQUEST_MAX_RETRIES="0")
-    result = project.kedro("run", "--pipeline", "node_log_metric", env=quick, timeout=180)
+    result = project.kedro("run", "--pipeline", "node_log_metric", "--runner", runner, env=quick, timeout=180)
     output = " ".join((result.stdout + result.stderr).split())  # rich wraps long lines
     assert result.returncode == 0, output
-    assert "the plugin's run could not be opened" in output and "go to a run of their own" in output
+    assert "the plugin's run could not be opened" in output and "journaled into it" in output
+    # The node's metric waits in the plugin's journal with the plugin's own, for the one run `sync` makes;
+    # it used to go to a run of its own in MLflow's default store, in the project's folder.
+    journals = pending_journals(project.path / JOURNAL_DIRNAME)  # a worker that cannot reach the agent keeps its own
+    records = [record for journal in journals for _, record in load_journal(journal).records]
+    metrics = {key for record in records if isinstance(record, Batch) for key, *_ in record.metrics}
+    assert {"node_own", "own_metrics"} <= metrics
+    client = project.client()  # MLflow's default store, where that run went (the project's mlflow.db)
+    assert client.search_runs([experiment.experiment_id for experiment in client.search_experiments()]) == []
 
 
 def test_saving_a_model_does_not_wait_for_a_run_the_server_never_gives(

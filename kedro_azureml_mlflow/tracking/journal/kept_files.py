@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 from dataclasses import replace
@@ -39,6 +40,8 @@ def keep_for_journal(record: ArtifactRecord, journal: Journal) -> ArtifactRecord
     target.parent.mkdir(parents=True, exist_ok=True)
     if record.owned:
         shutil.move(source, target)
+        with contextlib.suppress(OSError):
+            source.parent.rmdir()  # its staging slot, once empty
     elif source.is_dir():
         shutil.copytree(source, target)
     else:

@@ -15,16 +15,22 @@ import contextlib
 import importlib.abc
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from importlib.machinery import ModuleSpec
+from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
-from kedro_azureml_mlflow.tracking.pipeline_side.steps import current_step
+from kedro_azureml_mlflow.tracking.pipeline_side.steps import current_step, in_current_step
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
+from kedro_azureml_mlflow.tracking.wire.protocol import now_ms
+from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, Record
 
 if TYPE_CHECKING:
     from kedro_azureml_mlflow.core.compat import ActivatedRun
@@ -32,6 +38,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 AskRun = Callable[[float, "str | None"], "dict[str, Any] | None"]  # (timeout, step) -> the run's info
+Hand = Callable[[Record], None]  # hands a record to the plugin's run (the agent's link, or a worker's)
+# Node code's MLflow tracks here while the plugin's run cannot be opened (the entry points of journal_store).
+JOURNAL_SCHEME = "kedro-azureml-journal"
+JOURNAL_URI = f"{JOURNAL_SCHEME}:"
 # How long node code waits for the plugin's run. The agent answers as soon as the run is open, or
 # when it cannot be (its requests are bounded), so this only bounds an agent that never answers. Not
 # ``max_wait_seconds``: a cold agent on a loaded machine (importing MLflow, creating mlflow.db) took
@@ -42,9 +52,22 @@ RUN_WAIT_SECONDS = 600.0
 class NodeCode:
     """One process's bridge between node code and the plugin's run."""
 
-    def __init__(self, ask_run: AskRun, target: TargetSpec, wait_seconds: float, armed: bool = False) -> None:
-        """``wait_seconds``: the run's ``max_wait_seconds``; node code waits at least ``RUN_WAIT_SECONDS``."""
+    def __init__(
+        self,
+        ask_run: AskRun,
+        hand: Hand,
+        run_key: Callable[[], str | None],
+        target: TargetSpec,
+        wait_seconds: float,
+        armed: bool = False,
+    ) -> None:
+        """``wait_seconds``: the run's ``max_wait_seconds``; node code waits at least ``RUN_WAIT_SECONDS``.
+
+        ``hand`` and ``run_key`` (the run's ``kedro.run_key``): for node code's calls journaled into the run.
+        """
         self._ask_run = ask_run
+        self._hand = hand
+        self._run_key = run_key
         self._target = target
         self._wait = max(wait_seconds, RUN_WAIT_SECONDS)
         self._pid = os.getpid()
@@ -53,8 +76,10 @@ class NodeCode:
         self._asked: dict[str | None, dict[str, Any] | None] = {}  # each step's run's info (None: the run's)
         self._active_step: str | None = None
         self._signed_in = False
+        self._uri: str | None = None  # where this process's MLflow tracks now: the run's server, or JOURNAL_URI
+        self._journal_info: dict[str, Any] | None = None  # the run as node code sees it while it is journaled
         self._activated: ActivatedRun | None = None  # what compat.activate_run put on the threads' stacks
-        self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _sign_in set it
+        self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _point_at set it
         _current[:] = [self]
         watch_mlflow_import()
 
@@ -95,13 +120,12 @@ class NodeCode:
                 if asked_now:
                     logger.warning(
                         "MLflow: the plugin's run could not be opened (the tracking server is down or slow); "
-                        "node code's own mlflow.* calls in this process go to a run of their own, not the plugin's"
+                        "node code's own mlflow.* calls in this process are journaled into it: "
+                        "`kedro azureml sync` sends them"
                     )
-                return
+                info = self.journal_run_info()
             first = not self._signed_in
-            if first:
-                self._sign_in(info["tracking_uri"])
-                self._signed_in = True
+            self._point_at(info["tracking_uri"])
             self._activated = activate_run(info)
         if first:
             atexit.register(self.deactivate)  # runs before MLflow's own exit handler, registered earlier
@@ -116,6 +140,7 @@ class NodeCode:
             self._armed = False
             activated, self._activated = self._activated, None
             signed_in, self._signed_in = self._signed_in, False
+            self._uri = None
         if not signed_in or os.getpid() != self._pid:
             return
         import mlflow
@@ -126,13 +151,62 @@ class NodeCode:
             deactivate_run(activated)
         mlflow.set_tracking_uri(self._previous_uri)  # type: ignore[arg-type]  # None unsets it, as MLflow does
 
-    def _sign_in(self, tracking_uri: str) -> None:
-        """Point this process's MLflow at the run's server, signed in as the plugin is."""
+    def _point_at(self, tracking_uri: str) -> None:
+        """Point this process's MLflow at the run's server, signed in as the plugin is (or at the journal)."""
+        if tracking_uri == self._uri:
+            return
         import mlflow
 
-        self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
+        if not self._signed_in:
+            self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
+            self._signed_in = True
         mlflow.set_tracking_uri(tracking_uri)
-        use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
+        self._uri = tracking_uri
+        if tracking_uri != JOURNAL_URI:
+            use_credential_for_tracking(tracking_uri, self._target.azure_workspace())
+
+    # --- node code's calls while the run is journaled (journal_store) ----------------------------
+
+    def journal_run_info(self) -> dict[str, Any]:
+        """The run as node code sees it before it exists: its id is the ``kedro.run_key`` tag ``sync`` gives it."""
+        if self._journal_info is None:
+            self._journal_info = {
+                "run_id": self._run_key() or uuid.uuid4().hex,
+                "experiment_id": "",  # not known before the run exists (MLflow refuses None)
+                "user_id": "",
+                "status": "RUNNING",
+                "start_time": now_ms(),
+                "end_time": None,
+                "lifecycle_stage": "active",
+                "artifact_uri": JOURNAL_URI,
+                "run_name": None,
+                "tracking_uri": JOURNAL_URI,
+            }
+        return self._journal_info
+
+    def journal(self, record: Record) -> None:
+        """Node code's values, for the plugin's run (the node's child run, with ``tracking.child_runs``)."""
+        self._hand(in_current_step(record))
+
+    def journal_file(self, path: Path, artifact_path: str | None) -> None:
+        """A copy of node code's file or folder (MLflow deletes its temporary ones on return), for the run."""
+        copy = Path(tempfile.mkdtemp(prefix="kedro-azureml-mlflow-node-code-")) / path.name
+        if path.is_dir():
+            shutil.copytree(path, copy)
+        else:
+            shutil.copy2(path, copy)
+        self.journal(ArtifactUpload(ArtifactRecord(str(copy), artifact_path, owned=True, label="node code's file")))
+
+
+def journaling() -> NodeCode:
+    """This process's bridge while node code's calls are journaled; ``RuntimeError`` when they are not."""
+    bridge = _current[0] if _current else None
+    if bridge is None or bridge._pid != os.getpid() or bridge._uri != JOURNAL_URI:
+        raise RuntimeError(
+            f"{JOURNAL_URI} is where node code tracks while a kedro run's MLflow run cannot be opened; "
+            "there is no such run in this process"
+        )
+    return bridge
 
 
 _current: list[NodeCode] = []  # this process's bridge (a forked worker replaces its parent's)
