@@ -4,6 +4,8 @@ puts them there (a real SQLite store), so one ``kedro run`` stays one run."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -73,3 +75,17 @@ def test_node_codes_calls_go_into_the_plugins_journal_and_sync_puts_them_into_it
 def test_the_journal_store_outside_such_a_run_says_what_it_is() -> None:
     with pytest.raises(MlflowException, match="no such run in this process"):
         MlflowClient(JOURNAL_URI).get_run("0" * 32)
+
+
+def test_mlflow_registers_the_journal_without_importing_the_plugin_in_every_process() -> None:
+    """MLflow loads every plugin at ``import mlflow.tracking``, in any process of the environment."""
+    code = (
+        "import sys, mlflow.tracking; print([m for m in sorted(sys.modules) if m.startswith('kedro_azureml_mlflow')])"
+    )
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert json.loads(loaded.strip().replace("'", '"')) == [
+        "kedro_azureml_mlflow",
+        "kedro_azureml_mlflow.tracking",
+        "kedro_azureml_mlflow.tracking.pipeline_side",
+        "kedro_azureml_mlflow.tracking.pipeline_side.journal_plugin",
+    ]

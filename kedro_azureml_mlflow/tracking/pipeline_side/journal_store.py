@@ -10,7 +10,8 @@ What a journal cannot hold is refused with one line saying so: reads of the stor
 ``start_run``), MLflow 3's logged models. Node code's ``mlflow.end_run()`` ends nothing: the plugin ends the
 run with its own status, as it does when the server is up.
 
-Only MLflow loads this module (it imports MLflow); the plugin points node code's MLflow here (``node_code``).
+MLflow builds these through ``journal_plugin`` (this module imports MLflow and the wire format); the plugin points
+node code's MLflow here (``node_code``).
 """
 
 from __future__ import annotations
