@@ -153,6 +153,11 @@ def test_a_dry_run_prints_the_sweep_job_and_sends_nothing(starter_project: Path,
 JOB_JOURNAL = "outputs/kedro_azureml_mlflow/journal"
 
 
+def mlflow_lines(log: str) -> list[str]:
+    """What a job said about tracking (for a failure's message)."""
+    return [line.strip() for line in log.splitlines() if "MLflow" in line or "Error" in line][-6:]
+
+
 def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials_run_once(
     starter_project: Path, azureml_double: AzureMLDouble
 ) -> None:
@@ -180,7 +185,9 @@ def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials
             for blob in kept.list_blobs(name_starts_with=f"ExperimentRun/dcid.{trial}/{JOB_JOURNAL}/")
         )
     ]
-    assert journaled, "no trial journaled (each began logging before the outage?)"
+    assert journaled, "no trial journaled; each trial's status and MLflow lines:\n" + "\n".join(
+        f"{trial} {ml.jobs.get(trial).status}: " + " | ".join(mlflow_lines(double.job_log(trial))) for trial in trials
+    )
     client = MlflowClient(double.mlflow_url)
     assert all(OBJECTIVE not in client.get_run(trial).data.metrics for trial in journaled)
 

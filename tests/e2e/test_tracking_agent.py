@@ -116,7 +116,10 @@ def test_the_pipeline_process_never_imports_mlflow(project: KedroProject) -> Non
 
 @pytest.mark.parametrize("runner", ["SequentialRunner", "ThreadRunner", FOUR_WORKERS])
 def test_node_code_logs_into_the_plugins_run(project: KedroProject, runner: str) -> None:
-    project.run("--pipeline", "node_mlflow", "--runner", runner)
+    with_models = runner == "SequentialRunner"  # autologging's models, with one runner (a subprocess each)
+    project.run(
+        "--pipeline", "node_mlflow", "--runner", runner, env=clean_env(PROBE_AUTOLOG_MODELS=str(int(with_models)))
+    )
 
     [run] = project.runs()  # exactly one run: no second one in the project's experiment…
     default = project.client().get_experiment_by_name("Default")
@@ -128,6 +131,9 @@ def test_node_code_logs_into_the_plugins_run(project: KedroProject, runner: str)
         assert metrics[f"node_own_{i}"] == i  # the node's own mlflow.log_metric
     assert "training_score" in metrics  # mlflow.sklearn.autolog()
     assert run.data.params["model.alpha"] == "0.25"
+    if with_models:  # MLflow 3's logged models, one per fit, made from the plugin's run
+        models = project.client().search_logged_models(experiment_ids=[run.info.experiment_id])
+        assert [model.source_run_id for model in models] == [run.info.run_id] * 4
 
 
 def test_a_nested_run_from_node_code_is_a_child_in_the_plugins_experiment(project: KedroProject) -> None:
