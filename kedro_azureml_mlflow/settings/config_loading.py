@@ -94,7 +94,7 @@ def _raise_for_malformed_file(conf_dirs: list[Path]) -> None:
     """Name the first config file Kedro cannot merge: not a mapping, or a key that is not text."""
     for file in _config_files(conf_dirs):
         try:
-            node = yaml.safe_load(file.read_text(encoding="utf-8"))
+            node = _read_yaml(file)
         except UnicodeDecodeError as exc:
             raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
         except (OSError, yaml.YAMLError):
@@ -129,7 +129,7 @@ def _file_holding(path: list[str], conf_dirs: list[Path]) -> str:
     files = _config_files(conf_dirs)
     for file in reversed(files):
         try:
-            node: Any = yaml.safe_load(file.read_text()) or {}
+            node: Any = _read_yaml(file) or {}
         except (OSError, yaml.YAMLError):
             continue
         for part in path[:-1] if len(path) > 1 else path[:1]:
@@ -139,6 +139,12 @@ def _file_holding(path: list[str], conf_dirs: list[Path]) -> str:
         else:
             return str(file)
     return str(files[-1]) if files else _describe(conf_dirs)
+
+
+def _read_yaml(file: Path) -> Any:
+    """A config file read again to name the file an error is in: with libyaml where PyYAML has it (a file
+    of megabytes, such as a pasted experiment name, took seconds in pure Python, per file)."""
+    return yaml.load(file.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def _config_files(conf_dirs: list[Path]) -> list[Path]:
