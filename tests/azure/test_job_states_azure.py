@@ -25,7 +25,7 @@ def test_wait_ends_with_exit_code_3_on_a_job_stuck_in(
     state: str, starter_project: Path, azureml_double, tmp_path: Path
 ) -> None:
     flag = tmp_path / "release"
-    project = _hold_in_job(ship_raw_data(starter_project), flag)
+    project = hold_in_job(ship_raw_data(starter_project), flag)
     # Unknown is waited on for a bounded time: one second here instead of five minutes.
     (project / "conf/local/azureml.yml").write_text("submit:\n  unknown_status_minutes: 0.02\n")
     known = {j["name"] for j in azureml_double.jobs()}
@@ -56,7 +56,7 @@ def test_wait_ends_with_exit_code_3_on_a_job_stuck_in(
     assert "Traceback" not in stderr
 
 
-def _hold_in_job(project: Path, flag: Path) -> Path:
+def hold_in_job(project: Path, flag: Path) -> Path:
     """Inside the job only (the double injects AZUREML_RUN_ID) the pipeline waits until ``flag`` exists."""
     nodes = next(project.glob("src/*/pipelines/training/nodes.py"))
     nodes.write_text(

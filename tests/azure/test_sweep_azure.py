@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.azure.test_job_states_azure import hold_in_job
 from tests.azureml_double import AzureMLDouble
 from tests.kedro_project import run_kedro
 from tests.waiting import wait_until
@@ -159,7 +160,7 @@ def mlflow_lines(log: str) -> list[str]:
 
 
 def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials_run_once(
-    starter_project: Path, azureml_double: AzureMLDouble
+    starter_project: Path, azureml_double: AzureMLDouble, tmp_path: Path
 ) -> None:
     import yaml
     from mlflow.tracking import MlflowClient
@@ -169,9 +170,12 @@ def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials
     config = yaml.safe_load(settings.read_text()) if settings.exists() else {}
     config.setdefault("submit", {}).setdefault("environment_variables", {})["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
     settings.write_text(yaml.safe_dump(config))
+    release = tmp_path / "release"
+    hold_in_job(starter_project, release)  # each trial waits, before it logs anything, for the outage
     result = sweep(starter_project, double, *GRID, "--compute", "cpu-cluster", "--max-concurrent", "3")
     name = sweep_name(result.stdout + result.stderr)  # its definition is logged: the trials' values are refused next
     double.inject_http_fault(r"/runs/log-batch$", status=503, count=10_000, retry_after=None)
+    release.touch()
     ml = double.ml_client()
     wait_until(lambda: ml.jobs.get(name).status in ENDED, 500, "the sweep to end")
     trials = [trial.name for trial in ml.jobs.list(parent_job_name=name)]
@@ -185,8 +189,12 @@ def test_an_mlflow_outage_in_the_trials_is_replayed_by_sync_job_into_each_trials
             for blob in kept.list_blobs(name_starts_with=f"ExperimentRun/dcid.{trial}/{JOB_JOURNAL}/")
         )
     ]
-    assert journaled, "no trial journaled; each trial's status and MLflow lines:\n" + "\n".join(
-        f"{trial} {ml.jobs.get(trial).status}: " + " | ".join(mlflow_lines(double.job_log(trial))) for trial in trials
+    assert sorted(journaled) == sorted(trials), (
+        "not every trial journaled; each one's status and MLflow lines:\n"
+        + "\n".join(
+            f"{trial} {ml.jobs.get(trial).status}: " + " | ".join(mlflow_lines(double.job_log(trial)))
+            for trial in trials
+        )
     )
     client = MlflowClient(double.mlflow_url)
     assert all(OBJECTIVE not in client.get_run(trial).data.metrics for trial in journaled)
