@@ -25,7 +25,8 @@ KEDRO_MLFLOW = "kedro-mlflow>=2,<3"
 @pytest.fixture(scope="session")
 def kedro_mlflow_path(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding kedro-mlflow 2.x (cached between sessions), for ``PYTHONPATH``."""
-    cache = pytestconfig.cache.mkdir("kedro-mlflow-2") if pytestconfig.cache is not None else None
+    store = getattr(pytestconfig, "cache", None)  # none with -p no:cacheprovider
+    cache = store.mkdir("kedro-mlflow-2") if store is not None else None
     target = cache or tmp_path_factory.mktemp("kedro-mlflow")
     if not any(target.glob("kedro_mlflow-2.*.dist-info")):
         install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade", "--target"]
