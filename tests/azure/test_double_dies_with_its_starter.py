@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.azureml_double.fixtures import double_cache_dir
 from tests.azureml_double.reaper import start_time
 from tests.process_tree import alive, descendants, ended
 
@@ -49,7 +50,7 @@ def test_a_killed_starter_leaves_no_process_of_the_double(tmp_path: Path, pytest
     code = tmp_path / "code"
     code.mkdir()
     (code / "job.txt").write_text("a job that sleeps\n")
-    cache = pytestconfig.cache.mkdir("azureml-double")  # the empty mlflow store the fixtures keep, if made
+    cache = double_cache_dir(pytestconfig)  # the empty mlflow store the fixtures keep, if made
     starter = subprocess.Popen(
         [sys.executable, "-c", STARTER, str(tmp_path / "double"), str(cache), str(code)],
         cwd=REPO_ROOT,

@@ -31,16 +31,19 @@ for _key, _value in {
     os.environ.setdefault(_key, _value)
 
 
+def double_cache_dir(pytestconfig: pytest.Config) -> Path:
+    """Where the double keeps an empty mlflow db between sessions (creating its tables takes long on a busy
+    machine). With ``-p no:cacheprovider`` the config has no ``cache`` attribute at all: the temp dir then."""
+    cache = getattr(pytestconfig, "cache", None)
+    return cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
+
+
 @pytest.fixture(scope="session")
 def azureml_double_session(
     tmp_path_factory: pytest.TempPathFactory, pytestconfig: pytest.Config
 ) -> Iterator[AzureMLDouble]:
     """The running double, shared by the session. Does not touch ``os.environ`` (see ``azureml_double``)."""
-    # The cache keeps an empty mlflow db between sessions (creating its tables takes long on a busy machine).
-    # With `-p no:cacheprovider` the config has no `cache` attribute at all: keep it in the temp dir then.
-    cache = getattr(pytestconfig, "cache", None)
-    cache_dir = cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
-    double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=cache_dir)
+    double = AzureMLDouble(tmp_path_factory.mktemp("azureml-double"), cache_dir=double_cache_dir(pytestconfig))
     try:
         # A loaded machine (CI shares 2 cores) may need longer than start()'s default: AZUREML_DOUBLE_START_TIMEOUT.
         timeout = os.environ.get("AZUREML_DOUBLE_START_TIMEOUT")
