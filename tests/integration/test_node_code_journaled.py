@@ -18,6 +18,7 @@ from kedro_azureml_mlflow.tracking.journal.journal import Journal
 from kedro_azureml_mlflow.tracking.journal.replay import replay_journal
 from kedro_azureml_mlflow.tracking.pipeline_side.node_code import JOURNAL_URI, NodeCode
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
+from kedro_azureml_mlflow.tracking.wire.protocol import RunStart
 from kedro_azureml_mlflow.tracking.wire.records import RunEnd, RunHeader
 from tests.sqlite_store import migrated_sqlite_uri
 
@@ -33,7 +34,8 @@ def test_node_codes_calls_go_into_the_plugins_journal_and_sync_puts_them_into_it
     head = RunHeader(store, EXPERIMENT, None, "kedro-run", {"kedro.pipeline": "__default__"}, 1_700_000_000_000)
     journal = Journal(tmp_path / "journal", head)
     target = TargetSpec(store, EXPERIMENT, None, store)
-    bridge = NodeCode(never_opened, journal.write, lambda: head.run_key, target, 5.0, armed=True)
+    start = RunStart(head.run_name, head.tags, head.start_time_ms, head.run_key)  # the `run` message the link sent
+    bridge = NodeCode(never_opened, journal.write, lambda: start, target, 5.0, armed=True)
     uri_before = mlflow.get_tracking_uri()
     folder = tmp_path / "plots"
     folder.mkdir()

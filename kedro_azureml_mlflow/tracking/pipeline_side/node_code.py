@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from kedro_azureml_mlflow.azure_ml.mlflow_sign_in import use_credential_for_tracking
 from kedro_azureml_mlflow.tracking.pipeline_side.steps import current_step, in_current_step
 from kedro_azureml_mlflow.tracking.plan.target import TargetSpec
-from kedro_azureml_mlflow.tracking.wire.protocol import now_ms
+from kedro_azureml_mlflow.tracking.wire.protocol import RunStart, now_ms
 from kedro_azureml_mlflow.tracking.wire.records import ArtifactRecord, ArtifactUpload, Record
 
 if TYPE_CHECKING:
@@ -56,18 +56,18 @@ class NodeCode:
         self,
         ask_run: AskRun,
         hand: Hand,
-        run_key: Callable[[], str | None],
+        run_start: Callable[[], RunStart | None],
         target: TargetSpec,
         wait_seconds: float,
         armed: bool = False,
     ) -> None:
         """``wait_seconds``: the run's ``max_wait_seconds``; node code waits at least ``RUN_WAIT_SECONDS``.
 
-        ``hand`` and ``run_key`` (the run's ``kedro.run_key``): for node code's calls journaled into the run.
+        ``hand`` and ``run_start`` (the ``run`` message, once sent): for node code's calls journaled into the run.
         """
         self._ask_run = ask_run
         self._hand = hand
-        self._run_key = run_key
+        self._run_start = run_start
         self._target = target
         self._wait = max(wait_seconds, RUN_WAIT_SECONDS)
         self._pid = os.getpid()
@@ -75,8 +75,8 @@ class NodeCode:
         self._armed = armed
         self._asked: dict[str | None, dict[str, Any] | None] = {}  # each step's run's info (None: the run's)
         self._active_step: str | None = None
-        self._signed_in = False
-        self._uri: str | None = None  # where this process's MLflow tracks now: the run's server, or JOURNAL_URI
+        # Where this process's MLflow tracks now (the run's server, or JOURNAL_URI); None: not pointed anywhere yet.
+        self._uri: str | None = None
         self._journal_info: dict[str, Any] | None = None  # the run as node code sees it while it is journaled
         self._activated: ActivatedRun | None = None  # what compat.activate_run put on the threads' stacks
         self._previous_uri: str | None = None  # MLFLOW_TRACKING_URI before _point_at set it
@@ -124,7 +124,7 @@ class NodeCode:
                         "`kedro azureml sync` sends them"
                     )
                 info = self.journal_run_info()
-            first = not self._signed_in
+            first = self._uri is None
             self._point_at(info["tracking_uri"])
             self._activated = activate_run(info)
         if first:
@@ -139,8 +139,7 @@ class NodeCode:
         with self._lock:
             self._armed = False
             activated, self._activated = self._activated, None
-            signed_in, self._signed_in = self._signed_in, False
-            self._uri = None
+            signed_in, self._uri = self._uri is not None, None
         if not signed_in or os.getpid() != self._pid:
             return
         import mlflow
@@ -157,9 +156,8 @@ class NodeCode:
             return
         import mlflow
 
-        if not self._signed_in:
+        if self._uri is None:
             self._previous_uri = os.environ.get("MLFLOW_TRACKING_URI")
-            self._signed_in = True
         mlflow.set_tracking_uri(tracking_uri)
         self._uri = tracking_uri
         if tracking_uri != JOURNAL_URI:
@@ -171,7 +169,7 @@ class NodeCode:
         """The run as node code sees it before it exists: its id is the ``kedro.run_key`` tag ``sync`` gives it."""
         if self._journal_info is None:
             self._journal_info = {
-                "run_id": self._run_key() or uuid.uuid4().hex,
+                "run_id": start.run_key if (start := self._run_start()) else uuid.uuid4().hex,
                 "experiment_id": "",  # not known before the run exists (MLflow refuses None)
                 "user_id": "",
                 "status": "RUNNING",

@@ -92,16 +92,12 @@ class TrackedRun:
             self.endpoint, reach = None, partial(_raise, exc)
         self.link = AgentLink(spec, reach)
         self.node_code = NodeCode(
-            self.link.run_info, self.link.hand, self._run_key, self.target, tracking.max_wait_seconds
+            self.link.run_info, self.link.hand, lambda: self.link.run_header, self.target, tracking.max_wait_seconds
         )
 
     @property
     def steps(self) -> dict[str, list[str]]:
         return self._steps
-
-    def _run_key(self) -> str | None:
-        header = self.link.run_header
-        return header.run_key if header else None
 
     def open(self, run_params: dict[str, Any], first: Batch, redactor: Redactor, nodes: Iterable[Any] = ()) -> None:
         """Ask for the run (the agent creates it) and hand over its params; fail fast on a bad workspace.

@@ -42,7 +42,7 @@ class WorkerLink:
         self.share = share
         self.rules = MetricRules(share.patterns, share.separator)
         self.node_code = NodeCode(
-            self.run_info, self.hand, self._run_key, from_wire(TargetSpec, share.target), share.max_wait, armed=True
+            self.run_info, self.hand, lambda: share.run, from_wire(TargetSpec, share.target), share.max_wait, armed=True
         )
         self._lock = threading.Lock()
         self._conn: Connection | None = None
@@ -63,9 +63,6 @@ class WorkerLink:
     @property
     def steps(self) -> dict[str, list[str]]:
         return self.share.steps
-
-    def _run_key(self) -> str | None:
-        return self.share.run.run_key if self.share.run else None
 
     def run_info(self, timeout: float, step: str | None = None) -> dict[str, Any] | None:
         with self._lock:
