@@ -16,7 +16,7 @@ def descendants(pid: int, at_least: int) -> set[int] | None:
 
 def alive(processes: dict[int, int | None]) -> dict[int, str]:
     """Which of ``pid -> start time`` still run (a zombie or a new process under the same pid does not)."""
-    return {pid: _cmdline(pid) for pid, started in processes.items() if start_time(pid) == started}
+    return {pid: command_line(pid) for pid, started in processes.items() if start_time(pid) == started}
 
 
 def ended(processes: dict[int, int | None], within: float) -> dict[int, str]:
@@ -27,7 +27,8 @@ def ended(processes: dict[int, int | None], within: float) -> dict[int, str]:
     return left
 
 
-def _cmdline(pid: int) -> str:
+def command_line(pid: int) -> str:
+    """The command line of ``pid`` as one string (``?`` once it is gone)."""
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
     except OSError:

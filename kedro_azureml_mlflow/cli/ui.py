@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -18,6 +19,10 @@ from kedro_azureml_mlflow.cli.common import env_option, project_of
 from kedro_azureml_mlflow.core.errors import PluginError
 
 STUDIO = "https://ml.azure.com"
+# MLflow 3's server also starts a job runner and its huey consumers for MLflow's GenAI jobs (eight
+# processes, about 2 GB resident between them), which browsing a Kedro project's runs never uses. A user
+# who wants them sets the variable to true.
+JOB_EXECUTION = "MLFLOW_SERVER_ENABLE_JOB_EXECUTION"
 _GRACE_SECONDS = 3.0  # for the server to stop on SIGTERM before its group is killed
 
 
@@ -65,12 +70,17 @@ def ui(metadata: Any, env: str | None, host: str, port: int) -> None:
         "--workers",  # one person's local UI: one worker starts in a quarter of the time of MLflow's four
         "1",
     ]
-    code = serve(command, project.path)
+    code = serve(command, project.path, server_environment(os.environ))
     if code != 0:
         raise PluginError(f"The MLflow UI stopped with exit code {code} (its own output above says why)")
 
 
-def serve(command: list[str], cwd: Path) -> int:
+def server_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The UI server's environment: the user's, with MLflow's GenAI job execution off unless they set it."""
+    return {JOB_EXECUTION: "false", **environ}
+
+
+def serve(command: list[str], cwd: Path, env: Mapping[str, str]) -> int:
     """Run the server until it exits or this command is stopped; either way, the server is gone after.
 
     The server and its workers get a process group of their own: a Ctrl-C or ``kill <pid>`` reaches
@@ -78,7 +88,7 @@ def serve(command: list[str], cwd: Path) -> int:
     it exits. Left to themselves, workers outlived ``kill <pid>`` and stayed busy long after a Ctrl-C.
     """
     posix = os.name == "posix"
-    process = subprocess.Popen(command, cwd=cwd, start_new_session=posix)
+    process = subprocess.Popen(command, cwd=cwd, env=env, start_new_session=posix)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0 if signum == signal.SIGINT else 128 + signum)

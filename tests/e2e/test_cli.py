@@ -18,6 +18,7 @@ from kedro_azureml_mlflow.tracking.journal.journal import JOURNAL_DIRNAME
 from tests.artifact_project import EXPECTED_FILES, use_artifact_pipeline
 from tests.kedro_project import KEDRO, KedroProject, clean_env
 from tests.ports import free_port
+from tests.process_tree import command_line, descendants
 from tests.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -121,6 +122,9 @@ def test_ui_serves_the_embedded_store(project: KedroProject) -> None:
     try:
         body = wait_until(answer, timeout=180, what="the MLflow UI to answer", interval=0.5)
         assert body["experiment"]["name"] == "probe"
+        # MLflow's GenAI job runner (launched with the server when job execution is on) is not started.
+        server = [command_line(pid) for pid in descendants(ui.pid, at_least=1) or ()]
+        assert server and not [line for line in server if "mlflow.server.jobs" in line or "huey" in line], server
     finally:
         import os
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import string
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -169,7 +169,7 @@ def cli_project(kedro_new_project: Path, tmp_path_factory: pytest.TempPathFactor
         os.environ.update(saved)
 
 
-def _no_server(command: list[str], cwd: Path) -> int:
+def _no_server(command: list[str], cwd: Path, env: Mapping[str, str]) -> int:
     """``ui`` would start MLflow's server; the property is about its arguments, so it starts nothing."""
     return 0
 
