@@ -14,7 +14,7 @@ export KEDRO_DISABLE_TELEMETRY=true MLFLOW_DISABLE_TELEMETRY=true DO_NOT_TRACK=t
 # In the processes coverage measures (COVERAGE_PROCESS_CONFIG, set by `patch = ["subprocess"]`), its tracer
 # rests while library modules are imported (tests/coverage_scope.py). Sorted after coverage's a1_coverage.pth.
 site="$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_path("purelib"))')"
-printf '%s\n' "import os; _kam = '$repo/tests/coverage_scope.py'; os.environ.get('COVERAGE_PROCESS_CONFIG') and os.path.isfile(_kam) and exec(compile(open(_kam).read(), _kam, 'exec'), {'__name__': 'kedro_azureml_mlflow_tests_coverage_startup'})" > "$site/zz_kedro_azureml_mlflow_tests_coverage.pth"
+printf '%s\n' "import os; _kam = '$repo/tests/coverage_scope.py'; os.environ.get('COVERAGE_PROCESS_CONFIG') and os.path.isfile(_kam) and exec(compile(open(_kam).read(), _kam, 'exec'), {'__name__': '__main__'})" > "$site/zz_kedro_azureml_mlflow_tests_coverage.pth"
 # Azurite (Azure Storage emulator) backs the local Azure ML double; pinned in package-lock.json.
 [ -d node_modules/azurite ] || npm ci --no-audit --no-fund --loglevel=error
 

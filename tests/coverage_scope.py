@@ -13,10 +13,10 @@ variables in its environment is traced line by line, about a third more CPU on P
   imported meanwhile is traced again (:func:`rest_tracer_in_library_imports`). The plugin's arcs recorded
   for a tracked ``kedro run`` are the same with and without it.
 
-``scripts/test.sh`` puts a ``.pth`` file into the virtual environment that runs this module at every
-interpreter's start, after coverage's own ``.pth`` has started measuring, under the name
-:data:`STARTUP_NAME`; it then rests the tracer only where coverage's variables are set. So this module
-imports nothing of the repository, and only the standard library.
+``scripts/test.sh`` puts a ``.pth`` file into the virtual environment that runs this file as a script at
+every interpreter's start, after coverage's own ``.pth`` has started measuring; it then rests the tracer
+only where coverage's variables are set. So this module imports nothing of the repository, and only the
+standard library.
 """
 
 from __future__ import annotations
@@ -31,7 +31,6 @@ from types import ModuleType
 from typing import Any
 
 COVERAGE_VARIABLES = ("COVERAGE_PROCESS_CONFIG", "COVERAGE_PROCESS_START")
-STARTUP_NAME = "kedro_azureml_mlflow_tests_coverage_startup"
 
 
 def unmeasured(env: Mapping[str, str]) -> dict[str, str]:
@@ -52,10 +51,10 @@ def rest_tracer_in_library_imports(libraries: tuple[str, ...]) -> Callable[[], N
     resting = threading.local()  # a tracer is a thread's own: each thread resumes only its own
 
     def exec_module(self: Any, module: ModuleType) -> None:
-        origin = getattr(getattr(module, "__spec__", None), "origin", None) or ""
+        library = (getattr(getattr(module, "__spec__", None), "origin", None) or "").startswith(libraries)
         tracer = sys.gettrace()
         stack: list[Any] = resting.__dict__.setdefault("stack", [])
-        if origin.startswith(libraries) and tracer is not None:
+        if library and tracer is not None:
             stack.append(tracer)
             sys.settrace(None)
             try:
@@ -63,7 +62,7 @@ def rest_tracer_in_library_imports(libraries: tuple[str, ...]) -> Callable[[], N
             finally:
                 stack.pop()
                 sys.settrace(tracer)
-        if not origin.startswith(libraries) and tracer is None and stack:  # imported by a library's body
+        if not library and tracer is None and stack:  # imported by a library's body
             sys.settrace(stack[-1])
             try:
                 return original(self, module)
@@ -79,5 +78,5 @@ def rest_tracer_in_library_imports(libraries: tuple[str, ...]) -> Callable[[], N
     return undo
 
 
-if __name__ == STARTUP_NAME and any(os.environ.get(key) for key in COVERAGE_VARIABLES):
+if __name__ == "__main__" and any(os.environ.get(key) for key in COVERAGE_VARIABLES):
     rest_tracer_in_library_imports(library_folders())
