@@ -14,14 +14,13 @@ variables in its environment is traced line by line, about a third more CPU on P
   for a tracked ``kedro run`` are the same with and without it.
 
 ``scripts/test.sh`` puts a ``.pth`` file into the virtual environment that runs this file as a script at
-every interpreter's start, after coverage's own ``.pth`` has started measuring; it then rests the tracer
-only where coverage's variables are set. So this module imports nothing of the repository, and only the
-standard library.
+every interpreter's start where coverage measures (``COVERAGE_PROCESS_CONFIG`` is set), after coverage's
+own ``.pth`` has started it. So this module imports nothing of the repository, and only the standard
+library.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 import sysconfig
 import threading
@@ -78,5 +77,5 @@ def rest_tracer_in_library_imports(libraries: tuple[str, ...]) -> Callable[[], N
     return undo
 
 
-if __name__ == "__main__" and any(os.environ.get(key) for key in COVERAGE_VARIABLES):
+if __name__ == "__main__":  # run by the .pth, which checked that coverage measures this process
     rest_tracer_in_library_imports(library_folders())

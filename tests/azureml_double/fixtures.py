@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.azureml_double.launcher import SDK_TOUCHED_ENV, AzureMLDouble, DoubleStartError, restore_environ
+from tests.session_cache import cache_dir
 
 # Read by azure-ai-ml when it is first imported (module constants): set them before any test imports it so
 # ``ml_client.jobs.stream`` never sleeps between polls. Telemetry is always off in tests.
@@ -33,9 +34,8 @@ for _key, _value in {
 
 def double_cache_dir(pytestconfig: pytest.Config) -> Path:
     """Where the double keeps an empty mlflow db between sessions (creating its tables takes long on a busy
-    machine). With ``-p no:cacheprovider`` the config has no ``cache`` attribute at all: the temp dir then."""
-    cache = getattr(pytestconfig, "cache", None)
-    return cache.mkdir("azureml-double") if cache is not None else Path(tempfile.gettempdir()) / "azureml-double"
+    machine): pytest's cache, or the temp dir where there is none."""
+    return cache_dir(pytestconfig, "azureml-double") or Path(tempfile.gettempdir()) / "azureml-double"
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import pytest
 
 from tests.artifact_project import EXPECTED_FILES, use_artifact_pipeline
 from tests.kedro_project import KedroProject, clean_env
+from tests.session_cache import cache_dir
 
 pytestmark = pytest.mark.slow
 
@@ -25,9 +26,7 @@ KEDRO_MLFLOW = "kedro-mlflow>=2,<3"
 @pytest.fixture(scope="session")
 def kedro_mlflow_path(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder holding kedro-mlflow 2.x (cached between sessions), for ``PYTHONPATH``."""
-    store = getattr(pytestconfig, "cache", None)  # none with -p no:cacheprovider
-    cache = store.mkdir("kedro-mlflow-2") if store is not None else None
-    target = cache or tmp_path_factory.mktemp("kedro-mlflow")
+    target = cache_dir(pytestconfig, "kedro-mlflow-2") or tmp_path_factory.mktemp("kedro-mlflow")
     if not any(target.glob("kedro_mlflow-2.*.dist-info")):
         install = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--upgrade", "--target"]
         result = subprocess.run([*install, str(target), KEDRO_MLFLOW], capture_output=True, text=True, timeout=600)
